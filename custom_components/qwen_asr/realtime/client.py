@@ -1,0 +1,477 @@
+"""asyncio client for one Qwen3-ASR realtime recognition session.
+
+One client object is one WebSocket session. It mirrors the official SDK's conversation
+object: connect, update the session, append audio, commit, end the session (waiting or
+not), close at once, the session id and the latest item id, and every server event as a
+typed async iterator.
+
+Audio may be appended before the session is ready: it is held (not sent) until the
+service has confirmed the configuration, so connecting overlaps with speech.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import ssl as ssl_module
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from .config import SessionConfig, resolve_endpoint
+from .const import (
+    DEFAULT_REGION,
+    MAX_APPEND_BASE64_BYTES,
+    MAX_MANUAL_UTTERANCE_MS,
+    SAMPLE_WIDTH,
+    EventType,
+)
+from .errors import (
+    AuthenticationError,
+    ConfigError,
+    ProtocolError,
+    QwenConnectionError,
+    QwenError,
+    QwenTimeoutError,
+    ServiceError,
+)
+from .events import (
+    Committed,
+    ErrorEvent,
+    Event,
+    Final,
+    Finished,
+    ItemFailed,
+    Partial,
+    SessionCreated,
+    SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
+    parse_event,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+# Raw PCM bytes per append so that the base64 text stays within the service's limit.
+_MAX_APPEND_PCM_BYTES = (MAX_APPEND_BASE64_BYTES // 4) * 3 // SAMPLE_WIDTH * SAMPLE_WIDTH
+
+
+class SessionState(StrEnum):
+    """Lifecycle of a session, as the SDK's open/close notifications would report it."""
+
+    NEW = "new"
+    CONNECTING = "connecting"
+    READY = "ready"
+    FINISHING = "finishing"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Every wait of the client is bounded by one of these (seconds)."""
+
+    connect: float = 10.0  # TCP + TLS + WebSocket handshake
+    setup: float = 10.0  # session.created / session.updated after the handshake
+    finish: float = 20.0  # session.finish -> session.finished (the SDK's default)
+    close: float = 2.0
+
+
+def _event_id() -> str:
+    return "event_" + uuid.uuid4().hex
+
+
+class QwenRealtimeClient:
+    """A single streaming recognition session with Qwen3-ASR-Flash-Realtime."""
+
+    def __init__(
+        self,
+        api_key: str,
+        config: SessionConfig | None = None,
+        *,
+        endpoint: str = DEFAULT_REGION,
+        timeouts: Timeouts | None = None,
+        ssl_context: ssl_module.SSLContext | None = None,
+        user_agent: str = "wyoming-qwen-asr",
+    ) -> None:
+        if not api_key:
+            raise ConfigError("An API key is required")
+        self.config = config or SessionConfig()
+        self.config.validate()
+        self.url = resolve_endpoint(endpoint)
+        self.timeouts = timeouts or Timeouts()
+        self._api_key = api_key
+        self._ssl_context = ssl_context
+        self._user_agent = user_agent
+
+        self.state = SessionState.NEW
+        self.session_id: str | None = None
+        self.last_item_id: str | None = None
+        self.finals: list[Final] = []
+        self.failed_items: list[ItemFailed] = []
+        self.partials: dict[str, Partial] = {}
+        self.close_code: int | None = None
+        self.close_reason: str = ""
+        self.audio_bytes_sent = 0
+
+        self._ws: ClientConnection | None = None
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | QwenError] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connect_task: asyncio.Task[None] | None = None
+        self._created = asyncio.Event()
+        self._updated = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._final_seen = asyncio.Event()
+        self._error: QwenError | None = None
+        self._finish_sent = False
+        self._uncommitted_bytes = 0
+
+    def __repr__(self) -> str:
+        # Deliberately omits the API key.
+        return (
+            f"<QwenRealtimeClient url={self.url!r} model={self.config.model!r} "
+            f"state={self.state.value} session_id={self.session_id!r}>"
+        )
+
+    # -- connection -------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.state is SessionState.READY
+
+    @property
+    def error(self) -> QwenError | None:
+        """The error that ended the session, if any."""
+        return self._error
+
+    def start(self) -> None:
+        """Begin connecting in the background; audio appended meanwhile is held."""
+        if self._connect_task is None:
+            self._connect_task = asyncio.create_task(self._connect(), name="qwen-connect")
+            # The failure is reported through append/finish; don't warn it went unretrieved.
+            self._connect_task.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def connect(self) -> None:
+        """Connect and configure the session; returns once the service confirmed it."""
+        self.start()
+        assert self._connect_task is not None
+        await asyncio.shield(self._connect_task)
+
+    async def _connect(self) -> None:
+        self.state = SessionState.CONNECTING
+        url = f"{self.url}?model={quote(self.config.model, safe='')}"
+        host = urlsplit(self.url).hostname
+        try:
+            self._ws = await connect(
+                url,
+                additional_headers={"Authorization": f"Bearer {self._api_key}"},
+                user_agent_header=self._user_agent,
+                open_timeout=self.timeouts.connect,
+                close_timeout=self.timeouts.close,
+                # Base64 audio barely compresses; deflate would only cost CPU on a Pi.
+                compression=None,
+                ssl=self._ssl_context if self.url.startswith("wss://") else None,
+                max_size=2**22,
+            )
+        except InvalidStatus as err:
+            status = err.response.status_code
+            if status in (401, 403):
+                raise self._fail(AuthenticationError(status)) from None
+            raise self._fail(
+                QwenConnectionError(f"{host} refused the session: HTTP {status}")
+            ) from None
+        except TimeoutError:
+            raise self._fail(QwenTimeoutError(f"Timed out connecting to {host}")) from None
+        except (OSError, WebSocketException) as err:
+            raise self._fail(
+                QwenConnectionError(f"Cannot connect to {host}: {type(err).__name__}: {err}")
+            ) from None
+        self._tasks.append(asyncio.create_task(self._receive_loop(), name="qwen-receive"))
+        # Sent before session.created arrives to save a round trip, as the SDK does.
+        await self._send_now(
+            {
+                "event_id": _event_id(),
+                "type": EventType.SESSION_UPDATE,
+                "session": self.config.session_payload(),
+            }
+        )
+        await self._wait(self._updated, self.timeouts.setup, "the session to be configured")
+        self.state = SessionState.READY
+        self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
+
+    # -- sending ----------------------------------------------------------------------
+
+    def append_audio(self, pcm: bytes) -> None:
+        """Queue PCM16 mono audio at the session's sample rate; never blocks.
+
+        In manual mode an utterance that reaches the service's 60 s limit is committed
+        automatically so the service never rejects it.
+        """
+        self._raise_if_failed()
+        if self._finish_sent:
+            raise ProtocolError("Audio appended after the session was finished")
+        if not pcm:
+            return
+        for start in range(0, len(pcm), _MAX_APPEND_PCM_BYTES):
+            piece = pcm[start : start + _MAX_APPEND_PCM_BYTES]
+            if self.config.manual and self._uncommitted_bytes + len(piece) > self._manual_limit:
+                self.commit()
+            self._queue(
+                {
+                    "event_id": _event_id(),
+                    "type": EventType.APPEND,
+                    "audio": base64.b64encode(piece).decode("ascii"),
+                }
+            )
+            self._uncommitted_bytes += len(piece)
+            self.audio_bytes_sent += len(piece)
+
+    @property
+    def _manual_limit(self) -> int:
+        return MAX_MANUAL_UTTERANCE_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
+
+    def commit(self) -> bool:
+        """Manual mode: mark the audio so far as one utterance. False if nothing to commit."""
+        self._raise_if_failed()
+        if not self.config.manual:
+            raise ConfigError("commit is only available in manual mode (server VAD is on)")
+        if self._uncommitted_bytes == 0:
+            return False  # the service answers an empty commit with an error
+        self._queue({"event_id": _event_id(), "type": EventType.COMMIT})
+        self._uncommitted_bytes = 0
+        return True
+
+    def end_session_nowait(self) -> None:
+        """Send ``session.finish`` (after all queued audio) without waiting for results."""
+        self._raise_if_failed()
+        if self._finish_sent:
+            return
+        if self.config.manual:
+            self.commit()
+        self._finish_sent = True
+        self._queue({"event_id": _event_id(), "type": EventType.SESSION_FINISH})
+
+    async def finish(self, timeout: float | None = None) -> list[Final]:
+        """End the session and wait for every final transcript and ``session.finished``."""
+        self.end_session_nowait()
+        if self._connect_task is not None and not self._connect_task.done():
+            await asyncio.shield(self._connect_task)
+        self.state = SessionState.FINISHING
+        await self._wait(
+            self._finished,
+            self.timeouts.finish if timeout is None else timeout,
+            "the final transcript",
+        )
+        return list(self.finals)
+
+    async def first_final(self, timeout: float) -> Final | None:
+        """Wait for the service's first final transcript (server endpointing).
+
+        Returns None when the session finished without any utterance.
+        """
+        await self._wait(self._final_seen, timeout, "the first final transcript")
+        return self.finals[0] if self.finals else None
+
+    @property
+    def transcript(self) -> str:
+        """All final transcripts of the session so far, joined."""
+        return join_transcripts(f.transcript for f in self.finals)
+
+    def _queue(self, event: dict[str, Any]) -> None:
+        self._outbox.put_nowait(json.dumps(event))
+
+    async def _send_now(self, event: dict[str, Any]) -> None:
+        assert self._ws is not None
+        try:
+            await self._ws.send(json.dumps(event))
+        except ConnectionClosed as err:
+            raise self._fail(self._dropped(err)) from None
+
+    async def _send_loop(self) -> None:
+        assert self._ws is not None
+        try:
+            while True:
+                await self._ws.send(await self._outbox.get())
+        except ConnectionClosed as err:
+            self._fail(self._dropped(err))
+
+    # -- receiving --------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Yield server events until ``session.finished``; raise the error that ends it."""
+        while True:
+            item = await self._events.get()
+            if isinstance(item, QwenError):
+                self._events.put_nowait(item)  # later readers see the failure too
+                raise item
+            yield item
+            if isinstance(item, Finished):
+                return
+
+    async def next_event(self, timeout: float) -> Event:
+        """The next server event, waiting at most ``timeout`` seconds."""
+        try:
+            item = await asyncio.wait_for(self._events.get(), timeout)
+        except TimeoutError:
+            raise QwenTimeoutError("Timed out waiting for the service") from None
+        if isinstance(item, QwenError):
+            self._events.put_nowait(item)
+            raise item
+        return item
+
+    async def _receive_loop(self) -> None:
+        assert self._ws is not None
+        try:
+            async for message in self._ws:
+                if isinstance(message, bytes):
+                    raise ProtocolError("The service sent a binary frame")
+                try:
+                    data = json.loads(message)
+                except ValueError:
+                    raise ProtocolError("The service sent invalid JSON") from None
+                event = parse_event(data)
+                if event is None:
+                    _LOGGER.debug("Ignoring server event %s", data.get("type"))
+                    continue
+                self._handle(event)
+                if isinstance(event, Finished):
+                    return
+            # The service closed normally but never said session.finished.
+            self._fail(self._dropped(None))
+        except ConnectionClosed as err:
+            self._fail(self._dropped(err))
+        except QwenError as err:
+            self._fail(err)
+
+    def _handle(self, event: Event) -> None:
+        item_id = getattr(event, "item_id", None)
+        if item_id:
+            self.last_item_id = item_id
+        match event:
+            case SessionCreated(session_id=session_id):
+                self.session_id = session_id
+                self._created.set()
+            case SessionUpdated():
+                self._updated.set()
+            case Partial():
+                self.partials[event.item_id] = event
+            case Final():
+                self.partials.pop(event.item_id, None)
+                self.finals.append(event)
+                self._final_seen.set()
+            case ItemFailed():
+                self.partials.pop(event.item_id, None)
+                self.failed_items.append(event)
+                _LOGGER.warning("Qwen could not transcribe an utterance: %s", event.message)
+            case ErrorEvent():
+                # Every request this client sends is valid, so any error ends the session.
+                self._events.put_nowait(event)
+                self._fail(
+                    ServiceError(
+                        event.code, event.message, error_type=event.error_type, param=event.param
+                    )
+                )
+                return
+            case Finished():
+                self.state = SessionState.FINISHED
+                self._finished.set()
+                self._final_seen.set()
+            case SpeechStarted() | SpeechStopped() | Committed():
+                pass
+        self._events.put_nowait(event)
+
+    # -- failure and shutdown ---------------------------------------------------------
+
+    def _dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
+        if err is not None and err.rcvd is not None:
+            self.close_code, self.close_reason = err.rcvd.code, err.rcvd.reason
+            return QwenConnectionError(
+                f"The service closed the connection (code {err.rcvd.code} {err.rcvd.reason})"
+            )
+        return QwenConnectionError("The connection to the service was lost")
+
+    def _fail(self, error: QwenError) -> QwenError:
+        """Record the first error, wake every waiter, and return it for raising."""
+        if self._error is None and self.state is not SessionState.FINISHED:
+            self._error = error
+            self.state = SessionState.FAILED
+            self._events.put_nowait(error)
+            for waiter in (self._created, self._updated, self._finished, self._final_seen):
+                waiter.set()
+        return self._error or error
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self.state is SessionState.CLOSED:
+            raise QwenConnectionError("The session is closed")
+
+    async def _wait(self, flag: asyncio.Event, timeout: float, what: str) -> None:
+        try:
+            await asyncio.wait_for(flag.wait(), timeout)
+        except TimeoutError:
+            raise self._fail(QwenTimeoutError(f"Timed out waiting for {what}")) from None
+        if self._error is not None:
+            raise self._error
+
+    async def close(self) -> None:
+        """Release the socket and every task at once; safe to call any number of times."""
+        if self._connect_task is not None and not self._connect_task.done():
+            self._connect_task.cancel()
+        tasks = [*self._tasks, *([self._connect_task] if self._connect_task else [])]
+        for task in self._tasks:
+            task.cancel()
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(), self.timeouts.close)
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks.clear()
+        if self.state is not SessionState.FAILED:
+            self.state = SessionState.CLOSED
+
+    async def __aenter__(self) -> QwenRealtimeClient:
+        try:
+            await self.connect()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+def join_transcripts(parts: Iterable[str]) -> str:
+    """Join utterances: no separator between CJK texts, a space between others."""
+    text = ""
+    for raw in parts:
+        part = raw.strip()
+        if not part:
+            continue
+        if text and not (_is_cjk(text[-1]) and _is_cjk(part[0])):
+            text += " "
+        text += part
+    return text
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3000 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7AF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+    )

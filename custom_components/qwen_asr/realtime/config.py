@@ -1,0 +1,120 @@
+"""Typed, validated session configuration and endpoint resolution."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .const import (
+    DEFAULT_MODEL,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_SILENCE_MS,
+    DEFAULT_VAD_THRESHOLD,
+    LANGUAGES,
+    MAX_CONTEXT_CHARS,
+    REALTIME_PATH,
+    REGION_URLS,
+    SAMPLE_RATES,
+    SILENCE_MS_RANGE,
+    VAD_THRESHOLD_RANGE,
+)
+from .errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class VadConfig:
+    """Server-side voice activity detection (Qwen decides where utterances end)."""
+
+    threshold: float = DEFAULT_VAD_THRESHOLD
+    silence_duration_ms: int = DEFAULT_SILENCE_MS
+
+    def validate(self) -> None:
+        low, high = VAD_THRESHOLD_RANGE
+        if not (math.isfinite(self.threshold) and low <= self.threshold <= high):
+            raise ConfigError(f"VAD threshold must be between {low} and {high}")
+        low_ms, high_ms = SILENCE_MS_RANGE
+        if not low_ms <= self.silence_duration_ms <= high_ms:
+            raise ConfigError(f"VAD silence duration must be {low_ms}-{high_ms} ms")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """What one recognition session asks of the service.
+
+    ``vad`` None means manual mode: the client commits utterances itself.
+    ``language`` None means automatic language detection.
+    """
+
+    model: str = DEFAULT_MODEL
+    language: str | None = None
+    sample_rate: int = DEFAULT_SAMPLE_RATE
+    vad: VadConfig | None = field(default_factory=VadConfig)
+    context: str = ""
+
+    @property
+    def manual(self) -> bool:
+        return self.vad is None
+
+    def validate(self) -> None:
+        if not self.model or any(ch in self.model for ch in "?&#/ "):
+            raise ConfigError("Model name is empty or contains URL characters")
+        if self.language is not None and self.language not in LANGUAGES:
+            raise ConfigError(f"Unsupported language {self.language!r}")
+        if self.sample_rate not in SAMPLE_RATES:
+            raise ConfigError(f"Sample rate must be one of {SAMPLE_RATES}")
+        if len(self.context) > MAX_CONTEXT_CHARS:
+            raise ConfigError(f"Context text is longer than {MAX_CONTEXT_CHARS} characters")
+        if self.vad is not None:
+            self.vad.validate()
+
+    def session_payload(self) -> dict[str, object]:
+        """The ``session`` object of a ``session.update`` event."""
+        transcription: dict[str, object] = {}
+        if self.language:
+            transcription["language"] = self.language
+        if self.context:
+            transcription["corpus"] = {"text": self.context}
+        turn_detection: dict[str, object] | None = None
+        if self.vad is not None:
+            turn_detection = {
+                "type": "server_vad",
+                "threshold": self.vad.threshold,
+                "silence_duration_ms": self.vad.silence_duration_ms,
+            }
+        return {
+            "modalities": ["text"],
+            "input_audio_format": "pcm",
+            "sample_rate": self.sample_rate,
+            "input_audio_transcription": transcription,
+            "turn_detection": turn_detection,
+        }
+
+
+def trim_context(text: str, limit: int = MAX_CONTEXT_CHARS) -> str:
+    """Bound context text to the service's limit, cutting at a line boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit + 1)
+    return text[: cut if cut > 0 else limit]
+
+
+def resolve_endpoint(region: str) -> str:
+    """Turn a region name (``intl``, ``cn``) or a custom URL into the realtime base URL.
+
+    Custom URLs may use ``ws://`` (local services) or ``wss://``; they must not carry a
+    query string because the model is appended as ``?model=``.
+    """
+    if region in REGION_URLS:
+        return REGION_URLS[region]
+    parts = urlsplit(region)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ConfigError(f"Endpoint must be one of {sorted(REGION_URLS)} or a ws:// / wss:// URL")
+    if parts.query or parts.fragment:
+        raise ConfigError("Endpoint URL must not contain a query string")
+    if parts.username or parts.password:
+        raise ConfigError("Endpoint URL must not contain credentials")
+    if parts.path in ("", "/"):
+        # A bare host, such as a workspace domain: use the service's standard path.
+        return region.rstrip("/") + REALTIME_PATH
+    return region

@@ -1,0 +1,49 @@
+"""Exceptions raised by the Qwen realtime client.
+
+Messages never contain the API key: the client only ever formats URLs, status codes
+and the service's own error text into them.
+"""
+
+from __future__ import annotations
+
+
+class QwenError(Exception):
+    """Base class of every error this client raises."""
+
+
+class ConfigError(QwenError, ValueError):
+    """The session configuration is invalid; nothing was sent."""
+
+
+class AuthenticationError(QwenError):
+    """The service rejected the API key (HTTP 401/403 at the WebSocket handshake)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"Authentication failed (HTTP {status}): check the API key and region")
+        self.status = status
+
+
+class QwenConnectionError(QwenError):
+    """The service could not be reached, refused the upgrade, or dropped the connection."""
+
+
+class QwenTimeoutError(QwenConnectionError, TimeoutError):
+    """The service did not answer within the allowed time."""
+
+
+class ServiceError(QwenError):
+    """The service sent an ``error`` event (or a ``failed`` transcription)."""
+
+    def __init__(
+        self, code: str, message: str, *, error_type: str = "", param: str | None = None
+    ) -> None:
+        detail = f" (param {param})" if param else ""
+        super().__init__(f"Qwen service error {code or error_type or 'unknown'}: {message}{detail}")
+        self.code = code
+        self.message = message
+        self.error_type = error_type
+        self.param = param
+
+
+class ProtocolError(QwenError):
+    """The service sent something the protocol does not allow (bad JSON, binary frame...)."""

@@ -1,0 +1,176 @@
+"""Typed server events and the parser that builds them from JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .const import EventType
+from .errors import ProtocolError
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCreated:
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdated:
+    session: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    item_id: str
+    audio_start_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    item_id: str
+    audio_end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    item_id: str
+    previous_item_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """A snapshot of the utterance so far: ``text`` is stable, ``stash`` may still change."""
+
+    item_id: str
+    text: str
+    stash: str
+    language: str | None
+    emotion: str | None
+
+    @property
+    def preview(self) -> str:
+        return self.text + self.stash
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    item_id: str
+    transcript: str
+    language: str | None
+    emotion: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFailed:
+    item_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    code: str
+    message: str
+    error_type: str
+    param: str | None
+    client_event_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    pass
+
+
+Event = (
+    SessionCreated
+    | SessionUpdated
+    | SpeechStarted
+    | SpeechStopped
+    | Committed
+    | Partial
+    | Final
+    | ItemFailed
+    | ErrorEvent
+    | Finished
+)
+
+
+def _str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ProtocolError(f"Event {data.get('type')!r} has no string field {key!r}")
+    return value
+
+
+def _opt_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _int(data: dict[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(f"Event {data.get('type')!r} has no number field {key!r}")
+    return int(value)
+
+
+def _obj(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ProtocolError(f"Event {data.get('type')!r} has no object field {key!r}")
+    return value
+
+
+def parse_event(data: Any) -> Event | None:
+    """Build a typed event; None for event types this client does not use.
+
+    Raises ProtocolError when a known event lacks a field the protocol requires.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError("Server message is not an event object with a type")
+    kind = data["type"]
+    if kind == EventType.PARTIAL:
+        return Partial(
+            _str(data, "item_id"),
+            data.get("text") or "",
+            data.get("stash") or "",
+            _opt_str(data, "language"),
+            _opt_str(data, "emotion"),
+        )
+    if kind == EventType.COMPLETED:
+        return Final(
+            _str(data, "item_id"),
+            data.get("transcript") or "",
+            _opt_str(data, "language"),
+            _opt_str(data, "emotion"),
+        )
+    if kind == EventType.SPEECH_STARTED:
+        return SpeechStarted(_str(data, "item_id"), _int(data, "audio_start_ms"))
+    if kind == EventType.SPEECH_STOPPED:
+        return SpeechStopped(_str(data, "item_id"), _int(data, "audio_end_ms"))
+    if kind == EventType.COMMITTED:
+        return Committed(_str(data, "item_id"), _opt_str(data, "previous_item_id"))
+    if kind == EventType.SESSION_CREATED:
+        return SessionCreated(_str(_obj(data, "session"), "id"))
+    if kind == EventType.SESSION_UPDATED:
+        return SessionUpdated(_obj(data, "session"))
+    if kind == EventType.SESSION_FINISHED:
+        return Finished()
+    if kind == EventType.ERROR:
+        error = _obj(data, "error")
+        return ErrorEvent(
+            str(error.get("code") or ""),
+            str(error.get("message") or ""),
+            str(error.get("type") or ""),
+            _opt_str(error, "param"),
+            _opt_str(error, "event_id"),
+        )
+    if kind == EventType.FAILED:
+        failure = data.get("error")
+        details: dict[str, Any] = failure if isinstance(failure, dict) else {}
+        return ItemFailed(
+            _str(data, "item_id"),
+            str(details.get("code") or ""),
+            str(details.get("message") or "transcription failed"),
+        )
+    return None
