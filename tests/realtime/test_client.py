@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import socket
 from collections.abc import AsyncIterator
 
@@ -324,3 +325,15 @@ def test_repr_and_errors_never_show_the_key() -> None:
     assert "sk-very-secret" not in str(vars(client).get("url"))
     with pytest.raises(ConfigError):
         QwenRealtimeClient("", endpoint="intl")
+
+
+async def test_debug_logs_never_show_the_key(
+    scripted: QwenEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with _client(scripted) as client:
+        client.append_audio(bytes(3200))
+        await client.finish()
+    handshake = [r for r in caplog.records if r.name == "websockets.client"]
+    assert any("Authorization" in r.getMessage() for r in handshake)  # headers were logged
+    assert not any(KEY in r.getMessage() for r in handshake)

@@ -58,6 +58,7 @@ from .events import (
     SpeechStopped,
     parse_event,
 )
+from .redact import RedactingLogger
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ class QwenRealtimeClient:
                 compression=None,
                 ssl=self._ssl_context if self.url.startswith("wss://") else None,
                 max_size=2**22,
+                # websockets logs every handshake header at debug level, Authorization too.
+                logger=RedactingLogger(logging.getLogger("websockets.client"), self._api_key),
             )
         except InvalidStatus as err:
             status = err.response.status_code
