@@ -334,6 +334,6 @@ async def test_debug_logs_never_show_the_key(
     async with _client(scripted) as client:
         client.append_audio(bytes(3200))
         await client.finish()
-    handshake = [r for r in caplog.records if r.name == "websockets.client"]
-    assert any("Authorization" in r.getMessage() for r in handshake)  # headers were logged
-    assert not any(KEY in r.getMessage() for r in handshake)
+    handshake = [r.getMessage() for r in caplog.records if "Authorization" in r.getMessage()]
+    assert len(handshake) >= 2  # the client's request and the emulator's view of it
+    assert KEY not in caplog.text

@@ -1,0 +1,103 @@
+"""Shared test setup: import paths, speech fixtures and a running Qwen emulator.
+
+Loaded by both the server test venv and the Home Assistant test venv, so it only needs the
+standard library at import time (the emulator, which needs ``websockets``, is imported lazily).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+import wave
+from array import array
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+# Where the project is not pip-installed (the Home Assistant test venv), expose the protocol
+# client folder under its distribution name, as pyproject's package-dir mapping does.
+if importlib.util.find_spec("qwen_asr_realtime") is None:
+    _client_dir = REPO_ROOT / "custom_components" / "qwen_asr" / "realtime"
+    _spec = importlib.util.spec_from_file_location(
+        "qwen_asr_realtime",
+        _client_dir / "__init__.py",
+        submodule_search_locations=[str(_client_dir)],
+    )
+    if _spec is not None and _spec.loader is not None:
+        _module = importlib.util.module_from_spec(_spec)
+        sys.modules["qwen_asr_realtime"] = _module
+        if (_client_dir / "__init__.py").exists():
+            _spec.loader.exec_module(_module)
+
+import pytest  # noqa: E402
+
+if TYPE_CHECKING:
+    from wyoming_server.emulator import QwenEmulator
+
+
+def read_wav_pcm(path: Path, rate: int = 16000) -> bytes:
+    """PCM16 mono bytes of a 16 kHz fixture; ``rate=8000`` decimates by averaging pairs."""
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1
+        assert wav.getframerate() == 16000
+        pcm = wav.readframes(wav.getnframes())
+    if rate == 16000:
+        return pcm
+    assert rate == 8000
+    samples = array("h", pcm)
+    halved = array("h", ((samples[i] + samples[i + 1]) // 2 for i in range(0, len(samples) - 1, 2)))
+    return halved.tobytes()
+
+
+@pytest.fixture
+def fixture_path() -> Callable[[str], Path]:
+    """``fixture_path("what_time_is_it.wav")`` -> absolute path of a file in tests/fixtures."""
+
+    def _path(name: str) -> Path:
+        path = FIXTURES / name
+        assert path.exists(), path
+        return path
+
+    return _path
+
+
+@pytest.fixture
+def speech_pcm() -> Callable[..., bytes]:
+    """``speech_pcm("two_commands", rate=16000)`` -> PCM16 mono bytes of a fixture WAV."""
+
+    def _load(name: str, rate: int = 16000) -> bytes:
+        filename = name if name.endswith(".wav") else name + ".wav"
+        return read_wav_pcm(FIXTURES / filename, rate)
+
+    return _load
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[QwenEmulator]:
+    """A started emulator (scripted recognizer, API key "test-key") on a free loopback port."""
+    from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: PLC0415
+
+    async with QwenEmulator(
+        api_keys=frozenset({"test-key"}), recognizer_factory=ScriptedRecognizer()
+    ) as server:
+        yield server
+
+
+# Keys the suites use; no log line may ever contain one of them.
+TEST_API_KEYS = ("test-key", "demo-key", "sk-test-secret-key")
+
+
+@pytest.fixture(autouse=True)
+def _no_api_key_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test whose captured logs (debug level included) show an API key."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    leaked = [key for key in TEST_API_KEYS if key in caplog.text]
+    assert not leaked, f"API key {leaked} appeared in the logs"

@@ -1,0 +1,79 @@
+"""Knobs for what the protocol reference leaves undocumented ([INF]), and switchable faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+StallPoint = Literal["session.update", "session.finish"]
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """Choices for behaviours the real service does not document; defaults follow the reference."""
+
+    # Handshake with a missing/unknown ``model``: reject the upgrade, or accept, send ``error``
+    # and close.
+    unknown_model: Literal["reject", "error"] = "reject"
+    unknown_model_status: int = 404
+    # The dashscope SDK sends ``pcm16`` when called without TranscriptionParams; treat it as pcm.
+    accept_pcm16: bool = True
+    # ``input_audio_buffer.commit`` while server VAD is on.
+    commit_in_vad: Literal["error", "ignore"] = "error"
+    # Manual mode: audio still uncommitted at ``session.finish``.
+    finish_uncommitted: Literal["commit", "drop"] = "commit"
+    # Manual mode: more than 60 s of audio before ``commit``.
+    manual_overflow: Literal["error", "failed"] = "error"
+    # Manual mode: whether ``conversation.item.created`` follows ``committed``.
+    manual_item_created: bool = True
+    # Manual mode: stream partials while audio is appended (before any commit).
+    manual_partials_before_commit: bool = False
+    # ``session.update`` after audio has been appended.
+    update_after_audio: Literal["apply", "reject"] = "apply"
+    # Events received after ``session.finish``.
+    after_finish: Literal["ignore", "error"] = "ignore"
+    # Close with 1000 this long after ``session.finished`` unless the client closed first.
+    close_grace_s: float | None = 2.0
+    # Close an idle connection (no client event) after this long; None = never.
+    idle_timeout_s: float | None = None
+    # ``previous_item_id`` of the first item of a session (OpenAI uses null, a 3P server "").
+    first_previous_item_id: str | None = None
+    # ``language`` reported when the client did not request one (auto-detection).
+    default_language: str = "en"
+    emotion: str = "neutral"
+    # Partials: cadence in ms of speech audio, and how a hypothesis splits into text/stash.
+    partial_interval_ms: int = 300
+    partial_style: Literal["text+stash", "stash-only"] = "text+stash"
+    tentative_words: int = 2
+    # One last ``.text`` carrying the final transcript between item.created and completed.
+    final_refinement_partial: bool = True
+    # Energy VAD: frame size, minimum voiced run for an onset, audio kept before the onset
+    # (fed to the recognizer), and the threshold mapping dBFS = at_zero + per_unit * threshold.
+    vad_frame_ms: int = 20
+    vad_min_speech_ms: int = 60
+    vad_prefix_padding_ms: int = 300
+    vad_dbfs_at_zero: float = -45.0
+    vad_dbfs_per_unit: float = 20.0
+
+
+@dataclass(slots=True)
+class Faults:
+    """Failure switches; mutable at runtime. Sessions read them live, so a change applies to
+    open sessions too (except ``stall``/``handshake_delay_s``, which act at connection start)."""
+
+    event_delay_s: float = 0.0  # delay before every server event
+    handshake_delay_s: float = 0.0  # delay inside the HTTP upgrade
+    completed_delay_s: float = 0.0  # extra delay before each ``.completed``/``.failed``
+    drop_after_audio_ms: int | None = None  # abort the TCP connection after N ms of audio
+    stall: bool = False  # accept the upgrade, then never send anything
+    stall_on: StallPoint | None = None  # stop answering from this client event on
+    error_after_events: int | None = None  # inject a server_error after N server events
+    fail_item: int | None = None  # 1-based item number (per session) that gets ``.failed``
+    reject_status: int | None = None  # reject every upgrade with this HTTP status
+    silence_only: bool = False  # the VAD never detects speech
+    duplicate_partials: bool = False  # every ``.text`` event is sent twice
+
+    def reset(self) -> None:
+        """Switch every fault off."""
+        for spec in fields(self):
+            setattr(self, spec.name, getattr(Faults(), spec.name))

@@ -1,0 +1,74 @@
+"""Command line: ``python -m wyoming_server.emulator`` serves until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from .recognizers import RecognizerFactory, ScriptedRecognizer
+from .server import QwenEmulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m wyoming_server.emulator",
+        description="Local Qwen3-ASR-Flash-Realtime compatible WebSocket service.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        help="accepted API key (repeatable); without it any key is accepted",
+    )
+    parser.add_argument(
+        "--recognizer",
+        choices=("scripted", "pocketsphinx"),
+        default="scripted",
+        help="scripted: deterministic placeholders; pocketsphinx: offline home commands",
+    )
+    parser.add_argument("--debug", action="store_true")
+    return parser
+
+
+def _recognizer(name: str) -> RecognizerFactory:
+    if name == "pocketsphinx":
+        from .sphinx_recognizer import PocketSphinxRecognizer  # noqa: PLC0415 - optional dep
+
+        return PocketSphinxRecognizer()
+    return ScriptedRecognizer()
+
+
+async def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        recognizer = _recognizer(args.recognizer)
+    except RuntimeError as err:
+        print(err, file=sys.stderr)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not available on Windows
+            loop.add_signal_handler(sig, stop.set)
+    api_keys = frozenset(args.api_key) if args.api_key else None
+    async with QwenEmulator(
+        host=args.host, port=args.port, api_keys=api_keys, recognizer_factory=recognizer
+    ) as emulator:
+        print(emulator.url, flush=True)
+        await stop.wait()
+    return 0
+
+
+def run() -> None:
+    sys.exit(asyncio.run(main(sys.argv[1:])))
