@@ -99,5 +99,9 @@ def _no_api_key_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail any test whose captured logs (debug level included) show an API key."""
     caplog.set_level(logging.DEBUG)
     yield
-    leaked = [key for key in TEST_API_KEYS if key in caplog.text]
-    assert not leaked, f"API key {leaked} appeared in the logs"
+    # In teardown caplog.text is the teardown phase's; read the earlier phases explicitly.
+    messages = [
+        record.getMessage() for when in ("setup", "call") for record in caplog.get_records(when)
+    ]
+    leaked = {key for key in TEST_API_KEYS for message in messages if key in message}
+    assert not leaked, f"API key {sorted(leaked)} appeared in the logs"

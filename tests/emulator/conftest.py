@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -91,3 +92,14 @@ async def connect_client(emulator: QwenEmulator) -> AsyncIterator[Connect]:
             return client
 
         yield _connect
+
+
+@pytest.fixture(autouse=True)
+def _quiet_raw_client_handshake() -> Iterator[None]:
+    """These tests' raw websockets clients log their own handshake headers (the test key
+    included) at debug level; the product's client masks them, these test clients don't."""
+    logger = logging.getLogger("websockets.client")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(level)

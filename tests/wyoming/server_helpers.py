@@ -1,0 +1,155 @@
+"""Helpers for the Wyoming server tests: settings, a Wyoming test client, assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from qwen_asr_realtime import Timeouts, VadConfig
+from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStop
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+from wyoming.event import Event
+
+from wyoming_server.emulator import QwenEmulator
+from wyoming_server.settings import ServerSettings
+
+HOST = "127.0.0.1"
+# Short silence so the emulator's VAD ends utterances quickly.
+FAST_VAD = VadConfig(threshold=0.0, silence_duration_ms=200)
+RESULT_TYPES = ("transcript-start", "transcript-chunk", "transcript", "transcript-stop", "error")
+
+
+@dataclass
+class Reply:
+    """Everything a client received for one request, until the Transcript/Error or close."""
+
+    events: list[Event] = field(default_factory=list)
+    closed: bool = False
+
+    @property
+    def types(self) -> list[str]:
+        return [e.type for e in self.events]
+
+    @property
+    def text(self) -> str | None:
+        for event in self.events:
+            if Transcript.is_type(event.type):
+                return Transcript.from_event(event).text
+        return None
+
+    @property
+    def transcript(self) -> Transcript:
+        return next(Transcript.from_event(e) for e in self.events if Transcript.is_type(e.type))
+
+    @property
+    def error(self) -> Error | None:
+        for event in self.events:
+            if Error.is_type(event.type):
+                return Error.from_event(event)
+        return None
+
+    @property
+    def chunks(self) -> list[str]:
+        return [
+            TranscriptChunk.from_event(e).text
+            for e in self.events
+            if TranscriptChunk.is_type(e.type)
+        ]
+
+
+def settings_for(emulator: QwenEmulator, **changes: Any) -> ServerSettings:
+    base = ServerSettings(
+        api_key="test-key",
+        endpoint=emulator.url,
+        vad=FAST_VAD,
+        timeouts=Timeouts(connect=3, setup=3, finish=5, close=1),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+async def read_reply(client: AsyncTcpClient, timeout: float = 10.0) -> Reply:
+    """Read until TranscriptStop, Error or the connection's end."""
+    reply = Reply()
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await client.read_event()
+            if event is None:
+                reply.closed = True
+                return reply
+            if event.type not in RESULT_TYPES:
+                continue
+            reply.events.append(event)
+            if TranscriptStop.is_type(event.type):
+                return reply
+            if Error.is_type(event.type):
+                # The server closes after an Error; confirm it.
+                reply.closed = await client.read_event() is None
+                return reply
+
+
+async def send_audio(
+    client: AsyncTcpClient,
+    pcm: bytes,
+    *,
+    rate: int = 16000,
+    width: int = 2,
+    channels: int = 1,
+    chunk_ms: int = 100,
+    pace: float = 0.0,
+) -> None:
+    size = rate * chunk_ms // 1000 * width * channels
+    for start in range(0, len(pcm), size):
+        await client.write_event(
+            AudioChunk(rate, width, channels, pcm[start : start + size]).event()
+        )
+        if pace:
+            await asyncio.sleep(pace)
+
+
+async def transcribe(
+    port: int,
+    pcm: bytes,
+    *,
+    language: str | None = "en",
+    rate: int = 16000,
+    width: int = 2,
+    channels: int = 1,
+    transcribe_event: Transcribe | None = None,
+    timeout: float = 10.0,
+) -> Reply:
+    """One request the way Home Assistant sends it."""
+    client = AsyncTcpClient(HOST, port)
+    await client.connect()
+    try:
+        # A server that failed closes while audio is still coming: writes may then fail.
+        with contextlib.suppress(ConnectionError):
+            await client.write_event((transcribe_event or Transcribe(language=language)).event())
+            await client.write_event(AudioStart(rate, width, channels).event())
+            await send_audio(client, pcm, rate=rate, width=width, channels=channels)
+            await client.write_event(AudioStop().event())
+        try:
+            return await read_reply(client, timeout)
+        except ConnectionError:
+            return Reply(closed=True)
+    finally:
+        with contextlib.suppress(ConnectionError):
+            await client.disconnect()
+
+
+async def wait_sessions_closed(emulator: QwenEmulator, timeout: float = 5.0) -> None:
+    """Every Qwen session the server opened has been closed (no leaked sessions)."""
+    async with asyncio.timeout(timeout):
+        while any(record.closed_at is None for record in emulator.sessions):
+            await asyncio.sleep(0.02)
+
+
+def assert_result_order(reply: Reply) -> None:
+    types = reply.types
+    assert types[0] == "transcript-start"
+    assert types[-2:] == ["transcript", "transcript-stop"]
+    assert set(types[1:-2]) <= {"transcript-chunk"}

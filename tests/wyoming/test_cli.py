@@ -1,0 +1,279 @@
+"""The command line, run as a subprocess: exit codes, stdio, SIGTERM, secrets, subcommands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from server_helpers import HOST, read_reply, send_audio
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.event import async_read_event, async_write_event
+from wyoming.info import Describe, Info
+
+from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
+
+SECRET = "sk-cli-secret-0123456789"
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
+
+
+async def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wyoming_server",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**CLEAN_ENV, **(env or {})},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "key"
+    path.write_text("test-key\n")
+    path.chmod(0o600)
+    return path
+
+
+async def test_version() -> None:
+    code, out, _ = await _run("--version")
+    assert code == 0 and out.startswith("wyoming-qwen-asr ")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        ((), {}, "API key is required"),
+        (("--vad-threshold", "5"), {"QWEN_API_KEY": "k"}, "--vad-threshold"),
+        (("--uri", "http://x:1"), {"QWEN_API_KEY": "k"}, "URI must start"),
+        (("--region", "http://x"), {"QWEN_API_KEY": "k"}, "--region"),
+        (("--language", "klingon"), {"QWEN_API_KEY": "k"}, "unsupported language"),
+        (("--endpointing", "server", "--no-vad"), {"QWEN_API_KEY": "k"}, "needs Qwen's VAD"),
+        (("--no-such-flag",), {"QWEN_API_KEY": "k"}, "unrecognized"),
+        ((), {"QWEN_API_KEY": "k", "QWEN_ASR_VAD": "maybe"}, "QWEN_ASR_VAD"),
+        ((), {"QWEN_API_KEY": "k", "QWEN_ASR_VAD_SILENCE_MS": "10"}, "--vad-silence-ms"),
+        (("--api-key-file", "/nonexistent/key"), {}, "cannot read --api-key-file"),
+    ],
+)
+async def test_bad_configuration_is_one_line_and_exit_2(
+    args: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    code, _, err = await _run(*args, env=env)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+async def _start_tcp_server(
+    port: int,
+    emulator: QwenEmulator,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    capture_log: bool = False,
+) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wyoming_server",
+        "--uri",
+        f"tcp://{HOST}:{port}",
+        "--region",
+        emulator.url,
+        "--vad-silence-ms",
+        "200",
+        *extra,
+        stderr=asyncio.subprocess.PIPE if capture_log else asyncio.subprocess.DEVNULL,
+        env={**CLEAN_ENV, **(env or {})},
+    )
+    async with asyncio.timeout(15):
+        while True:
+            try:
+                _reader, writer = await asyncio.open_connection(HOST, port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return proc
+
+
+@pytest.fixture
+async def server_proc(
+    emulator: QwenEmulator, key_file: Path
+) -> AsyncIterator[tuple[int, asyncio.subprocess.Process]]:
+    port = _free_port()
+    proc = await _start_tcp_server(port, emulator, "--api-key-file", str(key_file))
+    yield port, proc
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
+async def test_sigterm_finishes_the_request_in_flight(
+    server_proc: tuple[int, asyncio.subprocess.Process],
+    emulator: QwenEmulator,
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    port, proc = server_proc
+    emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
+    pcm = speech_pcm("what_time_is_it")
+    async with AsyncTcpClient(HOST, port) as client:
+        await client.write_event(Transcribe(language="en").event())
+        await client.write_event(AudioStart(16000, 2, 1).event())
+        await send_audio(client, pcm[: len(pcm) // 2])
+        # SIGTERM only once the server is demonstrably inside the request (its Qwen session
+        # has audio); before that the bytes may still sit unread in the socket buffer.
+        async with asyncio.timeout(5):
+            while not (emulator.sessions and emulator.sessions[-1].audio_bytes):
+                await asyncio.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.3)
+        await send_audio(client, pcm[len(pcm) // 2 :])
+        await client.write_event(AudioStop().event())
+        reply = await read_reply(client)
+    assert reply.text == "what time is it"
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_api_key_never_logged_even_with_debug(
+    emulator: QwenEmulator, tmp_path: Path, speech_pcm: Callable[..., bytes]
+) -> None:
+    port = _free_port()
+    # A wrong key: the handshake (with its Authorization header) fails and is logged in debug.
+    proc = await _start_tcp_server(
+        port, emulator, "--debug", env={"QWEN_API_KEY": SECRET}, capture_log=True
+    )
+    assert proc.stderr is not None
+    log_reader = asyncio.create_task(proc.stderr.read())  # never let the pipe fill up
+    try:
+        async with AsyncTcpClient(HOST, port) as client:
+            await client.write_event(Transcribe(language="en").event())
+            await client.write_event(AudioStart(16000, 2, 1).event())
+            await send_audio(client, speech_pcm("what_time_is_it")[:6400])
+            await client.write_event(AudioStop().event())
+            reply = await read_reply(client)
+        assert reply.error is not None and reply.error.code == "auth-failed"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 10)
+    log = (await log_reader).decode()
+    assert "auth" in log.lower()
+    assert SECRET not in log
+
+
+async def test_stdio_transport(
+    emulator: QwenEmulator, key_file: Path, speech_pcm: Callable[..., bytes]
+) -> None:
+    emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wyoming_server",
+        "--uri",
+        "stdio://",
+        "--region",
+        emulator.url,
+        "--api-key-file",
+        str(key_file),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=CLEAN_ENV,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    await async_write_event(Describe().event(), proc.stdin)  # type: ignore[arg-type]
+    info = await asyncio.wait_for(async_read_event(proc.stdout), 10)
+    assert info is not None and Info.is_type(info.type)
+    await async_write_event(Transcribe(language="en").event(), proc.stdin)  # type: ignore[arg-type]
+    await async_write_event(AudioStart(16000, 2, 1).event(), proc.stdin)  # type: ignore[arg-type]
+    pcm = speech_pcm("what_time_is_it")
+    from wyoming.audio import AudioChunk  # noqa: PLC0415
+
+    for start in range(0, len(pcm), 3200):
+        chunk = AudioChunk(16000, 2, 1, pcm[start : start + 3200]).event()
+        await async_write_event(chunk, proc.stdin)  # type: ignore[arg-type]
+    await async_write_event(AudioStop().event(), proc.stdin)  # type: ignore[arg-type]
+    text = None
+    async with asyncio.timeout(10):
+        while (event := await async_read_event(proc.stdout)) is not None:
+            if Transcript.is_type(event.type):
+                text = Transcript.from_event(event).text
+                break
+    assert text == "what time is it"
+    proc.stdin.close()
+    assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_transcribe_subcommand(
+    emulator: QwenEmulator, fixture_path: Callable[[str], Path]
+) -> None:
+    emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
+    code, out, err = await _run(
+        "transcribe",
+        "--region",
+        emulator.url,
+        str(fixture_path("what_time_is_it.wav")),
+        env={"QWEN_API_KEY": "test-key"},
+    )
+    assert code == 0, err
+    assert out.strip() == "what time is it"
+
+
+async def test_transcribe_subcommand_reports_bad_key(
+    emulator: QwenEmulator, fixture_path: Callable[[str], Path]
+) -> None:
+    code, _, err = await _run(
+        "transcribe",
+        "--region",
+        emulator.url,
+        str(fixture_path("what_time_is_it.wav")),
+        env={"QWEN_API_KEY": SECRET},
+    )
+    assert code == 1
+    assert "Authentication failed" in err and SECRET not in err
+    assert "Traceback" not in err
+
+
+async def test_key_file_readable_by_others_warns(
+    emulator: QwenEmulator, tmp_path: Path, fixture_path: Callable[[str], Path]
+) -> None:
+    path = tmp_path / "key"
+    path.write_text("test-key")
+    path.chmod(0o644)
+    code, _, err = await _run(
+        "transcribe",
+        "--api-key-file",
+        str(path),
+        "--region",
+        emulator.url,
+        str(fixture_path("what_time_is_it.wav")),
+    )
+    assert code == 0
+    assert "readable by other users" in err
+
+
+async def test_demo_runs_offline(fixture_path: Callable[[str], Path]) -> None:
+    pytest.importorskip("pocketsphinx")
+    code, out, err = await _run("demo", "--fast", str(fixture_path("what_time_is_it.wav")))
+    assert code == 0, err
+    assert "what time is it" in out

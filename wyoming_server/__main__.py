@@ -1,0 +1,81 @@
+"""Entry point: ``wyoming-qwen-asr`` and ``python -m wyoming_server``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+
+from . import __version__
+from .cli import (
+    UsageError,
+    build_settings,
+    configure_logging,
+    parse_args,
+    protect_secret,
+    read_api_key,
+)
+from .server import parse_uri, serve
+
+_LOGGER = logging.getLogger(__name__)
+
+_ENABLE = {"1", "true", "yes", "on"}
+_DISABLE = {"0", "false", "no", "off"}
+
+
+def _zeroconf_name(value: str | None) -> str | None:
+    """None: no advertisement; "": the default name; else the given name."""
+    if value is None or value.strip().lower() in _DISABLE:
+        return None
+    return "" if value.strip().lower() in _ENABLE else value.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        configure_logging(args)
+        api_key = read_api_key(args, required=args.command != "demo")
+        protect_secret(api_key)
+        settings = build_settings(args, api_key)
+        if args.command == "serve":
+            parse_uri(args.uri)  # reject a bad URI before anything starts
+    except (UsageError, ValueError) as err:
+        print(f"wyoming-qwen-asr: error: {err}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(_run_command(args, settings))
+    return 130
+
+
+async def _run_command(args: argparse.Namespace, settings: object) -> int:
+    from .settings import ServerSettings  # noqa: PLC0415
+
+    assert isinstance(settings, ServerSettings)
+    if args.command == "transcribe":
+        from .transcribe import transcribe_files  # noqa: PLC0415
+
+        return await transcribe_files(settings, args.files)
+    if args.command == "demo":
+        from .demo import run_demo  # noqa: PLC0415
+
+        return await run_demo(settings, args.files, realtime=not args.fast)
+    _LOGGER.info("wyoming-qwen-asr %s starting (model %s)", __version__, settings.model)
+    try:
+        await serve(settings, args.uri, zeroconf_name=_zeroconf_name(args.zeroconf))
+    except OSError as err:
+        _LOGGER.error("Cannot listen on %s: %s", args.uri, err)
+        return 1
+    except ImportError:
+        _LOGGER.error("--zeroconf needs: pip install 'wyoming-qwen-asr[zeroconf]'")
+        return 2
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,362 @@
+"""Command line: subcommands ``serve`` (default), ``transcribe`` and ``demo``.
+
+Every option can also come from an environment variable (shown in ``--help``), so a
+systemd unit or container can configure the server without putting the key on the
+command line, where other users could read it in the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from qwen_asr_realtime import ConfigError, Timeouts, VadConfig, normalize_language, resolve_endpoint
+from qwen_asr_realtime.const import (
+    DEFAULT_MODEL,
+    DEFAULT_REGION,
+    DEFAULT_SILENCE_MS,
+    DEFAULT_VAD_THRESHOLD,
+    MAX_CONTEXT_CHARS,
+    SILENCE_MS_RANGE,
+    VAD_THRESHOLD_RANGE,
+)
+
+from . import __version__
+from .settings import Endpointing, ServerSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+PROG = "wyoming-qwen-asr"
+DEFAULT_URI = "tcp://0.0.0.0:10300"
+DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+COMMANDS = ("serve", "transcribe", "demo")
+AUTO_LANGUAGE = "auto"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class UsageError(Exception):
+    """A bad option value; reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: the message names the offending option.
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise UsageError(f"environment variable {name} must be true or false, not {raw!r}")
+
+
+# -- option types: raise ArgumentTypeError so argparse reports the option by name ---------
+
+
+def _region(value: str) -> str:
+    try:
+        resolve_endpoint(value)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return value
+
+
+def _model(value: str) -> str:
+    if not value or any(ch in value for ch in "?&#/ "):
+        raise argparse.ArgumentTypeError(f"invalid model name {value!r}")
+    return value
+
+
+def _language(value: str) -> str:
+    if value.strip().lower() in ("", AUTO_LANGUAGE):
+        return AUTO_LANGUAGE
+    code: str | None = normalize_language(value)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"unsupported language {value!r}")
+    return code
+
+
+def _threshold(value: str) -> float:
+    low, high = VAD_THRESHOLD_RANGE
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+    return number
+
+
+def _silence_ms(value: str) -> int:
+    low, high = SILENCE_MS_RANGE
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"must be {low}-{high} ms")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 < number <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return number
+
+
+# -- parser -----------------------------------------------------------------------------
+
+
+def _qwen_options() -> _Parser:
+    """Options shared by every subcommand that talks to Qwen."""
+    parent = _Parser(add_help=False)
+    qwen = parent.add_argument_group("Qwen service")
+    qwen.add_argument(
+        "--api-key",
+        default=_env("QWEN_API_KEY"),
+        help="DashScope API key (env QWEN_API_KEY; prefer it or --api-key-file to this flag)",
+    )
+    qwen.add_argument(
+        "--api-key-file",
+        type=Path,
+        default=_env("QWEN_API_KEY_FILE"),
+        help="file holding the API key, mode 600 (env QWEN_API_KEY_FILE)",
+    )
+    qwen.add_argument(
+        "--region",
+        type=_region,
+        default=_env("QWEN_ASR_REGION", DEFAULT_REGION),
+        help="intl (Singapore), cn (Beijing) or a ws:// / wss:// URL (env QWEN_ASR_REGION)",
+    )
+    qwen.add_argument(
+        "--model",
+        type=_model,
+        default=_env("QWEN_ASR_MODEL", DEFAULT_MODEL),
+        help=f"model name (default {DEFAULT_MODEL}; env QWEN_ASR_MODEL)",
+    )
+    qwen.add_argument(
+        "--language",
+        type=_language,
+        default=_env("QWEN_ASR_LANGUAGE"),
+        help="force a language (en, zh, de, ...) or 'auto'; default: the request's language, "
+        "else automatic (env QWEN_ASR_LANGUAGE)",
+    )
+    qwen.add_argument(
+        "--vad",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Qwen server VAD splits utterances; --no-vad: manual mode (env QWEN_ASR_VAD)",
+    )
+    qwen.add_argument(
+        "--vad-threshold",
+        type=_threshold,
+        default=_env("QWEN_ASR_VAD_THRESHOLD", str(DEFAULT_VAD_THRESHOLD)),
+        help=f"server VAD threshold -1..1 (default {DEFAULT_VAD_THRESHOLD}; "
+        "env QWEN_ASR_VAD_THRESHOLD)",
+    )
+    qwen.add_argument(
+        "--vad-silence-ms",
+        type=_silence_ms,
+        default=_env("QWEN_ASR_VAD_SILENCE_MS", str(DEFAULT_SILENCE_MS)),
+        help=f"silence that ends an utterance, 200-6000 ms (default {DEFAULT_SILENCE_MS}; "
+        "env QWEN_ASR_VAD_SILENCE_MS)",
+    )
+    qwen.add_argument(
+        "--context-file",
+        type=Path,
+        default=_env("QWEN_ASR_CONTEXT_FILE"),
+        help="text (names, terms) that biases recognition (env QWEN_ASR_CONTEXT_FILE)",
+    )
+    qwen.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=_env("QWEN_ASR_TIMEOUT", "20"),
+        help="seconds to wait for the final transcript (default 20; env QWEN_ASR_TIMEOUT)",
+    )
+    log = parent.add_argument_group("logging")
+    log.add_argument(
+        "--debug", action="store_true", default=None, help="debug logging (env QWEN_ASR_DEBUG)"
+    )
+    log.add_argument(
+        "--log-format",
+        default=_env("QWEN_ASR_LOG_FORMAT", DEFAULT_LOG_FORMAT),
+        help="Python logging format (env QWEN_ASR_LOG_FORMAT)",
+    )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Wyoming speech-to-text server for Home Assistant, backed by "
+        "Alibaba Qwen3-ASR-Flash-Realtime. Without a subcommand, 'serve' runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    qwen = _qwen_options()
+
+    serve = commands.add_parser(
+        "serve", parents=[qwen], help="run the Wyoming server (default)", description=None
+    )
+    serve.add_argument(
+        "--uri",
+        default=_env("QWEN_ASR_URI", DEFAULT_URI),
+        help=f"tcp://HOST:PORT, unix://PATH or stdio:// (default {DEFAULT_URI}; env QWEN_ASR_URI)",
+    )
+    serve.add_argument(
+        "--endpointing",
+        choices=[e.value for e in Endpointing],
+        default=_env("QWEN_ASR_ENDPOINTING", Endpointing.HA.value),
+        help="ha: Home Assistant's VAD ends each request (default); server: answer as soon "
+        "as Qwen's VAD ends the first utterance (HA 2026.10+) (env QWEN_ASR_ENDPOINTING)",
+    )
+    serve.add_argument(
+        "--zeroconf",
+        nargs="?",
+        const="",
+        default=_env("QWEN_ASR_ZEROCONF"),
+        metavar="NAME",
+        help="advertise _wyoming._tcp over mDNS, optionally under NAME (env QWEN_ASR_ZEROCONF)",
+    )
+
+    transcribe = commands.add_parser(
+        "transcribe", parents=[qwen], help="print the transcript of WAV files (tests a key)"
+    )
+    transcribe.add_argument("files", nargs="+", type=Path, metavar="FILE.wav")
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[qwen],
+        help="offline demo: emulator + server + bundled speech (uses Qwen if a key is set)",
+    )
+    demo.add_argument("files", nargs="*", type=Path, metavar="FILE.wav")
+    demo.add_argument(
+        "--fast", action="store_true", help="send audio as fast as possible, not in real time"
+    )
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse, inserting the default ``serve`` command when none is named."""
+    if not any(arg in COMMANDS for arg in argv[:1]) and not set(argv[:1]) & {
+        "-h",
+        "--help",
+        "--version",
+    }:
+        argv = ["serve", *argv]
+    args = build_parser().parse_args(argv)
+    if args.vad is None:
+        args.vad = _env_flag("QWEN_ASR_VAD", True)
+    if args.debug is None:
+        args.debug = _env_flag("QWEN_ASR_DEBUG", False)
+    return args
+
+
+# -- settings -------------------------------------------------------------------------
+
+
+def read_api_key(args: argparse.Namespace, *, required: bool = True) -> str:
+    if args.api_key:
+        return str(args.api_key).strip()
+    path: Path | None = args.api_key_file
+    if path is not None:
+        try:
+            mode = path.stat().st_mode
+            key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise UsageError(
+                f"cannot read --api-key-file {path}: {err.__class__.__name__}"
+            ) from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            _LOGGER.warning("%s is readable by other users; run: chmod 600 %s", path, path)
+        if not key:
+            raise UsageError(f"--api-key-file {path} is empty")
+        return key
+    if required:
+        raise UsageError("an API key is required: set QWEN_API_KEY or use --api-key-file")
+    return ""
+
+
+def read_context(args: argparse.Namespace) -> str:
+    path: Path | None = args.context_file
+    if path is None:
+        return ""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read --context-file {path}: {err.__class__.__name__}") from None
+    if len(text) > MAX_CONTEXT_CHARS:
+        _LOGGER.warning("Context file is longer than %d characters; trimmed", MAX_CONTEXT_CHARS)
+    return text
+
+
+def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
+    endpointing = Endpointing(getattr(args, "endpointing", Endpointing.HA.value))
+    vad = VadConfig(args.vad_threshold, args.vad_silence_ms) if args.vad else None
+    if endpointing is Endpointing.SERVER and vad is None:
+        raise UsageError("--endpointing server needs Qwen's VAD; remove --no-vad")
+    language = None if args.language in (None, AUTO_LANGUAGE) else args.language
+    return ServerSettings(
+        api_key=api_key,
+        endpoint=args.region,
+        model=args.model,
+        language=language,
+        force_language=args.language is not None,
+        vad=vad,
+        context=read_context(args),
+        endpointing=endpointing,
+        timeouts=Timeouts(finish=args.timeout),
+    )
+
+
+class SecretFilter(logging.Filter):
+    """Last line of defence: replaces the API key in any log record that carries it."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secret and self._secret in record.getMessage():
+            record.msg = record.getMessage().replace(self._secret, "***")
+            record.args = None
+        return True
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format=args.log_format,
+        stream=sys.stderr,
+    )
+    # websockets logs every handshake header at debug level, Authorization included.
+    logging.getLogger("websockets").setLevel(logging.INFO)
+    if args.command == "demo" and not args.debug:
+        # The demo prints its results; the emulator's connection chatter would bury them.
+        logging.getLogger().setLevel(logging.WARNING)
+
+
+def protect_secret(secret: str) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretFilter(secret))

@@ -1,0 +1,139 @@
+"""``demo``: the whole chain on one machine, with no API key needed.
+
+Starts the Qwen emulator with a real offline recognizer (pocketsphinx) on a loopback
+port, starts this Wyoming server in front of it, sends the bundled speech recordings
+through the Wyoming protocol like Home Assistant does, and prints the transcripts.
+With an API key (QWEN_API_KEY) the real Qwen service is used instead of the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from wyoming.asr import Transcribe, Transcript, TranscriptChunk
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+
+from .server import ListenAddress, QwenAsrServer
+from .settings import ServerSettings
+from .wav import WavAudio, WavError, read_wav
+
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+EMULATOR_KEY = "demo-key"
+REPLY_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class WyomingResult:
+    text: str
+    chunks: list[str]
+    latency_s: float  # from AudioStop to the Transcript
+    error: str | None = None
+
+
+async def transcribe_over_wyoming(
+    host: str,
+    port: int,
+    audio: WavAudio,
+    *,
+    language: str | None = None,
+    realtime: bool = True,
+) -> WyomingResult:
+    """Send one recording as Home Assistant does and collect the reply."""
+    client = AsyncTcpClient(host, port, connect_timeout=5.0)
+    async with client:
+        await client.write_event(Transcribe(language=language).event())
+        fmt = audio.format
+        await client.write_event(AudioStart(fmt.rate, fmt.width, fmt.channels).event())
+        for chunk in audio.chunks():
+            await client.write_event(AudioChunk(fmt.rate, fmt.width, fmt.channels, chunk).event())
+            if realtime:
+                await asyncio.sleep(len(chunk) / (fmt.rate * fmt.frame_bytes))
+        await client.write_event(AudioStop().event())
+        stopped = time.monotonic()
+        chunks: list[str] = []
+        async with asyncio.timeout(REPLY_TIMEOUT_SECONDS):
+            while (event := await client.read_event()) is not None:
+                if TranscriptChunk.is_type(event.type):
+                    chunks.append(TranscriptChunk.from_event(event).text)
+                elif Transcript.is_type(event.type):
+                    text = Transcript.from_event(event).text
+                    return WyomingResult(text, chunks, time.monotonic() - stopped)
+                elif Error.is_type(event.type):
+                    return WyomingResult("", chunks, 0.0, Error.from_event(event).text)
+    return WyomingResult("", chunks, 0.0, "the server closed the connection")
+
+
+@contextlib.asynccontextmanager
+async def _emulated_service(settings: ServerSettings) -> AsyncIterator[ServerSettings]:
+    """Settings pointing at a local emulator with the offline recognizer."""
+    try:
+        from .emulator import PocketSphinxRecognizer, QwenEmulator  # noqa: PLC0415
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise RuntimeError(f"the offline demo needs the emulator: {err}") from None
+    try:
+        recognizer = PocketSphinxRecognizer()
+    except Exception as err:
+        raise RuntimeError(
+            f"the offline demo needs pocketsphinx (pip install 'wyoming-qwen-asr[demo]'): {err}"
+        ) from None
+    emulator = QwenEmulator(api_keys=frozenset({EMULATOR_KEY}), recognizer_factory=recognizer)
+    async with emulator:
+        yield dataclasses.replace(settings, api_key=EMULATOR_KEY, endpoint=emulator.url)
+
+
+async def run_demo(settings: ServerSettings, files: list[Path], *, realtime: bool = True) -> int:
+    paths = files or sorted(SAMPLES_DIR.glob("*.wav"))
+    if not paths:
+        print(f"demo: no WAV files given and none bundled in {SAMPLES_DIR}", file=sys.stderr)
+        return 1
+    try:
+        recordings = [(path, read_wav(path)) for path in paths]
+    except WavError as err:
+        print(f"demo: {err}", file=sys.stderr)
+        return 1
+    offline = not settings.api_key
+    service = _emulated_service(settings) if offline else contextlib.nullcontext(settings)
+    status = 0
+    try:
+        async with service as active:
+            print(
+                "Using the local Qwen emulator with the offline recognizer"
+                if offline
+                else f"Using the Qwen service ({settings.endpoint})",
+                flush=True,
+            )
+            server = QwenAsrServer(active)
+            await server.start(ListenAddress("tcp", host="127.0.0.1", port=0))
+            try:
+                for path, audio in recordings:
+                    result = await transcribe_over_wyoming(
+                        "127.0.0.1",
+                        server.bound_port,
+                        audio,
+                        language=settings.language or "en",
+                        realtime=realtime,
+                    )
+                    if result.error:
+                        print(f"{path.name}: error: {result.error}", flush=True)
+                        status = 1
+                    else:
+                        print(
+                            f"{path.name} ({audio.seconds:.1f} s): {result.text!r} "
+                            f"[{result.latency_s * 1000:.0f} ms after end of audio]",
+                            flush=True,
+                        )
+            finally:
+                await server.stop(grace=5.0)
+    except RuntimeError as err:
+        print(f"demo: {err}", file=sys.stderr)
+        return 1
+    return status

@@ -1,0 +1,283 @@
+"""The Wyoming event handler: one instance per client connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from qwen_asr_realtime import (
+    AuthenticationError,
+    ConfigError,
+    ProtocolError,
+    QwenConnectionError,
+    QwenError,
+    QwenTimeoutError,
+    ServiceError,
+    normalize_language,
+)
+from qwen_asr_realtime.const import MODELS
+from wyoming.asr import Transcribe
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event, async_write_event
+from wyoming.info import Describe, Info
+from wyoming.server import AsyncEventHandler
+
+from .audio import AudioFormatError, PcmFormat
+from .request import TranscriptionRequest
+from .settings import ServerSettings, request_context
+from .wire import WireError, read_event
+
+_LOGGER = logging.getLogger(__name__)
+
+# A connection with no request open may stay idle this long (HA opens one per request).
+IDLE_CONNECTION_SECONDS = 3600.0
+WRITE_TIMEOUT_SECONDS = 10.0
+# After an Error, input is read and discarded this long before closing: closing a socket
+# with unread data sends a TCP reset, which can destroy the Error before the client reads it.
+LINGER_SECONDS = 2.0
+
+
+def error_code(err: QwenError) -> str:
+    """Machine-readable code of the Wyoming ``Error`` event for a client failure."""
+    if isinstance(err, AuthenticationError):
+        return "auth-failed"
+    if isinstance(err, QwenTimeoutError):
+        return "timeout"
+    if isinstance(err, QwenConnectionError):
+        return "connection-failed"
+    if isinstance(err, ServiceError):
+        return "service-error"
+    if isinstance(err, ProtocolError):
+        return "protocol-error"
+    if isinstance(err, ConfigError):
+        return "bad-config"
+    return "qwen-error"
+
+
+class QwenAsrEventHandler(AsyncEventHandler):
+    """Answers Describe and turns each Transcribe/audio stream into one Qwen session."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        settings: ServerSettings,
+        info: Info,
+    ) -> None:
+        super().__init__(reader, writer)
+        self.settings = settings
+        self.info = info
+        self._request: TranscriptionRequest | None = None
+        self._failed = False
+        self._draining = False
+        self._warned_stray_audio = False
+        self._closing = asyncio.Event()  # set to end the read loop from another task
+
+    # -- connection lifecycle ---------------------------------------------------------
+
+    async def run(self) -> None:
+        """Like the base class, but with bounded reads and no exception ever escaping."""
+        try:
+            while not self._failed:
+                try:
+                    event = await self._next_event()
+                except TimeoutError:
+                    if self._busy:
+                        await self._fail(QwenTimeoutError("No audio from the client in time"))
+                    break
+                except WireError as err:
+                    _LOGGER.warning("Closing a connection that sent a bad event: %s", err)
+                    await self._reject(str(err), "bad-request")
+                if event is None or not await self.handle_event(event):
+                    break
+            if self._failed:
+                await self._linger()
+        except (ConnectionError, OSError) as err:
+            _LOGGER.debug("Connection lost: %s", err)
+        except Exception:  # one broken connection must never take the server down
+            _LOGGER.exception("Unexpected error; closing the connection")
+        finally:
+            await self.disconnect()
+            self.writer.close()
+
+    async def _next_event(self) -> Event | None:
+        """The next event; None at the end or when closing; TimeoutError when idle too long."""
+        reading = asyncio.ensure_future(read_event(self.reader))
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait(
+                {reading, closing}, timeout=self._read_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            closing.cancel()
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(BaseException):
+                    await reading
+        if not reading.cancelled():
+            return reading.result()
+        if self._closing.is_set():
+            return None
+        raise TimeoutError
+
+    async def _linger(self) -> None:
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+            async with asyncio.timeout(LINGER_SECONDS):
+                while await self.reader.read(1 << 16):
+                    pass
+
+    @property
+    def _busy(self) -> bool:
+        return self._request is not None and not self._request.answered
+
+    @property
+    def _read_timeout(self) -> float:
+        return self.settings.request_idle_seconds if self._busy else IDLE_CONNECTION_SECONDS
+
+    async def disconnect(self) -> None:
+        await self._drop_request()
+
+    def begin_shutdown(self) -> None:
+        """Finish the request in progress, if any, then close; idle connections close now."""
+        self._draining = True
+        if not self._busy:
+            self._closing.set()
+
+    # -- events -----------------------------------------------------------------------
+
+    async def handle_event(self, event: Event) -> bool:
+        if self._failed:
+            return False
+        try:
+            if AudioChunk.is_type(event.type):
+                return await self._on_chunk(AudioChunk.from_event(event))
+            if Describe.is_type(event.type):
+                await self._write(self.info.event())
+                return True
+            if Transcribe.is_type(event.type):
+                await self._begin(Transcribe.from_event(event))
+                return True
+            if AudioStart.is_type(event.type):
+                return await self._on_audio_start(AudioStart.from_event(event))
+            if AudioStop.is_type(event.type):
+                return await self._on_audio_stop()
+        except (KeyError, TypeError, AttributeError) as err:
+            _LOGGER.warning("Malformed %s event: %s", event.type, err)
+            await self._reject(f"Malformed {event.type} event", "bad-request")
+            return False
+        _LOGGER.debug("Ignoring event %s", event.type)
+        return True
+
+    async def _begin(self, transcribe: Transcribe | None) -> None:
+        """Open the Qwen session at the request's first event, so connecting overlaps speech."""
+        await self._drop_request()
+        settings = self.settings
+        if settings.force_language:
+            language = settings.language
+        else:
+            requested = transcribe.language if transcribe else None
+            language = normalize_language(requested if isinstance(requested, str) else None)
+        name = transcribe.name if transcribe else None
+        model = name if isinstance(name, str) and name in MODELS else settings.model
+        context = (
+            request_context(transcribe.transcript_names, transcribe.transcript_terms)
+            if transcribe
+            else ""
+        )
+        request = TranscriptionRequest(
+            settings,
+            language=language,
+            model=model,
+            extra_context=context,
+            emit=self._write,
+            on_failure=self._fail,
+        )
+        _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
+        request.start()
+        self._request = request
+
+    async def _on_audio_start(self, start: AudioStart) -> bool:
+        if self._request is None or self._request.answered:
+            await self._begin(None)
+        assert self._request is not None
+        return await self._set_format(self._request, start.rate, start.width, start.channels)
+
+    async def _on_chunk(self, chunk: AudioChunk) -> bool:
+        request = self._request
+        if request is None:
+            if not self._warned_stray_audio:
+                self._warned_stray_audio = True
+                _LOGGER.warning("Ignoring audio sent outside a transcription request")
+            return True
+        if request.answered:
+            return True  # server endpointing answered already; the rest is ignored
+        if not await self._set_format(request, chunk.rate, chunk.width, chunk.channels):
+            return False
+        try:
+            request.feed(PcmFormat(chunk.rate, chunk.width, chunk.channels), chunk.audio)
+        except QwenError as err:
+            await self._fail(err)
+            return False
+        return True
+
+    async def _set_format(
+        self, request: TranscriptionRequest, rate: int, width: int, channels: int
+    ) -> bool:
+        try:
+            request.set_format(PcmFormat(rate, width, channels))
+        except AudioFormatError as err:
+            await self._reject(str(err), "bad-audio-format")
+            return False
+        return True
+
+    async def _on_audio_stop(self) -> bool:
+        request, self._request = self._request, None
+        if request is None:
+            _LOGGER.debug("Ignoring audio-stop outside a transcription request")
+            return not self._draining
+        try:
+            await request.finish()
+        except QwenError as err:
+            await self._fail(err)
+            return False
+        finally:
+            await request.close()
+        return not (self._draining or self._failed)
+
+    # -- output and failure -----------------------------------------------------------
+
+    async def _write(self, event: Event) -> None:
+        if self.writer.is_closing():
+            return
+        try:
+            await asyncio.wait_for(async_write_event(event, self.writer), WRITE_TIMEOUT_SECONDS)
+        except (ConnectionError, OSError, TimeoutError) as err:
+            _LOGGER.debug("Cannot write %s: %s", event.type, err)
+            self.writer.close()
+
+    async def _fail(self, err: QwenError) -> None:
+        """Report the failure, then close: HA before 2026.8 only notices the close."""
+        if self._failed:
+            return
+        _LOGGER.warning("Transcription failed: %s", err)
+        await self._reject(str(err), error_code(err))
+
+    async def _reject(self, text: str, code: str) -> None:
+        """Send an Error and end the connection (after lingering, see LINGER_SECONDS)."""
+        if self._failed:
+            return
+        self._failed = True
+        await self._write(Error(text=text, code=code).event())
+        with contextlib.suppress(OSError, RuntimeError):
+            if self.writer.can_write_eof() and not self.writer.is_closing():
+                self.writer.write_eof()  # the client sees the end at once
+        self._closing.set()  # wakes the read loop if the failure came from the result task
+
+    async def _drop_request(self) -> None:
+        request, self._request = self._request, None
+        if request is not None:
+            with contextlib.suppress(Exception):
+                await request.close()

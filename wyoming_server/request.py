@@ -1,0 +1,176 @@
+"""One Wyoming transcription request, backed by one Qwen realtime session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from qwen_asr_realtime import (
+    Final,
+    Partial,
+    QwenError,
+    QwenRealtimeClient,
+    QwenTimeoutError,
+    join_transcripts,
+)
+from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
+from wyoming.event import Event
+
+from .audio import PcmConverter, PcmFormat
+from .settings import Endpointing, ServerSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+Emit = Callable[[Event], Awaitable[None]]
+OnFailure = Callable[[QwenError], Awaitable[None]]
+
+
+class ChunkStream:
+    """Turns Qwen's snapshots into append-only text pieces for ``TranscriptChunk``.
+
+    Qwen repeats the whole utterance in each partial; Wyoming chunks are appended by the
+    client. Only the stable part of partials is used, and text the service later revises
+    is never retracted: the final ``Transcript`` is authoritative.
+    """
+
+    def __init__(self) -> None:
+        self._finals: list[str] = []
+        self._sent = ""
+
+    def partial(self, stable_text: str) -> str:
+        return self._advance(join_transcripts([*self._finals, stable_text]))
+
+    def final(self, transcript: str) -> str:
+        self._finals.append(transcript)
+        return self._advance(join_transcripts(self._finals))
+
+    def _advance(self, full: str) -> str:
+        if len(full) <= len(self._sent) or not full.startswith(self._sent):
+            return ""
+        piece = full[len(self._sent) :]
+        self._sent = full
+        return piece
+
+
+class TranscriptionRequest:
+    """Streams converted audio to Qwen and writes the Wyoming results.
+
+    Results are: TranscriptStart, TranscriptChunk per new stable text, the final
+    Transcript, TranscriptStop. With server endpointing they are written as soon as Qwen
+    completes the first utterance, and the session is closed; the handler then ignores
+    the rest of that request's audio.
+    """
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        language: str | None,
+        model: str,
+        extra_context: str,
+        emit: Emit,
+        on_failure: OnFailure,
+    ) -> None:
+        config = settings.session_config(language, extra_context, model)
+        self.client = QwenRealtimeClient(
+            settings.api_key, config, endpoint=settings.endpoint, timeouts=settings.timeouts
+        )
+        self.language = language
+        self.answered = False
+        self.audio_started = False
+        self._early = settings.endpointing is Endpointing.SERVER and config.vad is not None
+        self._max_seconds = settings.max_request_seconds
+        self._emit = emit
+        self._on_failure = on_failure
+        self._converter: PcmConverter | None = None
+        self._chunks = ChunkStream()
+        self._transcript_started = False
+        self._detected_language: str | None = None
+        self._pump: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<TranscriptionRequest {self.client!r} answered={self.answered}>"
+
+    def start(self) -> None:
+        """Open the Qwen session now; audio fed meanwhile is held until it is ready."""
+        self.client.start()
+        self._pump = asyncio.create_task(self._pump_events(), name="qwen-results")
+
+    def set_format(self, audio_format: PcmFormat) -> None:
+        """Raises AudioFormatError for formats that are not PCM."""
+        if self._converter is None or self._converter.source != audio_format:
+            self._converter = PcmConverter(audio_format)
+        self.audio_started = True
+
+    def feed(self, audio_format: PcmFormat, audio: bytes) -> None:
+        """Convert and queue one chunk; raises QwenError once the session has failed."""
+        self.set_format(audio_format)
+        assert self._converter is not None
+        self.client.append_audio(self._converter.convert(audio))
+
+    async def finish(self) -> None:
+        """The audio has ended: wait for every final transcript, then answer."""
+        if self.answered:
+            return
+        await self.client.finish()
+        if self._pump is not None:
+            # The pump ends at session.finished; it only has queued events left to write.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._pump), self.client.timeouts.close)
+        await self._answer(self.client.transcript)
+
+    async def close(self) -> None:
+        """Release the Qwen session and the result task; safe to call repeatedly."""
+        pump = self._pump
+        if pump is not None and pump is not asyncio.current_task() and not pump.done():
+            pump.cancel()
+            with contextlib.suppress(BaseException):
+                await pump
+        await self.client.close()
+
+    async def _pump_events(self) -> None:
+        try:
+            async with asyncio.timeout(self._max_seconds):
+                async for event in self.client.events():
+                    if isinstance(event, Partial):
+                        await self._chunk(self._chunks.partial(event.text))
+                    elif isinstance(event, Final):
+                        self._detected_language = event.language or self._detected_language
+                        await self._chunk(self._chunks.final(event.transcript))
+                        if self._early and not self.answered:
+                            await self._answer(event.transcript)
+                            await self.client.close()
+                            return
+        except QwenError as err:
+            if not self.answered:
+                await self._on_failure(err)
+        except TimeoutError:
+            await self._on_failure(
+                QwenTimeoutError(f"The request lasted longer than {self._max_seconds:g} s")
+            )
+
+    async def _chunk(self, text: str) -> None:
+        if not text or self.answered:
+            return
+        await self._start_transcript()
+        await self._emit(TranscriptChunk(text=text).event())
+
+    async def _start_transcript(self) -> None:
+        if not self._transcript_started:
+            self._transcript_started = True
+            await self._emit(TranscriptStart(language=self._result_language).event())
+
+    async def _answer(self, text: str) -> None:
+        if self.answered:
+            return
+        self.answered = True
+        await self._start_transcript()
+        _LOGGER.debug("Transcript: %r", text)
+        await self._emit(Transcript(text=text, language=self._result_language).event())
+        await self._emit(TranscriptStop().event())
+
+    @property
+    def _result_language(self) -> str | None:
+        return self.language or self._detected_language

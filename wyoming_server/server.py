@@ -1,0 +1,190 @@
+"""Running the Wyoming server: tcp, unix or stdio, with a graceful shutdown.
+
+The wyoming library's servers stop every connection at once on SIGTERM; this one stops
+accepting, lets requests in progress finish (bounded), then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from wyoming.event import async_get_stdin
+
+from .handler import QwenAsrEventHandler
+from .info import build_info
+from .settings import ServerSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    scheme: str  # tcp, unix, stdio
+    host: str = ""
+    port: int = 0
+    path: str = ""
+
+
+def parse_uri(uri: str) -> ListenAddress:
+    """Raises ValueError with a one-line explanation for URIs the server cannot use."""
+    parts = urlparse(uri)
+    if parts.scheme == "tcp":
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"Invalid port in {uri!r}") from None
+        if not parts.hostname or port is None:
+            raise ValueError(f"A tcp:// URI needs a host and a port: {uri!r}")
+        return ListenAddress("tcp", host=parts.hostname, port=port)
+    if parts.scheme == "unix":
+        path = parts.path or parts.netloc
+        if not path:
+            raise ValueError(f"A unix:// URI needs a socket path: {uri!r}")
+        return ListenAddress("unix", path=path)
+    if parts.scheme == "stdio":
+        return ListenAddress("stdio")
+    raise ValueError(f"URI must start with tcp://, unix:// or stdio://: {uri!r}")
+
+
+class QwenAsrServer:
+    """Accepts Wyoming connections and runs one handler per connection."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.info = build_info(settings)
+        self._handlers: dict[asyncio.Task[None], QwenAsrEventHandler] = {}
+        self._server: asyncio.Server | None = None
+        self._stopping = asyncio.Event()
+
+    def handler_factory(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> QwenAsrEventHandler:
+        return QwenAsrEventHandler(reader, writer, settings=self.settings, info=self.info)
+
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        handler = self.handler_factory(reader, writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers[task] = handler
+        try:
+            await handler.run()
+        finally:
+            self._handlers.pop(task, None)
+
+    async def start(self, address: ListenAddress) -> None:
+        """Start listening (tcp/unix). ``bound_port`` tells the port when 0 was asked."""
+        if address.scheme == "tcp":
+            self._server = await asyncio.start_server(
+                self._serve_connection, host=address.host, port=address.port
+            )
+        elif address.scheme == "unix":
+            self._server = await asyncio.start_unix_server(
+                self._serve_connection, path=address.path
+            )
+        else:
+            raise ValueError("start() listens on tcp or unix; use serve_stdio() for stdio")
+
+    @property
+    def bound_port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def serve_stdio(self) -> None:
+        """One connection over stdin/stdout; returns when stdin ends."""
+        reader = await async_get_stdin()
+        loop = asyncio.get_running_loop()
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, sys.stdout
+        )
+        writer = asyncio.StreamWriter(transport, protocol, None, loop)
+        await self._serve_connection(reader, writer)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def wait_stopping(self) -> None:
+        await self._stopping.wait()
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop accepting, let requests in progress finish within ``grace``, close the rest."""
+        if self._server is not None:
+            self._server.close()
+        for handler in list(self._handlers.values()):
+            handler.begin_shutdown()
+        tasks = list(self._handlers)
+        if tasks:
+            _LOGGER.info("Finishing %d connection(s) before exiting", len(tasks))
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(BaseException):
+                    await task
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+
+
+async def serve(
+    settings: ServerSettings,
+    uri: str,
+    *,
+    zeroconf_name: str | None = None,
+    on_ready: Callable[[QwenAsrServer], Awaitable[None] | None] | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT (or stdin's end for stdio), then shut down gracefully."""
+    address = parse_uri(uri)
+    server = QwenAsrServer(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, server.request_stop)
+    advertiser = None
+    try:
+        if address.scheme == "stdio":
+            stdio = asyncio.create_task(server.serve_stdio())
+            stopping = asyncio.create_task(server.wait_stopping())
+            await asyncio.wait({stdio, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            await server.stop()
+            stdio.cancel()
+            with contextlib.suppress(BaseException):
+                await stdio
+            return
+        await server.start(address)
+        _LOGGER.info("Ready: listening on %s", _describe(address, server))
+        if zeroconf_name is not None and address.scheme == "tcp":
+            from .zeroconf import ZeroconfAdvertiser  # noqa: PLC0415 - optional dependency
+
+            advertiser = ZeroconfAdvertiser(zeroconf_name, server.bound_port, address.host)
+            await advertiser.start()
+        if on_ready is not None:
+            result = on_ready(server)
+            if result is not None:
+                await result
+        await server.wait_stopping()
+        _LOGGER.info("Shutting down")
+        await server.stop()
+    finally:
+        if advertiser is not None:
+            await advertiser.stop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+
+
+def _describe(address: ListenAddress, server: QwenAsrServer) -> str:
+    if address.scheme == "tcp":
+        return f"tcp://{address.host}:{server.bound_port}"
+    return f"unix://{address.path}"

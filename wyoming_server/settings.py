@@ -1,0 +1,60 @@
+"""What the server needs to know to open Qwen sessions; built once from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from qwen_asr_realtime import SessionConfig, Timeouts, VadConfig, trim_context
+from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
+
+
+class Endpointing(StrEnum):
+    """Who decides that the speaker has finished."""
+
+    HA = "ha"  # Home Assistant's VAD ends the stream with AudioStop
+    SERVER = "server"  # Qwen's server VAD: answer at its first completed utterance
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    api_key: str = field(repr=False)  # never printed, see __repr__ of the dataclass
+    endpoint: str = DEFAULT_REGION
+    model: str = DEFAULT_MODEL
+    # Forced language (None: automatic). Used instead of the request's when force_language.
+    language: str | None = None
+    force_language: bool = False
+    vad: VadConfig | None = field(default_factory=VadConfig)
+    context: str = ""
+    endpointing: Endpointing = Endpointing.HA
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    # A request that lasts longer than this is ended with an error (HA stops far earlier).
+    max_request_seconds: float = 300.0
+    # While a request is open, a client silent for this long is considered gone.
+    request_idle_seconds: float = 30.0
+
+    def session_config(
+        self, language: str | None, extra_context: str = "", model: str | None = None
+    ) -> SessionConfig:
+        context = "\n".join(part for part in (self.context, extra_context) if part)
+        return SessionConfig(
+            model=model or self.model,
+            language=language,
+            vad=self.vad,
+            context=trim_context(context, MAX_CONTEXT_CHARS),
+        )
+
+
+def request_context(names: object, terms: object) -> str:
+    """Context text from a Transcribe event's ``transcript_names`` / ``transcript_terms``.
+
+    Names come first so that, when the text must be trimmed, terms are dropped first.
+    """
+    lines = [*_strings(names), *_strings(terms)]
+    return "\n".join(dict.fromkeys(lines))  # ordered de-duplication
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [item.strip() for item in value if isinstance(item, str) and item.strip()]

@@ -1,0 +1,47 @@
+"""``transcribe``: print the transcript of WAV files, straight through the Qwen client."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from qwen_asr_realtime import QwenError, QwenRealtimeClient
+
+from .audio import AudioFormatError, PcmConverter
+from .settings import ServerSettings
+from .wav import WavError, read_wav
+
+
+async def transcribe_file(settings: ServerSettings, path: Path) -> str:
+    """Raises WavError, AudioFormatError or QwenError."""
+    audio = read_wav(path)
+    converter = PcmConverter(audio.format)
+    client = QwenRealtimeClient(
+        settings.api_key,
+        settings.session_config(settings.language),
+        endpoint=settings.endpoint,
+        timeouts=settings.timeouts,
+    )
+    try:
+        client.start()
+        for chunk in audio.chunks():
+            client.append_audio(converter.convert(chunk))
+        await client.finish()
+        transcript: str = client.transcript
+        return transcript
+    finally:
+        await client.close()
+
+
+async def transcribe_files(settings: ServerSettings, paths: list[Path]) -> int:
+    """Print ``FILE: transcript`` per file; exit status 1 if any file failed."""
+    status = 0
+    for path in paths:
+        try:
+            text = await transcribe_file(settings, path)
+        except (WavError, AudioFormatError, QwenError) as err:
+            print(f"{path}: error: {err}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"{path}: {text}" if len(paths) > 1 else text, flush=True)
+    return status

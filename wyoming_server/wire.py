@@ -1,0 +1,68 @@
+"""Reading Wyoming events defensively.
+
+``wyoming.event.async_read_event`` trusts the declared lengths: a header announcing a
+gigabyte payload makes it buffer until memory runs out, and a short read escapes as an
+exception. This reader bounds both and turns every malformed frame into ``WireError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from wyoming.event import Event
+
+MAX_DATA_BYTES = 1 << 20  # JSON data block
+MAX_PAYLOAD_BYTES = 4 << 20  # ~2 minutes of 16 kHz mono audio in one chunk
+
+
+class WireError(Exception):
+    """The peer sent something that is not a valid Wyoming event."""
+
+
+async def read_event(reader: asyncio.StreamReader) -> Event | None:
+    """The next event, or None at end of stream."""
+    try:
+        line = await reader.readline()
+    except ValueError:  # header line longer than the reader's limit
+        raise WireError("Event header too long") from None
+    if not line:
+        return None
+    header = _parse_json(line, "header")
+    event_type = header.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        raise WireError("Event header has no type")
+    data = header.get("data") or {}
+    if not isinstance(data, dict):
+        raise WireError("Event data is not an object")
+    data_length = _length(header, "data_length", MAX_DATA_BYTES)
+    payload_length = _length(header, "payload_length", MAX_PAYLOAD_BYTES)
+    try:
+        if data_length:
+            data.update(_parse_json(await reader.readexactly(data_length), "data"))
+        payload = await reader.readexactly(payload_length) if payload_length else None
+    except asyncio.IncompleteReadError:
+        return None  # the peer went away mid-event
+    return Event(type=event_type, data=data, payload=payload)
+
+
+def _parse_json(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise WireError(f"Event {what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise WireError(f"Event {what} is not a JSON object")
+    return value
+
+
+def _length(header: dict[str, Any], key: str, limit: int) -> int:
+    value = header.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WireError(f"Invalid {key}")
+    if value > limit:
+        raise WireError(f"{key} {value} exceeds the limit of {limit} bytes")
+    return value

@@ -1,0 +1,66 @@
+"""Advertising the server over mDNS as ``_wyoming._tcp`` so Home Assistant discovers it."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from zeroconf import IPVersion
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+_LOGGER = logging.getLogger(__name__)
+
+SERVICE_TYPE = "_wyoming._tcp.local."
+_MDNS_GROUP = "224.0.0.251"
+
+
+def default_service_name() -> str:
+    return f"qwen-asr-{socket.gethostname().split('.')[0]}"
+
+
+def local_ip() -> str:
+    """The address other hosts reach us at: the one used to route to the mDNS group."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((_MDNS_GROUP, 1))  # UDP connect sends nothing
+        return str(probe.getsockname()[0])
+
+
+class ZeroconfAdvertiser:
+    """Registers one ``_wyoming._tcp`` service while the server runs."""
+
+    def __init__(
+        self,
+        name: str,
+        port: int,
+        listen_host: str = "",
+        *,
+        interfaces: list[str] | None = None,
+    ) -> None:
+        address = local_ip() if listen_host in ("", "0.0.0.0", "::") else listen_host
+        self.name = name or default_service_name()
+        self.info = AsyncServiceInfo(
+            SERVICE_TYPE,
+            f"{self.name}.{SERVICE_TYPE}",
+            addresses=[socket.inet_aton(address)],
+            port=port,
+            properties={"program": "wyoming-qwen-asr"},
+        )
+        self._interfaces = interfaces
+        self._zeroconf: AsyncZeroconf | None = None
+
+    async def start(self) -> None:
+        if self._interfaces is None:
+            self._zeroconf = AsyncZeroconf(ip_version=IPVersion.V4Only)
+        else:
+            self._zeroconf = AsyncZeroconf(interfaces=self._interfaces, ip_version=IPVersion.V4Only)
+        await self._zeroconf.async_register_service(self.info)
+        _LOGGER.info("Advertising %s over zeroconf", self.info.name)
+
+    async def stop(self) -> None:
+        if self._zeroconf is None:
+            return
+        zeroconf, self._zeroconf = self._zeroconf, None
+        try:
+            await zeroconf.async_unregister_service(self.info)
+        finally:
+            await zeroconf.async_close()
