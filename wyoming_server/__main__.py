@@ -17,6 +17,7 @@ from .cli import (
     protect_secret,
     read_api_key,
 )
+from .mic import MicDeviceError, check_mic_args, print_mic_devices, run_listen, start_mic_service
 from .server import parse_uri, serve
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,9 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
         configure_logging(args)
-        api_key = read_api_key(args, required=args.command != "demo")
+        if getattr(args, "mic_list", False):
+            return print_mic_devices()
+        # Without a key, demo and listen use the local emulator.
+        api_key = read_api_key(args, required=args.command not in ("demo", "listen"))
         protect_secret(api_key)
         settings = build_settings(args, api_key)
+        if args.command in ("serve", "listen"):
+            check_mic_args(args)
         if args.command == "serve":
             parse_uri(args.uri)  # reject a bad URI before anything starts
     except (UsageError, ValueError) as err:
@@ -61,6 +67,18 @@ async def _run_command(args: argparse.Namespace, settings: object) -> int:
         from .demo import run_demo  # noqa: PLC0415
 
         return await run_demo(settings, args.files, realtime=not args.fast)
+    if args.command == "listen":
+        return await run_listen(args, settings)
+    mic = None
+    if args.mic_uri:
+        try:
+            mic = await start_mic_service(args)
+        except MicDeviceError as err:
+            print(f"wyoming-qwen-asr: error: {err}", file=sys.stderr)
+            return 2
+        except OSError as err:
+            _LOGGER.error("Cannot listen on %s: %s", args.mic_uri, err)
+            return 1
     _LOGGER.info("wyoming-qwen-asr %s starting (model %s)", __version__, settings.model)
     try:
         await serve(settings, args.uri, zeroconf_name=_zeroconf_name(args.zeroconf))
@@ -70,6 +88,9 @@ async def _run_command(args: argparse.Namespace, settings: object) -> int:
     except ImportError:
         _LOGGER.error("--zeroconf needs: pip install 'wyoming-qwen-asr[zeroconf]'")
         return 2
+    finally:
+        if mic is not None:
+            await mic.stop()
     return 0
 
 

@@ -27,6 +27,7 @@ from qwen_asr_realtime.const import (
 )
 
 from . import __version__
+from .mic import add_listen_arguments, add_mic_arguments
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 PROG = "wyoming-qwen-asr"
 DEFAULT_URI = "tcp://0.0.0.0:10300"
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-COMMANDS = ("serve", "transcribe", "demo")
+COMMANDS = ("serve", "transcribe", "demo", "listen")
 AUTO_LANGUAGE = "auto"
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -239,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="advertise _wyoming._tcp over mDNS, optionally under NAME (env QWEN_ASR_ZEROCONF)",
     )
+    # Benchmark baseline (tests/benchmarks): send all audio after AudioStop.
+    serve.add_argument("--buffered", action="store_true", default=None, help=argparse.SUPPRESS)
+
+    add_mic_arguments(serve)
 
     transcribe = commands.add_parser(
         "transcribe", parents=[qwen], help="print the transcript of WAV files (tests a key)"
@@ -254,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fast", action="store_true", help="send audio as fast as possible, not in real time"
     )
+    listen = commands.add_parser(
+        "listen",
+        parents=[qwen],
+        help="live transcripts from the microphone: checks mic, key and language at once "
+        "(uses the local emulator when no key is set)",
+    )
+    add_listen_arguments(listen)
     return parser
 
 
@@ -327,6 +339,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
         context=read_context(args),
         endpointing=endpointing,
         timeouts=Timeouts(finish=args.timeout),
+        buffered=bool(getattr(args, "buffered", None) or _env_flag("QWEN_ASR_BUFFERED", False)),
     )
 
 
@@ -352,8 +365,8 @@ def configure_logging(args: argparse.Namespace) -> None:
     )
     # websockets logs every handshake header at debug level, Authorization included.
     logging.getLogger("websockets").setLevel(logging.INFO)
-    if args.command == "demo" and not args.debug:
-        # The demo prints its results; the emulator's connection chatter would bury them.
+    if args.command in ("demo", "listen") and not args.debug:
+        # These print their results; the emulator's connection chatter would bury them.
         logging.getLogger().setLevel(logging.WARNING)
 
 

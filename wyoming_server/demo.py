@@ -72,8 +72,15 @@ async def transcribe_over_wyoming(
     return WyomingResult("", chunks, 0.0, "the server closed the connection")
 
 
+def qwen_service(
+    settings: ServerSettings,
+) -> contextlib.AbstractAsyncContextManager[ServerSettings]:
+    """The real service when a key is set; otherwise a local emulator (no account needed)."""
+    return emulated_service(settings) if not settings.api_key else contextlib.nullcontext(settings)
+
+
 @contextlib.asynccontextmanager
-async def _emulated_service(settings: ServerSettings) -> AsyncIterator[ServerSettings]:
+async def emulated_service(settings: ServerSettings) -> AsyncIterator[ServerSettings]:
     """Settings pointing at a local emulator with the offline recognizer."""
     try:
         from .emulator import PocketSphinxRecognizer, QwenEmulator  # noqa: PLC0415
@@ -101,10 +108,9 @@ async def run_demo(settings: ServerSettings, files: list[Path], *, realtime: boo
         print(f"demo: {err}", file=sys.stderr)
         return 1
     offline = not settings.api_key
-    service = _emulated_service(settings) if offline else contextlib.nullcontext(settings)
     status = 0
     try:
-        async with service as active:
+        async with qwen_service(settings) as active:
             print(
                 "Using the local Qwen emulator with the offline recognizer"
                 if offline

@@ -1,0 +1,116 @@
+"""The ``--mic-*`` options, each with an environment variable default like the rest of the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+
+from ..server import parse_uri
+from .alsa import CaptureConfig
+
+DEFAULT_DEVICE = "default"
+DEFAULT_SAMPLES_PER_CHUNK = 1024
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def _positive(limit: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+        if not 1 <= number <= limit:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}")
+        return number
+
+    return parse
+
+
+def _rate(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if not 8000 <= number <= 384_000:
+        raise argparse.ArgumentTypeError("must be between 8000 and 384000 Hz")
+    return number
+
+
+def _mic_uri(value: str) -> str:
+    try:
+        address = parse_uri(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if address.scheme == "stdio":
+        raise argparse.ArgumentTypeError("the mic service listens on tcp:// or unix://")
+    return value
+
+
+def add_mic_arguments(parser: argparse.ArgumentParser, *, with_uri: bool = True) -> None:
+    """Capture options; ``with_uri`` adds ``--mic-uri`` (the Wyoming mic service of ``serve``)."""
+    mic = parser.add_argument_group("microphone (ALSA)")
+    if with_uri:
+        mic.add_argument(
+            "--mic-uri",
+            type=_mic_uri,
+            default=_env("QWEN_ASR_MIC_URI"),
+            metavar="URI",
+            help="also serve the microphone as a Wyoming mic service, e.g. tcp://0.0.0.0:10301 "
+            "(env QWEN_ASR_MIC_URI)",
+        )
+    mic.add_argument(
+        "--mic-device",
+        default=_env("QWEN_ASR_MIC_DEVICE", DEFAULT_DEVICE),
+        metavar="NAME",
+        help="ALSA capture device, e.g. plughw:CARD=seeed2micvoicec,DEV=0 "
+        f"(default {DEFAULT_DEVICE}; env QWEN_ASR_MIC_DEVICE)",
+    )
+    mic.add_argument(
+        "--mic-rate",
+        type=_rate,
+        default=_env("QWEN_ASR_MIC_RATE", "16000"),
+        help="capture sample rate; converted to 16000 (default 16000; env QWEN_ASR_MIC_RATE)",
+    )
+    mic.add_argument(
+        "--mic-channels",
+        type=_positive(32),
+        default=_env("QWEN_ASR_MIC_CHANNELS", "1"),
+        help="capture channels; mixed to mono (default 1; env QWEN_ASR_MIC_CHANNELS)",
+    )
+    mic.add_argument(
+        "--mic-samples-per-chunk",
+        type=_positive(65_536),
+        default=_env("QWEN_ASR_MIC_SAMPLES_PER_CHUNK", str(DEFAULT_SAMPLES_PER_CHUNK)),
+        help=f"frames per ALSA read (default {DEFAULT_SAMPLES_PER_CHUNK}; "
+        "env QWEN_ASR_MIC_SAMPLES_PER_CHUNK)",
+    )
+    mic.add_argument(
+        "--mic-list", action="store_true", help="print the ALSA capture devices and exit"
+    )
+
+
+def add_listen_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``listen`` subcommand's own options (the Qwen options come from the shared parent)."""
+    add_mic_arguments(parser, with_uri=False)
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object per event instead of text"
+    )
+
+
+def capture_config(args: argparse.Namespace) -> CaptureConfig:
+    return CaptureConfig(
+        device=args.mic_device,
+        rate=args.mic_rate,
+        channels=args.mic_channels,
+        samples_per_chunk=args.mic_samples_per_chunk,
+    )
+
+
+def check_mic_args(args: argparse.Namespace) -> None:
+    """Raise ValueError (one line) for mic options that argparse cannot check alone."""
+    if not str(getattr(args, "mic_device", DEFAULT_DEVICE) or "").strip():
+        raise ValueError("--mic-device must not be empty")

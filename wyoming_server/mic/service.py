@@ -1,0 +1,156 @@
+"""The Wyoming ``mic`` service: every client gets ``AudioStart`` and then the live chunks.
+
+This is what wyoming-satellite's ``--mic-uri`` connects to. ``Describe`` is answered at any
+time with an ``Info`` holding a ``MicProgram``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+
+from wyoming.audio import AudioChunk, AudioFormat, AudioStart
+from wyoming.event import Event, async_read_event, async_write_event
+from wyoming.info import Attribution, Describe, Info, MicProgram
+
+from .. import __version__
+from ..server import ListenAddress, parse_uri
+from .args import capture_config
+from .capture import OUTPUT_FORMAT, MicCapture, MicChunk
+from .fanout import Subscription
+
+_LOGGER = logging.getLogger(__name__)
+
+WRITE_TIMEOUT_SECONDS = 10.0  # a client that cannot take audio for this long is dropped
+CLOSE_TIMEOUT_SECONDS = 2.0
+CLIENT_BACKLOG = 32  # chunks (about 2 s) a slow client may fall behind before losing audio
+
+
+def build_mic_info(device: str) -> Info:
+    return Info(
+        mic=[
+            MicProgram(
+                name="qwen-asr-mic",
+                attribution=Attribution(name="ALSA", url="https://www.alsa-project.org"),
+                installed=True,
+                description=f"ALSA microphone {device}",
+                version=__version__,
+                mic_format=AudioFormat(
+                    rate=OUTPUT_FORMAT.rate,
+                    width=OUTPUT_FORMAT.width,
+                    channels=OUTPUT_FORMAT.channels,
+                ),
+            )
+        ]
+    )
+
+
+class MicService:
+    """Serves one capture to any number of Wyoming clients."""
+
+    def __init__(self, capture: MicCapture) -> None:
+        self.capture = capture
+        self.info = build_mic_info(capture.config.device)
+        self._server: asyncio.Server | None = None
+        self._clients: dict[asyncio.Task[None], Subscription[MicChunk]] = {}
+
+    async def start(self, address: ListenAddress) -> None:
+        if address.scheme == "tcp":
+            self._server = await asyncio.start_server(
+                self._serve_client, host=address.host, port=address.port
+            )
+        elif address.scheme == "unix":
+            self._server = await asyncio.start_unix_server(self._serve_client, path=address.path)
+        else:
+            raise ValueError("the mic service listens on tcp:// or unix://")
+
+    @property
+    def bound_port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop listening, disconnect every client, release the microphone."""
+        if self._server is not None:
+            self._server.close()
+        # Ending a client's subscription ends its connection; cancelling the connection task
+        # instead would make asyncio's stream callback log the cancellation as an error.
+        for subscription in list(self._clients.values()):
+            subscription.close()
+        if self._clients:
+            await asyncio.wait(list(self._clients), timeout=CLOSE_TIMEOUT_SECONDS * 2)
+        await self.capture.stop()
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT_SECONDS)
+
+    async def _serve_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        peer = writer.get_extra_info("peername") or "unix socket"
+        subscription = self.capture.subscribe(CLIENT_BACKLOG, name=f"mic client {peer}")
+        self._clients[task] = subscription
+        lock = asyncio.Lock()  # Info replies and audio share the stream
+        _LOGGER.info("Mic client connected: %s", peer)
+        streaming = asyncio.create_task(self._stream(subscription, writer, lock))
+        requests = asyncio.create_task(self._answer(reader, writer, lock))
+        try:
+            await asyncio.wait({streaming, requests}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            subscription.close()
+            for part in (streaming, requests):
+                part.cancel()
+                with contextlib.suppress(BaseException):
+                    await part
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT_SECONDS)
+            self._clients.pop(task, None)
+            _LOGGER.info("Mic client disconnected: %s", peer)
+
+    async def _write(self, writer: asyncio.StreamWriter, lock: asyncio.Lock, event: Event) -> None:
+        async with lock, asyncio.timeout(WRITE_TIMEOUT_SECONDS):
+            await async_write_event(event, writer)
+
+    async def _stream(
+        self, subscription: Subscription[MicChunk], writer: asyncio.StreamWriter, lock: asyncio.Lock
+    ) -> None:
+        rate, width, channels = OUTPUT_FORMAT.rate, OUTPUT_FORMAT.width, OUTPUT_FORMAT.channels
+        try:
+            await self._write(writer, lock, AudioStart(rate, width, channels, timestamp=0).event())
+            async for chunk in subscription:
+                event = AudioChunk(rate, width, channels, chunk.audio, timestamp=chunk.timestamp_ms)
+                await self._write(writer, lock, event.event())
+        except (OSError, TimeoutError) as err:
+            _LOGGER.info("Mic client dropped: %s", err.__class__.__name__)
+
+    async def _answer(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lock: asyncio.Lock
+    ) -> None:
+        """Answer Describe; return when the client hangs up."""
+        with contextlib.suppress(OSError, ValueError):
+            while (event := await async_read_event(reader)) is not None:
+                if Describe.is_type(event.type):
+                    await self._write(writer, lock, self.info.event())
+
+
+async def start_mic_service(args: argparse.Namespace) -> MicService:
+    """Open the microphone and serve it on ``args.mic_uri``.
+
+    Raises MicDeviceError (one line) when the device cannot be opened, OSError when the
+    address cannot be bound. Call ``await service.stop()`` at shutdown.
+    """
+    capture = MicCapture(capture_config(args))
+    await capture.start()
+    service = MicService(capture)
+    try:
+        await service.start(parse_uri(args.mic_uri))
+    except BaseException:
+        await capture.stop()
+        raise
+    _LOGGER.info("Mic service ready on %s", args.mic_uri)
+    return service
