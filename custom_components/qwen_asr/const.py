@@ -1,0 +1,68 @@
+"""Constants of the Qwen ASR integration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .realtime.const import DEFAULT_SILENCE_MS, DEFAULT_VAD_THRESHOLD, LANGUAGES
+
+DOMAIN: Final = "qwen_asr"
+NAME: Final = "Qwen ASR"
+
+# Entry data
+CONF_REGION: Final = "region"
+CONF_ENDPOINT: Final = "endpoint"
+CONF_MODEL: Final = "model"
+
+REGION_INTL: Final = "intl"
+REGION_CN: Final = "cn"
+REGION_CUSTOM: Final = "custom"
+REGIONS: Final = (REGION_INTL, REGION_CN, REGION_CUSTOM)
+REGION_TITLES: Final = {REGION_INTL: "Singapore", REGION_CN: "Beijing", REGION_CUSTOM: "Custom"}
+
+# Entry options
+CONF_LANGUAGE: Final = "language"
+CONF_VAD_MODE: Final = "vad_mode"
+CONF_VAD_THRESHOLD: Final = "vad_threshold"
+CONF_SILENCE_MS: Final = "silence_duration_ms"
+CONF_CONTEXT: Final = "context"
+CONF_HOME_CONTEXT: Final = "home_context"
+CONF_ENDPOINTING: Final = "endpointing"
+
+LANGUAGE_PIPELINE: Final = "pipeline"  # the Assist pipeline's language
+LANGUAGE_AUTO: Final = "auto"  # Qwen detects the spoken language
+VAD_SERVER: Final = "server_vad"
+VAD_MANUAL: Final = "manual"
+ENDPOINTING_HA: Final = "home_assistant"
+ENDPOINTING_QWEN: Final = "qwen"
+
+DEFAULT_OPTIONS: Final[dict[str, object]] = {
+    CONF_LANGUAGE: LANGUAGE_PIPELINE,
+    CONF_VAD_MODE: VAD_SERVER,
+    CONF_VAD_THRESHOLD: DEFAULT_VAD_THRESHOLD,
+    CONF_SILENCE_MS: DEFAULT_SILENCE_MS,
+    CONF_CONTEXT: "",
+    CONF_HOME_CONTEXT: True,
+    CONF_ENDPOINTING: ENDPOINTING_HA,
+}
+
+# Language tags offered to Assist pipelines: the Qwen codes plus common regional forms
+# that Home Assistant users pick; each maps to a Qwen code via normalize_language.
+HA_LANGUAGE_TAGS: Final = (
+    *LANGUAGES,
+    "en-US",
+    "en-GB",
+    "zh-CN",
+    "zh-TW",
+    "zh-HK",
+    "de-DE",
+    "fr-FR",
+    "es-ES",
+    "es-MX",
+    "pt-BR",
+    "pt-PT",
+    "nb",
+)
+
+# How long one recognition may wait for Qwen's first final transcript (Qwen endpointing).
+MAX_UTTERANCE_S: Final = 60.0

@@ -1,0 +1,22 @@
+"""Runtime data of a config entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+
+from .context import HomeContext
+
+
+@dataclass
+class QwenRuntimeData:
+    """What the entity shares with diagnostics while the entry is loaded."""
+
+    home_context: HomeContext
+    # Summary of the latest recognition (no audio, no transcript text, no key).
+    last_session: dict[str, Any] = field(default_factory=dict)
+
+
+QwenConfigEntry = ConfigEntry[QwenRuntimeData]

@@ -1,0 +1,142 @@
+"""Home Assistant test setup: the integration, a config entry pointing at the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+# Imported before phcc's `hass` fixture puts its own `custom_components` package first on
+# the path; otherwise the integration is "not found".
+import custom_components.qwen_asr  # noqa: F401
+from custom_components.qwen_asr.const import (
+    CONF_ENDPOINT,
+    CONF_MODEL,
+    CONF_REGION,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    REGION_CUSTOM,
+)
+from custom_components.qwen_asr.helpers import unique_id_for
+
+TEST_KEY = "test-key"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load integrations from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback_server(socket_enabled: None) -> None:
+    """phcc blocks socket creation; the emulator needs a listening loopback socket.
+
+    Connections stay restricted to 127.0.0.1 by phcc's allow-hosts guard.
+    """
+
+
+@pytest.fixture
+def entry_data(emulator: Any) -> dict[str, Any]:
+    """Entry data for the emulator as a custom endpoint."""
+    return {
+        CONF_API_KEY: TEST_KEY,
+        CONF_REGION: REGION_CUSTOM,
+        CONF_ENDPOINT: emulator.url,
+        CONF_MODEL: "qwen3-asr-flash-realtime",
+    }
+
+
+@pytest.fixture
+def config_entry(hass: HomeAssistant, entry_data: dict[str, Any]) -> MockConfigEntry:
+    """A config entry (not set up) for the emulator."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Qwen ASR (Custom)",
+        data=entry_data,
+        options=dict(DEFAULT_OPTIONS),
+        unique_id=unique_id_for(TEST_KEY, entry_data[CONF_ENDPOINT]),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def setup_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """The config entry, set up (with HA's core integration, which holds exposure settings)."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield config_entry
+
+
+@pytest.fixture
+def set_options(hass: HomeAssistant) -> Callable[..., None]:
+    """Change the options of an entry in place (no reload is needed)."""
+
+    def _set(entry: MockConfigEntry, **changes: Any) -> None:
+        hass.config_entries.async_update_entry(entry, options={**entry.options, **changes})
+
+    return _set
+
+
+def stt_entity_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """The entity id of the entry's speech-to-text entity."""
+    from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
+
+    entity_id = er.async_get(hass).async_get_entity_id("stt", DOMAIN, entry.entry_id)
+    assert entity_id is not None
+    return entity_id
+
+
+async def chunks(pcm: bytes, size: int = 2048, *, then_wait: bool = False) -> AsyncIterator[bytes]:
+    """Yield audio the way a pipeline does; ``then_wait`` keeps the stream open forever."""
+    import asyncio  # noqa: PLC0415
+
+    for start in range(0, len(pcm), size):
+        yield pcm[start : start + size]
+        await asyncio.sleep(0)
+    if then_wait:
+        await asyncio.Event().wait()
+
+
+@pytest.fixture
+def recognize(hass: HomeAssistant, setup_entry: MockConfigEntry) -> Callable[..., Any]:
+    """``await recognize(pcm, language=..., sample_rate=...)`` -> SpeechResult."""
+    from homeassistant.components import stt  # noqa: PLC0415
+
+    async def _run(
+        audio: bytes | AsyncIterator[bytes], *, language: str = "en-US", sample_rate: int = 16000
+    ) -> stt.SpeechResult:
+        entity = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
+        assert entity is not None
+        metadata = stt.SpeechMetadata(
+            language=language,
+            format=stt.AudioFormats.WAV,
+            codec=stt.AudioCodecs.PCM,
+            bit_rate=stt.AudioBitRates.BITRATE_16,
+            sample_rate=stt.AudioSampleRates(sample_rate),
+            channel=stt.AudioChannels.CHANNEL_MONO,
+        )
+        assert entity.check_metadata(metadata)
+        stream = chunks(audio) if isinstance(audio, bytes) else audio
+        return await entity.internal_async_process_audio_stream(metadata, stream)
+
+    return _run
+
+
+async def until(predicate: Callable[[], object], timeout: float = 3.0) -> None:
+    """Wait until ``predicate()`` is true (the emulator records some things asynchronously)."""
+    import asyncio  # noqa: PLC0415
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)

@@ -1,0 +1,58 @@
+"""One Assist pipeline run whose speech-to-text stage is this integration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components import assist_pipeline, stt
+from homeassistant.components.assist_pipeline.pipeline import (
+    async_get_pipeline,
+    async_update_pipeline,
+)
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import chunks, stt_entity_id
+
+KITCHEN = "turn on the kitchen lights"
+
+
+async def test_assist_pipeline_uses_qwen(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """The pipeline streams the microphone audio to Qwen and gets the transcript."""
+    assert await async_setup_component(hass, "assist_pipeline", {})
+    await hass.async_block_till_done()
+    entity_id = stt_entity_id(hass, setup_entry)
+    pipeline = async_get_pipeline(hass)
+    await async_update_pipeline(hass, pipeline, stt_engine=entity_id, stt_language="en")
+    emulator.recognizer_factory.transcripts = [KITCHEN]
+
+    events: list[assist_pipeline.PipelineEvent] = []
+    await assist_pipeline.async_pipeline_from_audio_stream(
+        hass,
+        context=Context(),
+        event_callback=events.append,
+        stt_metadata=stt.SpeechMetadata(
+            language="en",
+            format=stt.AudioFormats.WAV,
+            codec=stt.AudioCodecs.PCM,
+            bit_rate=stt.AudioBitRates.BITRATE_16,
+            sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
+            channel=stt.AudioChannels.CHANNEL_MONO,
+        ),
+        stt_stream=chunks(speech_pcm("turn_on_kitchen_lights"), 1024),
+        pipeline_id=pipeline.id,
+        start_stage=assist_pipeline.PipelineStage.STT,
+        end_stage=assist_pipeline.PipelineStage.STT,
+    )
+    by_type = {event.type: event.data for event in events}
+    assert by_type[assist_pipeline.PipelineEventType.STT_START]["engine"] == entity_id
+    assert by_type[assist_pipeline.PipelineEventType.STT_END] == {"stt_output": {"text": KITCHEN}}
+    assert assist_pipeline.PipelineEventType.ERROR not in by_type
+    assert emulator.sessions[-1].audio_bytes > 0

@@ -1,0 +1,313 @@
+"""The speech-to-text entity against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from homeassistant.components import stt
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.qwen_asr.const import (
+    CONF_ENDPOINT,
+    CONF_ENDPOINTING,
+    CONF_LANGUAGE,
+    CONF_VAD_MODE,
+    DOMAIN,
+    ENDPOINTING_QWEN,
+    LANGUAGE_AUTO,
+    VAD_MANUAL,
+)
+
+from .conftest import TEST_KEY, chunks, stt_entity_id, until
+
+KITCHEN = "turn on the kitchen lights"
+TIME = "what time is it"
+SUCCESS = stt.SpeechResultState.SUCCESS
+ERROR = stt.SpeechResultState.ERROR
+
+
+@pytest.fixture
+def script(emulator: Any) -> Callable[..., None]:
+    """Set the emulator's transcripts for the next items."""
+
+    def _set(*transcripts: str) -> None:
+        emulator.recognizer_factory.transcripts = list(transcripts)
+
+    return _set
+
+
+async def test_entity_and_device(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
+    """One entity named after the service's device; formats Qwen accepts."""
+    entity_id = stt_entity_id(hass, setup_entry)
+    assert entity_id == "stt.qwen_asr_custom"
+    entity = stt.async_get_speech_to_text_entity(hass, entity_id)
+    assert entity is not None
+    assert entity.supported_sample_rates == [
+        stt.AudioSampleRates.SAMPLERATE_16000,
+        stt.AudioSampleRates.SAMPLERATE_8000,
+    ]
+    assert {"en", "en-US", "zh", "zh-HK", "yue", "fil", "nb"} <= set(entity.supported_languages)
+    entry = er.async_get(hass).async_get(entity_id)
+    assert entry is not None and entry.device_id is not None
+    device = dr.async_get(hass).async_get(entry.device_id)
+    assert device is not None
+    assert device.name == "Qwen ASR (Custom)"
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
+
+
+async def test_setup_and_unload(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
+    """Setup opens no connection; unloading removes the entity's platform."""
+    assert setup_entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(setup_entry.entry_id)
+    await hass.async_block_till_done()
+    assert setup_entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_server_vad_home_assistant_endpointing(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Every chunk is streamed; the stream's end finishes the session and waits for text."""
+    script(KITCHEN)
+    pcm = speech_pcm("turn_on_kitchen_lights")
+    result = await recognize(pcm)
+    assert result == stt.SpeechResult(KITCHEN, SUCCESS)
+    record = emulator.sessions[-1]
+    assert record.config.language == "en"  # en-US in HA's form -> Qwen's code
+    assert record.config.turn_detection is not None
+    assert record.audio_bytes == len(pcm)
+    types = record.client_types
+    assert types[0] == "session.update"
+    assert types.count("input_audio_buffer.append") == -(-len(pcm) // 2048)
+    assert "input_audio_buffer.commit" not in types
+    assert types[-1] == "session.finish"
+    await until(lambda: record.closed_at is not None)
+
+
+async def test_utterances_are_joined(
+    hass: HomeAssistant,
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """With Home Assistant endpointing, every utterance of the stream is returned."""
+    script(KITCHEN, TIME)
+    result = await recognize(speech_pcm("two_commands"))
+    assert result.text == f"{KITCHEN} {TIME}"
+
+
+async def test_manual_mode_commits(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    set_options: Callable[..., None],
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Manual mode turns server VAD off and commits the whole command at the end."""
+    set_options(setup_entry, **{CONF_VAD_MODE: VAD_MANUAL, CONF_LANGUAGE: "zh"})
+    script(KITCHEN)
+    result = await recognize(speech_pcm("turn_on_kitchen_lights"))
+    assert result == stt.SpeechResult(KITCHEN, SUCCESS)
+    record = emulator.sessions[-1]
+    assert record.config.turn_detection is None
+    assert record.config.language == "zh"  # the option wins over the pipeline's language
+    assert record.client_types[-2:] == ["input_audio_buffer.commit", "session.finish"]
+
+
+async def test_qwen_endpointing_returns_on_first_final(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    set_options: Callable[..., None],
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Qwen decides: the result comes back although the stream never ends."""
+    set_options(setup_entry, **{CONF_ENDPOINTING: ENDPOINTING_QWEN, CONF_LANGUAGE: LANGUAGE_AUTO})
+    script(KITCHEN)
+    pcm = speech_pcm("turn_on_kitchen_lights") + bytes(32000)  # + 1 s of silence
+    result = await asyncio.wait_for(recognize(chunks(pcm, then_wait=True)), 10)
+    assert result == stt.SpeechResult(KITCHEN, SUCCESS)
+    record = emulator.sessions[-1]
+    assert record.config.language is None  # automatic detection
+    assert "session.finish" not in record.client_types
+    await until(lambda: record.closed_at is not None)
+
+
+async def test_qwen_endpointing_stream_ends_first(
+    hass: HomeAssistant,
+    setup_entry: MockConfigEntry,
+    set_options: Callable[..., None],
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """If Home Assistant's VAD ends the stream before Qwen's final, the session finishes."""
+    set_options(setup_entry, **{CONF_ENDPOINTING: ENDPOINTING_QWEN})
+    script(KITCHEN)
+    pcm = speech_pcm("turn_on_kitchen_lights")
+    result = await recognize(pcm[: len(pcm) // 2])
+    assert result.result is SUCCESS
+    assert result.text
+
+
+@pytest.mark.skipif(
+    not hasattr(stt, "DEFAULT_AUDIO_PROCESSING"), reason="HA before 2026.5 has no audio_processing"
+)
+async def test_audio_processing_follows_endpointing(
+    hass: HomeAssistant, setup_entry: MockConfigEntry, set_options: Callable[..., None]
+) -> None:
+    """HA 2026.5+: no external VAD is needed when Qwen decides the end of speech."""
+    entity: Any = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
+    assert entity.audio_processing.requires_external_vad is True
+    set_options(setup_entry, **{CONF_ENDPOINTING: ENDPOINTING_QWEN})
+    assert entity.audio_processing.requires_external_vad is False
+    set_options(setup_entry, **{CONF_VAD_MODE: VAD_MANUAL})
+    assert entity.audio_processing.requires_external_vad is True
+
+
+async def test_8khz(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """8 kHz audio is declared to Qwen as such."""
+    script(TIME)
+    result = await recognize(speech_pcm("what_time_is_it", rate=8000), sample_rate=8000)
+    assert result.text == TIME
+    assert emulator.sessions[-1].config.sample_rate == 8000
+
+
+async def test_auth_failure_starts_reauth(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 401 is an error result, one log line, and a reauth flow."""
+    emulator.api_keys = frozenset({"another-key"})
+    with caplog.at_level(logging.ERROR):
+        result = await recognize(speech_pcm("what_time_is_it"))
+    assert result == stt.SpeechResult(None, ERROR)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    errors = [r for r in caplog.records if r.name.startswith("custom_components.qwen_asr")]
+    assert len(errors) == 1
+    assert "reauthentication" in errors[0].getMessage()
+    assert TEST_KEY not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"error_after_events": 3},
+        {"drop_after_audio_ms": 200},
+        {"fail_item": 1},
+        {"reject_status": 500},
+    ],
+)
+async def test_service_failures_are_errors(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+    caplog: pytest.LogCaptureFixture,
+    fault: dict[str, Any],
+) -> None:
+    """Service errors, dropped connections and refused sessions give ERROR, no reauth."""
+    for name, value in fault.items():
+        setattr(emulator.faults, name, value)
+    script(KITCHEN)
+    result = await recognize(speech_pcm("turn_on_kitchen_lights"))
+    if fault.get("fail_item"):
+        # A failed utterance is not a failed session: Qwen simply heard nothing usable.
+        assert result == stt.SpeechResult("", SUCCESS)
+    else:
+        assert result == stt.SpeechResult(None, ERROR)
+        assert "Speech-to-text with Qwen failed" in caplog.text
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+async def test_unreachable_service(
+    hass: HomeAssistant,
+    setup_entry: MockConfigEntry,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Nothing listening: an error result, not an exception."""
+    hass.config_entries.async_update_entry(
+        setup_entry, data={**setup_entry.data, CONF_ENDPOINT: "ws://127.0.0.1:1/api-ws/v1/realtime"}
+    )
+    result = await recognize(speech_pcm("what_time_is_it"))
+    assert result == stt.SpeechResult(None, ERROR)
+
+
+async def test_cancellation_releases_everything(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Cancelling a recognition closes the socket and leaves no task behind."""
+    task = asyncio.create_task(recognize(chunks(speech_pcm("what_time_is_it"), then_wait=True)))
+    await until(lambda: emulator.sessions and emulator.sessions[-1].audio_bytes > 0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await until(lambda: emulator.sessions[-1].closed_at is not None)
+    leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith(("qwen", "qwen_asr"))]
+    assert leftovers == []
+
+
+async def test_partial_results_reach_a_progress_hook(
+    hass: HomeAssistant,
+    setup_entry: MockConfigEntry,
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Where HA offers a progress hook (2026.11+), every partial transcript is reported.
+
+    No released HA has it yet, so the hook is simulated on the entity instance.
+    """
+    entity: Any = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
+    partials: list[str] = []
+    entity.async_report_partial_result = partials.append
+    script(KITCHEN)
+    result = await recognize(speech_pcm("turn_on_kitchen_lights"))
+    assert result.text == KITCHEN
+    assert partials
+    assert KITCHEN.startswith(partials[0])
+
+
+async def test_key_never_logged(
+    hass: HomeAssistant,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Even debug logs of the integration and websockets leave the key out."""
+    with caplog.at_level(logging.DEBUG):
+        await recognize(speech_pcm("what_time_is_it"))
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)
+    assert TEST_KEY not in caplog.text
