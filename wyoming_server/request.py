@@ -89,6 +89,7 @@ class TranscriptionRequest:
         self._transcript_started = False
         self._detected_language: str | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._held: bytearray | None = bytearray() if settings.buffered else None
 
     def __repr__(self) -> str:
         return f"<TranscriptionRequest {self.client!r} answered={self.answered}>"
@@ -108,12 +109,19 @@ class TranscriptionRequest:
         """Convert and queue one chunk; raises QwenError once the session has failed."""
         self.set_format(audio_format)
         assert self._converter is not None
-        self.client.append_audio(self._converter.convert(audio))
+        pcm = self._converter.convert(audio)
+        if self._held is not None:
+            self._held.extend(pcm)
+        else:
+            self.client.append_audio(pcm)
 
     async def finish(self) -> None:
         """The audio has ended: wait for every final transcript, then answer."""
         if self.answered:
             return
+        if self._held:
+            self.client.append_audio(bytes(self._held))
+            self._held.clear()
         await self.client.finish()
         if self._pump is not None:
             # The pump ends at session.finished; it only has queued events left to write.

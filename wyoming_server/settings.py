@@ -32,6 +32,8 @@ class ServerSettings:
     max_request_seconds: float = 300.0
     # While a request is open, a client silent for this long is considered gone.
     request_idle_seconds: float = 30.0
+    # Benchmark baseline only: hold all audio until AudioStop, as upload-style servers do.
+    buffered: bool = False
 
     def session_config(
         self, language: str | None, extra_context: str = "", model: str | None = None
