@@ -6,35 +6,18 @@ standard library at import time (the emulator, which needs ``websockets``, is im
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 import wave
 from array import array
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from source_imports import expose_source_packages
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-# Where the project is not pip-installed (the Home Assistant test venv), expose the protocol
-# client folder under its distribution name, as pyproject's package-dir mapping does.
-if importlib.util.find_spec("qwen_asr_realtime") is None:
-    _client_dir = REPO_ROOT / "custom_components" / "qwen_asr" / "realtime"
-    _spec = importlib.util.spec_from_file_location(
-        "qwen_asr_realtime",
-        _client_dir / "__init__.py",
-        submodule_search_locations=[str(_client_dir)],
-    )
-    if _spec is not None and _spec.loader is not None:
-        _module = importlib.util.module_from_spec(_spec)
-        sys.modules["qwen_asr_realtime"] = _module
-        if (_client_dir / "__init__.py").exists():
-            _spec.loader.exec_module(_module)
+expose_source_packages()
 
 import pytest  # noqa: E402
 
