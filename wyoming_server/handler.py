@@ -91,6 +91,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
                 except WireError as err:
                     _LOGGER.warning("Closing a connection that sent a bad event: %s", err)
                     await self._reject(str(err), "bad-request")
+                    break  # then linger, so that the Error is not lost to a TCP reset
                 if event is None or not await self.handle_event(event):
                     break
             if self._failed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -150,6 +151,9 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, server.request_stop)
+    # kill -USR1 <pid> logs resource usage (the soak test reads it to spot leaks).
+    with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+        loop.add_signal_handler(signal.SIGUSR1, lambda: _LOGGER.info("%s", resource_stats(server)))
     advertiser = None
     try:
         if address.scheme == "stdio":
@@ -179,9 +183,30 @@ async def serve(
     finally:
         if advertiser is not None:
             await advertiser.stop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signum)
+
+
+def resource_stats(server: QwenAsrServer) -> str:
+    """One line for operators and the soak test: connections, asyncio tasks, fds, RSS."""
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        fds = -1
+    rss_kb = -1
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/self/status", encoding="ascii") as status,
+    ):
+        for line in status:
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+                break
+    return (
+        f"stats: connections={len(server._handlers)} tasks={len(asyncio.all_tasks())} "
+        f"fds={fds} rss_kb={rss_kb}"
+    )
 
 
 def _describe(address: ListenAddress, server: QwenAsrServer) -> str:

@@ -182,7 +182,9 @@ class QwenRealtimeClient:
                 close_timeout=self.timeouts.close,
                 # Base64 audio barely compresses; deflate would only cost CPU on a Pi.
                 compression=None,
-                ssl=self._ssl_context if self.url.startswith("wss://") else None,
+                # True: websockets' default context, certificates and host name verified.
+                # (None is refused for wss:// URIs.)
+                ssl=(self._ssl_context or True) if self.url.startswith("wss://") else None,
                 max_size=2**22,
                 # websockets logs every handshake header at debug level, Authorization too.
                 logger=RedactingLogger(logging.getLogger("websockets.client"), self._api_key),
@@ -430,15 +432,20 @@ class QwenRealtimeClient:
 
     async def close(self) -> None:
         """Release the socket and every task at once; safe to call any number of times."""
-        if self._connect_task is not None and not self._connect_task.done():
-            self._connect_task.cancel()
-        tasks = [*self._tasks, *([self._connect_task] if self._connect_task else [])]
+        connect_task = self._connect_task
+        if connect_task is not None and not connect_task.done():
+            connect_task.cancel()
+            with contextlib.suppress(BaseException):
+                await connect_task
+        # Only now is the task list final: on Python 3.11, asyncio.wait_for returns its
+        # result instead of raising when a cancellation races with it, so the connect task
+        # may have finished (and started the send loop) despite being cancelled.
         for task in self._tasks:
             task.cancel()
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(), self.timeouts.close)
-        for task in tasks:
+        for task in self._tasks:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,16 @@ def _str(data: dict[str, Any], key: str) -> str:
     return value
 
 
+def _text(data: dict[str, Any], key: str) -> str:
+    """An optional text field: missing or null is empty, anything but a string is an error."""
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ProtocolError(f"Event {data.get('type')!r} has a non-string field {key!r}")
+    return value
+
+
 def _opt_str(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     return value if isinstance(value, str) and value else None
@@ -109,7 +120,11 @@ def _opt_str(data: dict[str, Any], key: str) -> str | None:
 
 def _int(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)  # json.loads accepts NaN and Infinity
+    ):
         raise ProtocolError(f"Event {data.get('type')!r} has no number field {key!r}")
     return int(value)
 
@@ -132,15 +147,15 @@ def parse_event(data: Any) -> Event | None:
     if kind == EventType.PARTIAL:
         return Partial(
             _str(data, "item_id"),
-            data.get("text") or "",
-            data.get("stash") or "",
+            _text(data, "text"),
+            _text(data, "stash"),
             _opt_str(data, "language"),
             _opt_str(data, "emotion"),
         )
     if kind == EventType.COMPLETED:
         return Final(
             _str(data, "item_id"),
-            data.get("transcript") or "",
+            _text(data, "transcript"),
             _opt_str(data, "language"),
             _opt_str(data, "emotion"),
         )

@@ -1,0 +1,301 @@
+"""The API key never leaks: logs, exceptions, repr, the process list; TLS is verified.
+
+(The key file permission warning is covered in tests/wyoming/test_cli.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import traceback
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from qwen_asr_realtime import (
+    AuthenticationError,
+    QwenConnectionError,
+    QwenError,
+    QwenRealtimeClient,
+    QwenTimeoutError,
+    ServiceError,
+    SessionConfig,
+    Timeouts,
+)
+from qwen_asr_realtime.const import REALTIME_PATH
+from qwen_asr_realtime.redact import RedactingLogger
+from server_helpers import HOST, settings_for, transcribe
+from websockets.asyncio.server import ServerConnection, serve
+
+from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
+from wyoming_server.request import TranscriptionRequest
+from wyoming_server.server import ListenAddress, QwenAsrServer
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "sk-test-secret-key"  # one of conftest.TEST_API_KEYS: the log guard watches it
+FAST = Timeouts(connect=1.0, setup=1.0, finish=1.0, close=0.3)
+
+
+def _everything_about(err: BaseException) -> str:
+    """Message, repr, attributes and the formatted traceback with its whole chain."""
+    parts = [str(err), repr(err), repr(vars(err)) if hasattr(err, "__dict__") else ""]
+    parts += traceback.format_exception(err)
+    return "\n".join(parts)
+
+
+@pytest.fixture
+async def secret_emulator() -> AsyncIterator[QwenEmulator]:
+    async with QwenEmulator(
+        api_keys=frozenset({SECRET}), recognizer_factory=ScriptedRecognizer(["hello"])
+    ) as emulator:
+        yield emulator
+
+
+class _Silent:
+    """Accepts TCP and never answers."""
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._hold, HOST, 0)
+        return f"ws://{HOST}:{self._server.sockets[0].getsockname()[1]}{REALTIME_PATH}"
+
+    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(4096):
+                pass
+        writer.close()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+
+
+def _unused_url() -> str:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return f"ws://{HOST}:{sock.getsockname()[1]}{REALTIME_PATH}"
+
+
+async def _session(url: str, key: str = SECRET) -> QwenError:
+    client = QwenRealtimeClient(key, SessionConfig(language="en"), endpoint=url, timeouts=FAST)
+    try:
+        await client.connect()
+        client.append_audio(bytes(16000))
+        await client.finish()
+    except QwenError as err:
+        assert SECRET not in repr(client)
+        return err
+    finally:
+        await client.close()
+    raise AssertionError("the session should have failed")
+
+
+@pytest.mark.parametrize(
+    "path", ["auth", "refused", "unreachable", "connect-timeout", "setup-timeout", "service-error"]
+)
+async def test_no_failure_path_puts_the_key_in_the_exception(
+    secret_emulator: QwenEmulator, path: str
+) -> None:
+    expected: type[QwenError] = QwenConnectionError
+    url = secret_emulator.url
+    if path == "auth":
+        secret_emulator.api_keys = frozenset({"another-key"})
+        expected = AuthenticationError
+    elif path == "refused":
+        secret_emulator.faults.reject_status = 429
+    elif path == "unreachable":
+        url = _unused_url()
+    elif path == "setup-timeout":
+        secret_emulator.faults.stall = True
+        expected = QwenTimeoutError
+    elif path == "service-error":
+        secret_emulator.faults.error_after_events = 1
+        expected = ServiceError
+    if path == "connect-timeout":
+        async with _Silent() as silent_url:
+            error = await _session(silent_url)
+        expected = QwenTimeoutError
+    else:
+        error = await _session(url)
+    assert isinstance(error, expected), repr(error)
+    assert SECRET not in _everything_about(error)
+
+
+def test_repr_of_settings_client_and_request_hide_the_key() -> None:
+    settings = settings_for_key(SECRET)
+    assert SECRET not in repr(settings) and SECRET not in str(settings)
+    client = QwenRealtimeClient(SECRET, endpoint="ws://127.0.0.1:9/x")
+    assert SECRET not in repr(client) and SECRET not in str(client)
+
+    async def _request_repr() -> str:
+        request = TranscriptionRequest(
+            settings,
+            language="en",
+            model=settings.model,
+            extra_context="",
+            emit=_ignore,
+            on_failure=_ignore,
+        )
+        return repr(request)
+
+    assert SECRET not in asyncio.run(_request_repr())
+
+
+async def _ignore(_: object) -> None:
+    return None
+
+
+def settings_for_key(key: str):  # type: ignore[no-untyped-def]
+    from wyoming_server.settings import ServerSettings  # noqa: PLC0415
+
+    return ServerSettings(api_key=key, endpoint="ws://127.0.0.1:9/x")
+
+
+# -- the process list -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["env", "file"])
+def test_key_never_in_the_process_title_or_cmdline(tmp_path: Path, source: str) -> None:
+    port = socket.socket()
+    port.bind((HOST, 0))
+    number = port.getsockname()[1]
+    port.close()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("QWEN_API_KEY", None)
+    args = [sys.executable, "-m", "wyoming_server", "serve", "--uri", f"tcp://{HOST}:{number}"]
+    args += ["--region", f"ws://{HOST}:9{REALTIME_PATH}"]
+    if source == "env":
+        env["QWEN_API_KEY"] = SECRET
+    else:
+        key_file = tmp_path / "key"
+        key_file.write_text(SECRET + "\n")
+        key_file.chmod(0o600)
+        args += ["--api-key-file", str(key_file)]
+    proc = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # wait until it serves
+            if "Ready: listening" in line:
+                break
+        proc_dir = Path(f"/proc/{proc.pid}")
+        cmdline = (proc_dir / "cmdline").read_bytes().decode()
+        comm = (proc_dir / "comm").read_text()
+        assert SECRET not in cmdline and SECRET not in comm
+        ps = subprocess.run(
+            ["ps", "-ww", "-o", "args=", "-p", str(proc.pid)], capture_output=True, check=False
+        )
+        assert SECRET not in ps.stdout.decode()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert SECRET not in err
+
+
+# -- TLS -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def _confirm_session(ws: ServerConnection) -> None:
+    await ws.recv()
+    await ws.send('{"type": "session.created", "session": {"id": "sess_tls"}}')
+    await ws.send('{"type": "session.updated", "session": {}}')
+    with contextlib.suppress(Exception):
+        async for _ in ws:
+            pass
+
+
+@pytest.fixture
+async def wss_url(self_signed: tuple[Path, Path]) -> AsyncIterator[str]:
+    cert, key = self_signed
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    # websockets logs handshake headers at debug level: this test service masks them too.
+    logger = RedactingLogger(logging.getLogger("tls-service"), SECRET)
+    async with serve(_confirm_session, HOST, 0, ssl=context, logger=logger) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield f"wss://{HOST}:{port}{REALTIME_PATH}"
+
+
+async def test_untrusted_certificate_is_refused(wss_url: str) -> None:
+    client = QwenRealtimeClient(SECRET, endpoint=wss_url, timeouts=FAST)
+    with pytest.raises(QwenConnectionError, match=r"(?i)certificate"):
+        await client.connect()
+    await client.close()
+
+
+async def test_trusted_certificate_connects(wss_url: str, self_signed: tuple[Path, Path]) -> None:
+    """The refusal above is certificate verification: trusting the CA makes it work."""
+    context = ssl.create_default_context(cafile=str(self_signed[0]))
+    async with QwenRealtimeClient(
+        SECRET, endpoint=wss_url, timeouts=FAST, ssl_context=context
+    ) as client:
+        assert client.ready
+
+
+async def test_wyoming_server_refuses_an_untrusted_certificate(
+    wss_url: str, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+) -> None:
+    server = QwenAsrServer(settings_for(emulator, endpoint=wss_url, timeouts=FAST))
+    await server.start(ListenAddress("tcp", host=HOST, port=0))
+    try:
+        reply = await transcribe(server.bound_port, speech_pcm("what_time_is_it"))
+    finally:
+        await server.stop(grace=2.0)
+    assert reply.error is not None and reply.error.code == "connection-failed"
+    assert "certificate" in reply.error.text.lower()
+
+
+# -- the log guard itself ---------------------------------------------------------------
+
+
+def test_the_log_guard_fails_a_test_that_logs_the_key(tmp_path: Path) -> None:
+    """tests/conftest.py's autouse fixture turns a logged key into a failing test."""
+    probe = Path(__file__).parent / f"_leak_probe_{os.getpid()}.py"
+    probe.write_text(
+        textwrap.dedent(
+            """
+            import logging
+
+            def test_leaks():
+                logging.getLogger("probe").debug("Authorization: Bearer %s", "test-key")
+
+            def test_clean():
+                logging.getLogger("probe").debug("Authorization: Bearer ***")
+            """
+        )
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", str(probe), "-q", "-p", "no:cacheprovider"],
+            cwd=REPO,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        probe.unlink()
+    assert "API key ['test-key'] appeared in the logs" in result.stdout, result.stdout
+    # test_leaks fails in teardown, where the guard runs; test_clean passes.
+    assert "ERROR at teardown of test_leaks" in result.stdout, result.stdout
+    assert "1 error" in result.stdout and "test_clean" not in result.stdout, result.stdout
