@@ -10,9 +10,8 @@ import pytest
 
 from wyoming_server.audio import PcmConverter, PcmFormat
 from wyoming_server.mic import CaptureConfig, MicCapture, MicChunk, MicDeviceError, Subscription
-from wyoming_server.mic.alsa import AlsaSource
 
-from .conftest import PERIOD_BYTES, FifoDevice, periods, stop_fed_capture
+from .conftest import PERIOD_BYTES, FailingOnce, FifoDevice, periods, stop_fed_capture
 
 
 async def collect(subscription: Subscription[MicChunk], timeout: float = 10) -> list[MicChunk]:
@@ -111,46 +110,6 @@ async def test_a_slow_consumer_drops_only_its_own_oldest_chunks(
     leftover = [await slow.get() for _ in range(4)]
     assert leftover == received[-4:]  # it kept the newest
     assert await slow.get() is None  # and then sees the end of the capture
-
-
-class FailingOnce:
-    """Opens the real ALSA device; the Nth read fails as an unplugged USB microphone does.
-
-    The file plugin cannot fail a read (alsa-lib ignores errors of its input file), so only
-    that one read error is injected; the reopen attempts that follow are real ALSA opens,
-    failing while the input file is gone and succeeding once it is back.
-    """
-
-    def __init__(self, path: Path, fail_at: int) -> None:
-        self.path = path
-        self.fail_at = fail_at
-        self.reads = 0
-        self.opens = 0
-        self.open_errors = 0
-        self.gone_for_a_while = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-
-    def __call__(self, config: CaptureConfig) -> AlsaSource:
-        self.opens += 1
-        try:
-            source = AlsaSource(config)
-        except MicDeviceError:
-            self.open_errors += 1
-            if self.open_errors == 2:  # real ALSA opens failed twice: the device is away
-                self._loop.call_soon_threadsafe(self.gone_for_a_while.set)
-            raise
-        original = source.read
-
-        def read() -> bytes:
-            self.reads += 1
-            data = original()
-            if self.reads == self.fail_at:
-                self.path.rename(self.path.with_suffix(".gone"))  # unplugged
-                raise MicDeviceError(f"microphone {config.device!r} failed: No such device")
-            return data
-
-        source.read = read  # type: ignore[method-assign]
-        return source
 
 
 async def test_device_failing_mid_run_recovers(

@@ -21,7 +21,7 @@ from wyoming_server.mic import (
 )
 from wyoming_server.server import ListenAddress
 
-from .conftest import FifoDevice, feed_silence_until
+from .conftest import PERIOD_BYTES, FailingOnce, FifoDevice, feed_silence_until
 
 
 async def read_audio(client: AsyncTcpClient, size: int) -> tuple[bytes, list[int], bool]:
@@ -107,3 +107,32 @@ async def test_start_mic_service_with_a_missing_device(device_dir: object) -> No
     )
     with pytest.raises(MicDeviceError, match="cannot open microphone"):
         await start_mic_service(args)
+
+
+async def test_clients_stay_connected_while_the_microphone_recovers(
+    speech_pcm: Callable[..., bytes], fifo_device: FifoDevice
+) -> None:
+    pcm = speech_pcm("what_time_is_it")[: PERIOD_BYTES * 10]
+    opener = FailingOnce(fifo_device.path, fail_at=6)
+    capture = MicCapture(CaptureConfig(fifo_device.device), opener=opener, backoff=(0.05, 0.2))
+    await capture.start()
+    service = MicService(capture)
+    await service.start(ListenAddress("tcp", host="127.0.0.1", port=0))
+    try:
+        async with AsyncTcpClient("127.0.0.1", service.bound_port) as client:
+            await wait_started(client)
+            await fifo_device.write(pcm[: PERIOD_BYTES * 5])
+            before, _, _ = await read_audio(client, PERIOD_BYTES * 5)
+            await fifo_device.write(bytes(PERIOD_BYTES))  # consumed by the failing read
+            async with asyncio.timeout(10):
+                await opener.gone_for_a_while.wait()
+            fifo_device.path.with_suffix(".gone").rename(fifo_device.path)  # plugged back in
+            await fifo_device.write(pcm[PERIOD_BYTES * 5 :])
+            # The same connection goes on receiving audio after the device came back.
+            after, _, _ = await read_audio(client, PERIOD_BYTES * 5)
+    finally:
+        await feed_silence_until(asyncio.ensure_future(service.stop()), fifo_device)
+
+    assert capture.failures == 1 and capture.recoveries == 1
+    assert before == pcm[: PERIOD_BYTES * 5]
+    assert after == pcm[PERIOD_BYTES * 5 :]
