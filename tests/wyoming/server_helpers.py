@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from qwen_asr_realtime import Timeouts, VadConfig
 from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -16,6 +18,7 @@ from wyoming.error import Error
 from wyoming.event import Event
 
 from wyoming_server.emulator import QwenEmulator
+from wyoming_server.server import ListenAddress, QwenAsrServer
 from wyoming_server.settings import ServerSettings
 
 HOST = "127.0.0.1"
@@ -153,3 +156,27 @@ def assert_result_order(reply: Reply) -> None:
     assert types[0] == "transcript-start"
     assert types[-2:] == ["transcript", "transcript-stop"]
     assert set(types[1:-2]) <= {"transcript-chunk"}
+
+
+StartServer = Callable[..., Awaitable[int]]
+
+
+@pytest.fixture
+async def start_server(emulator: QwenEmulator) -> AsyncIterator[StartServer]:
+    """``port = await start_server(**settings_changes)``: a server on a free loopback port."""
+    servers: list[QwenAsrServer] = []
+
+    async def _start(**changes: Any) -> int:
+        server = QwenAsrServer(settings_for(emulator, **changes))
+        await server.start(ListenAddress("tcp", host=HOST, port=0))
+        servers.append(server)
+        return server.bound_port
+
+    yield _start
+    for server in servers:
+        await server.stop(grace=2.0)
+
+
+@pytest.fixture
+async def port(start_server: StartServer) -> int:
+    return await start_server()
