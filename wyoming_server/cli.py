@@ -27,6 +27,7 @@ from qwen_asr_realtime.const import (
 )
 
 from . import __version__
+from .arg_types import float_in_range, int_in_range
 from .mic import add_listen_arguments, add_mic_arguments
 from .settings import Endpointing, ServerSettings
 
@@ -94,41 +95,6 @@ def _language(value: str) -> str:
     return code
 
 
-def _threshold(value: str) -> float:
-    low, high = VAD_THRESHOLD_RANGE
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not low <= number <= high:
-        raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
-    return number
-
-
-def _silence_ms(value: str) -> int:
-    low, high = SILENCE_MS_RANGE
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if not low <= number <= high:
-        raise argparse.ArgumentTypeError(f"must be {low}-{high} ms")
-    return number
-
-
-def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0 < number <= 3600:
-        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
-    return number
-
-
-# -- parser -----------------------------------------------------------------------------
-
-
 def _qwen_options() -> _Parser:
     """Options shared by every subcommand that talks to Qwen."""
     parent = _Parser(add_help=False)
@@ -171,14 +137,14 @@ def _qwen_options() -> _Parser:
     )
     qwen.add_argument(
         "--vad-threshold",
-        type=_threshold,
+        type=float_in_range(*VAD_THRESHOLD_RANGE),
         default=_env("QWEN_ASR_VAD_THRESHOLD", str(DEFAULT_VAD_THRESHOLD)),
         help=f"server VAD threshold -1..1 (default {DEFAULT_VAD_THRESHOLD}; "
         "env QWEN_ASR_VAD_THRESHOLD)",
     )
     qwen.add_argument(
         "--vad-silence-ms",
-        type=_silence_ms,
+        type=int_in_range(*SILENCE_MS_RANGE, unit="ms"),
         default=_env("QWEN_ASR_VAD_SILENCE_MS", str(DEFAULT_SILENCE_MS)),
         help=f"silence that ends an utterance, 200-6000 ms (default {DEFAULT_SILENCE_MS}; "
         "env QWEN_ASR_VAD_SILENCE_MS)",
@@ -191,7 +157,7 @@ def _qwen_options() -> _Parser:
     )
     qwen.add_argument(
         "--timeout",
-        type=_seconds,
+        type=float_in_range(0.1, 3600.0, unit="seconds"),
         default=_env("QWEN_ASR_TIMEOUT", "20"),
         help="seconds to wait for the final transcript (default 20; env QWEN_ASR_TIMEOUT)",
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 
+from ..arg_types import int_in_range
 from ..server import parse_uri
 from .alsa import CaptureConfig
 
@@ -15,29 +15,6 @@ DEFAULT_SAMPLES_PER_CHUNK = 1024
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
-
-
-def _positive(limit: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-        if not 1 <= number <= limit:
-            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}")
-        return number
-
-    return parse
-
-
-def _rate(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if not 8000 <= number <= 384_000:
-        raise argparse.ArgumentTypeError("must be between 8000 and 384000 Hz")
-    return number
 
 
 def _mic_uri(value: str) -> str:
@@ -71,19 +48,19 @@ def add_mic_arguments(parser: argparse.ArgumentParser, *, with_uri: bool = True)
     )
     mic.add_argument(
         "--mic-rate",
-        type=_rate,
+        type=int_in_range(8000, 384_000, unit="Hz"),
         default=_env("QWEN_ASR_MIC_RATE", "16000"),
         help="capture sample rate; converted to 16000 (default 16000; env QWEN_ASR_MIC_RATE)",
     )
     mic.add_argument(
         "--mic-channels",
-        type=_positive(32),
+        type=int_in_range(1, 32),
         default=_env("QWEN_ASR_MIC_CHANNELS", "1"),
         help="capture channels; mixed to mono (default 1; env QWEN_ASR_MIC_CHANNELS)",
     )
     mic.add_argument(
         "--mic-samples-per-chunk",
-        type=_positive(65_536),
+        type=int_in_range(1, 65_536),
         default=_env("QWEN_ASR_MIC_SAMPLES_PER_CHUNK", str(DEFAULT_SAMPLES_PER_CHUNK)),
         help=f"frames per ALSA read (default {DEFAULT_SAMPLES_PER_CHUNK}; "
         "env QWEN_ASR_MIC_SAMPLES_PER_CHUNK)",
