@@ -1,0 +1,96 @@
+"""Emulator-side timestamps, keyed by the tag each benchmark request carries.
+
+Every request sends ``Transcribe(transcript_names=[tag])``; the server forwards it as the
+session's corpus text, so the ``session.update`` hook maps an emulator session to its
+request. All times are ``time.monotonic()``: system-wide CLOCK_MONOTONIC on Linux, so they
+compare directly with the load generator's timestamps and the server subprocess's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from qwen_asr_realtime.const import EventType
+
+from wyoming_server.emulator import SessionRecord
+from wyoming_server.emulator.session import EmulatedSession
+
+_SETUP_EVENTS = (EventType.SESSION_CREATED, EventType.SESSION_UPDATED)
+
+
+@dataclass
+class SessionTimes:
+    """What the emulator saw of one request."""
+
+    # Cumulative audio byte offset at which an append starts -> time received.
+    appends: dict[int, float] = field(default_factory=dict)
+    updated_sent: float | None = None  # session.updated written to the socket
+    finish_received: float | None = None  # session.finish (or the first commit)
+    completed_sent: list[float] = field(default_factory=list)
+
+
+class Probe:
+    """The emulator's ``on_client_event`` / ``on_server_event`` hooks."""
+
+    def __init__(self) -> None:
+        self.by_tag: dict[str, SessionTimes] = {}
+        self._tag_of: dict[str, str] = {}  # emulator session id -> request tag
+
+    def _times(self, record: SessionRecord) -> SessionTimes | None:
+        tag = self._tag_of.get(record.session_id)
+        return None if tag is None else self.by_tag[tag]
+
+    def on_client_event(self, record: SessionRecord, event: dict[str, Any], at: float) -> None:
+        kind = event.get("type")
+        if kind == EventType.SESSION_UPDATE:
+            corpus = event.get("session", {}).get("input_audio_transcription", {}).get("corpus")
+            text = corpus.get("text", "") if isinstance(corpus, dict) else ""
+            tag = text.partition("\n")[0]  # Home Assistant may add its home context below
+            if tag:
+                self._tag_of[record.session_id] = tag
+                self.by_tag.setdefault(tag, SessionTimes())
+            return
+        times = self._times(record)
+        if times is None:
+            return
+        if kind == EventType.APPEND:
+            # Called before the emulator counts this append: audio_bytes is its start offset.
+            times.appends[record.audio_bytes] = at
+        elif kind in (EventType.SESSION_FINISH, EventType.COMMIT) and times.finish_received is None:
+            times.finish_received = at
+
+    def on_server_event(self, record: SessionRecord, event: dict[str, Any], at: float) -> None:
+        times = self._times(record)
+        if times is None:
+            return
+        kind = event.get("type")
+        if kind == EventType.SESSION_UPDATED and times.updated_sent is None:
+            times.updated_sent = at
+        elif kind == EventType.COMPLETED:
+            times.completed_sent.append(at)
+
+
+@contextlib.contextmanager
+def delayed_setup(delay_s: float) -> Iterator[None]:
+    """Delay ``session.created`` and ``session.updated`` by ``delay_s`` each.
+
+    With the emulator's ``handshake_delay_s`` this stands for a far region: the handshake and
+    the first events each cost a round trip. The emulator's ``event_delay_s`` would delay every
+    event, results too, which no client can hide; only the setup should be slow here.
+    """
+    original = EmulatedSession._deliver
+
+    async def deliver(self: EmulatedSession, payload: dict[str, Any]) -> None:
+        if payload.get("type") in _SETUP_EVENTS:
+            await asyncio.sleep(delay_s)
+        await original(self, payload)
+
+    EmulatedSession._deliver = deliver  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        EmulatedSession._deliver = original  # type: ignore[method-assign]

@@ -1,0 +1,61 @@
+"""Smoke test of the benchmark: a quick run writes output files that parse.
+
+Checks behaviour, never timing: the buffered baseline sends no audio before AudioStop and
+streaming does. Timing targets are the benchmark's business, not the test suite's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+# Loaded by path under a distinct name: "run" is too generic to put on sys.path as is.
+_SPEC = importlib.util.spec_from_file_location("bench_run", Path(__file__).with_name("run.py"))
+assert _SPEC is not None and _SPEC.loader is not None
+bench = importlib.util.module_from_spec(_SPEC)
+sys.modules[_SPEC.name] = bench  # dataclasses look their module up there
+_SPEC.loader.exec_module(bench)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_outputs_exist_and_parse(results_dir: Path) -> None:
+    results = json.loads((results_dir / "results.json").read_text())
+    assert set(results["phases"]) == {"streaming", "streaming_far_region", "buffered"}
+    streaming = results["phases"]["streaming"]
+    assert streaming["errors"] == []
+    for measure in ("stop_to_finish_ms", "final_to_transcript_ms", "chunk_forward_ms"):
+        assert streaming["summary"][measure]["n"] > 0
+    assert streaming["cpu_s_per_audio_s"] > 0
+    assert streaming["rss_peak_mb"] > 0
+    assert "p95_growth_ms" in results["connect_hidden"]
+
+    table = (results_dir / "results.md").read_text()
+    assert "| `stop_to_finish_ms`" in table
+    assert "buffered" in table
+    for name in ("latency.png", "resources.png"):
+        assert (results_dir / name).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_buffered_baseline_holds_all_audio_until_stop(results_dir: Path) -> None:
+    phases = json.loads((results_dir / "results.json").read_text())["phases"]
+    buffered, streaming = phases["buffered"], phases["streaming"]
+    assert buffered["errors"] == []
+    # The emulator timestamps: no append arrives before the client's AudioStop ...
+    assert buffered["appends_before_stop"] == 0
+    assert buffered["summary"]["stop_to_transcript_ms"]["n"] == buffered["requests"]
+    # ... while streaming forwards audio during speech.
+    assert streaming["appends_before_stop"] > 0
