@@ -63,6 +63,9 @@ class PcmConverter:
         self._ratecv_state: Any = None
 
     def convert(self, audio: bytes) -> bytes:
+        if not self._tail and len(audio) % self.source.frame_bytes == 0:
+            # The common case, whole frames: no copy, and none at all in the target format.
+            return self._convert_frames(audio) if audio else b""
         data = self._tail + audio
         usable = len(data) - len(data) % self.source.frame_bytes
         self._tail = data[usable:]

@@ -75,6 +75,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         self._draining = False
         self._warned_stray_audio = False
         self._closing = asyncio.Event()  # set to end the read loop from another task
+        self._reader_task: asyncio.Task[object] | None = None
 
     # -- connection lifecycle ---------------------------------------------------------
 
@@ -105,24 +106,31 @@ class QwenAsrEventHandler(AsyncEventHandler):
             self.writer.close()
 
     async def _next_event(self) -> Event | None:
-        """The next event; None at the end or when closing; TimeoutError when idle too long."""
-        reading = asyncio.ensure_future(read_event(self.reader))
-        closing = asyncio.ensure_future(self._closing.wait())
-        try:
-            await asyncio.wait(
-                {reading, closing}, timeout=self._read_timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            closing.cancel()
-            if not reading.done():
-                reading.cancel()
-                with contextlib.suppress(BaseException):
-                    await reading
-        if not reading.cancelled():
-            return reading.result()
+        """The next event; None at the end or when closing; TimeoutError when idle too long.
+
+        The read is awaited directly (no helper tasks): this runs once per audio chunk, and
+        every extra event-loop iteration costs CPU on a Pi. ``_stop_reading`` interrupts it.
+        """
         if self._closing.is_set():
             return None
-        raise TimeoutError
+        task = asyncio.current_task()
+        self._reader_task = task
+        try:
+            async with asyncio.timeout(self._read_timeout):
+                return await read_event(self.reader)
+        except asyncio.CancelledError:
+            if self._closing.is_set() and task is not None and task.uncancel() == 0:
+                return None
+            raise
+        finally:
+            self._reader_task = None
+
+    def _stop_reading(self) -> None:
+        """End the read loop from another task (shutdown, or a failure of the result task)."""
+        self._closing.set()
+        reader = self._reader_task
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
 
     async def _linger(self) -> None:
         with contextlib.suppress(TimeoutError, ConnectionError, OSError):
@@ -145,7 +153,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         """Finish the request in progress, if any, then close; idle connections close now."""
         self._draining = True
         if not self._busy:
-            self._closing.set()
+            self._stop_reading()
 
     # -- events -----------------------------------------------------------------------
 
@@ -254,7 +262,8 @@ class QwenAsrEventHandler(AsyncEventHandler):
         if self.writer.is_closing():
             return
         try:
-            await asyncio.wait_for(async_write_event(event, self.writer), WRITE_TIMEOUT_SECONDS)
+            async with asyncio.timeout(WRITE_TIMEOUT_SECONDS):
+                await async_write_event(event, self.writer)
         except (ConnectionError, OSError, TimeoutError) as err:
             _LOGGER.debug("Cannot write %s: %s", event.type, err)
             self.writer.close()
@@ -275,7 +284,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         with contextlib.suppress(OSError, RuntimeError):
             if self.writer.can_write_eof() and not self.writer.is_closing():
                 self.writer.write_eof()  # the client sees the end at once
-        self._closing.set()  # wakes the read loop if the failure came from the result task
+        self._stop_reading()  # if the failure came from the result task
 
     async def _drop_request(self) -> None:
         request, self._request = self._request, None

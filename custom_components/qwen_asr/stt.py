@@ -157,7 +157,11 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         finally:
             if client is not None:
                 summary |= {"session_id": client.session_id, "audio_bytes": client.audio_bytes_sent}
-                await client.close()
+                # Closing waits for the WebSocket closing handshake, a full round trip to
+                # the region: the pipeline gets its result without waiting for that.
+                self.hass.async_create_background_task(
+                    client.close(), f"{DOMAIN} close session", eager_start=True
+                )
             summary["duration_s"] = round(time.monotonic() - started, 3)
             runtime.last_session = summary
         return stt.SpeechResult(text, stt.SpeechResultState.SUCCESS)

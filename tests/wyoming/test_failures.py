@@ -158,13 +158,16 @@ async def test_chunk_before_start_is_ignored(
 async def test_abrupt_disconnect_never_leaks_a_session(
     port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    for cut_after in (0, 3):
+    for opened, cut_after in enumerate((0, 3), start=1):
         async with AsyncTcpClient(HOST, port) as client:
             await client.write_event(Transcribe(language="en").event())
             await client.write_event(AudioStart(16000, 2, 1).event())
             await send_audio(client, speech_pcm("two_commands")[: cut_after * 3200])
+            # Disconnect only once the server's Qwen session is open (the case under test).
+            async with asyncio.timeout(5):
+                while len(emulator.sessions) < opened:
+                    await asyncio.sleep(0.01)
         # The client is gone mid-request.
-    await asyncio.sleep(0.2)
     await wait_sessions_closed(emulator)
     assert len(emulator.sessions) == 2
     await _still_serving(port)

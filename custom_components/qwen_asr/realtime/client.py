@@ -88,10 +88,6 @@ class Timeouts:
     close: float = 2.0
 
 
-def _event_id() -> str:
-    return "event_" + uuid.uuid4().hex
-
-
 class QwenRealtimeClient:
     """A single streaming recognition session with Qwen3-ASR-Flash-Realtime."""
 
@@ -137,6 +133,9 @@ class QwenRealtimeClient:
         self._error: QwenError | None = None
         self._finish_sent = False
         self._uncommitted_bytes = 0
+        # Event ids: a random per-session prefix and a counter (no entropy syscall per chunk).
+        self._event_prefix = "event_" + uuid.uuid4().hex[:12]
+        self._event_count = 0
 
     def __repr__(self) -> str:
         # Deliberately omits the API key.
@@ -206,7 +205,7 @@ class QwenRealtimeClient:
         # Sent before session.created arrives to save a round trip, as the SDK does.
         await self._send_now(
             {
-                "event_id": _event_id(),
+                "event_id": self._next_event_id(),
                 "type": EventType.SESSION_UPDATE,
                 "session": self.config.session_payload(),
             }
@@ -234,7 +233,7 @@ class QwenRealtimeClient:
                 self.commit()
             self._queue(
                 {
-                    "event_id": _event_id(),
+                    "event_id": self._next_event_id(),
                     "type": EventType.APPEND,
                     "audio": base64.b64encode(piece).decode("ascii"),
                 }
@@ -253,7 +252,7 @@ class QwenRealtimeClient:
             raise ConfigError("commit is only available in manual mode (server VAD is on)")
         if self._uncommitted_bytes == 0:
             return False  # the service answers an empty commit with an error
-        self._queue({"event_id": _event_id(), "type": EventType.COMMIT})
+        self._queue({"event_id": self._next_event_id(), "type": EventType.COMMIT})
         self._uncommitted_bytes = 0
         return True
 
@@ -265,7 +264,7 @@ class QwenRealtimeClient:
         if self.config.manual:
             self.commit()
         self._finish_sent = True
-        self._queue({"event_id": _event_id(), "type": EventType.SESSION_FINISH})
+        self._queue({"event_id": self._next_event_id(), "type": EventType.SESSION_FINISH})
 
     async def finish(self, timeout: float | None = None) -> list[Final]:
         """End the session and wait for every final transcript and ``session.finished``."""
@@ -292,6 +291,10 @@ class QwenRealtimeClient:
     def transcript(self) -> str:
         """All final transcripts of the session so far, joined."""
         return join_transcripts(f.transcript for f in self.finals)
+
+    def _next_event_id(self) -> str:
+        self._event_count += 1
+        return f"{self._event_prefix}{self._event_count:x}"
 
     def _queue(self, event: dict[str, Any]) -> None:
         self._outbox.put_nowait(json.dumps(event))
