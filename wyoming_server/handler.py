@@ -226,7 +226,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         if not await self._set_format(request, chunk.rate, chunk.width, chunk.channels):
             return False
         try:
-            request.feed(PcmFormat(chunk.rate, chunk.width, chunk.channels), chunk.audio)
+            await request.feed(chunk.audio)
         except QwenError as err:
             await self._fail(err)
             return False

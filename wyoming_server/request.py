@@ -105,15 +105,15 @@ class TranscriptionRequest:
             self._converter = PcmConverter(audio_format)
         self.audio_started = True
 
-    def feed(self, audio_format: PcmFormat, audio: bytes) -> None:
-        """Convert and queue one chunk; raises QwenError once the session has failed."""
-        self.set_format(audio_format)
-        assert self._converter is not None
+    async def feed(self, audio: bytes) -> None:
+        """Convert one chunk (in the format last set) and send it on; raises QwenError once
+        the session has failed."""
+        assert self._converter is not None, "set_format() comes first"
         pcm = self._converter.convert(audio)
         if self._held is not None:
             self._held.extend(pcm)
         else:
-            self.client.append_audio(pcm)
+            await self.client.send_audio(pcm)
 
     async def finish(self) -> None:
         """The audio has ended: wait for every final transcript, then answer."""

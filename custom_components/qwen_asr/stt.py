@@ -201,7 +201,7 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
 
 async def _feed(client: QwenRealtimeClient, stream: AsyncIterable[bytes]) -> None:
     async for chunk in stream:
-        client.append_audio(chunk)
+        await client.send_audio(chunk)
 
 
 async def _report_partials(client: QwenRealtimeClient, report: Any) -> None:

@@ -337,3 +337,49 @@ async def test_debug_logs_never_show_the_key(
     handshake = [r.getMessage() for r in caplog.records if "Authorization" in r.getMessage()]
     assert len(handshake) >= 2  # the client's request and the emulator's view of it
     assert KEY not in caplog.text
+
+
+class _RecordingRecognizer:
+    """Recognizer factory that keeps every byte each utterance was fed, in order."""
+
+    def __init__(self) -> None:
+        self.fed: list[bytearray] = []
+
+    def __call__(self, *, sample_rate: int, utterance_index: int, session_id: str) -> object:
+        audio = bytearray()
+        self.fed.append(audio)
+        outer = self
+
+        class _Utterance:
+            def feed(self, pcm: bytes) -> None:
+                audio.extend(pcm)
+
+            def partial(self) -> str:
+                return ""
+
+            def final(self) -> str:
+                return f"{len(outer.fed)}"
+
+        return _Utterance()
+
+
+async def test_send_audio_keeps_order_with_held_and_queued_audio(speech_pcm) -> None:
+    recorder = _RecordingRecognizer()
+    pcm = speech_pcm("what_time_is_it.wav")
+    held, rest = pcm[:32000], pcm[32000:]
+    async with QwenEmulator(api_keys=frozenset({KEY}), recognizer_factory=recorder) as emu:
+        emu.faults.handshake_delay_s = 0.1
+        client = _client(emu, vad=None)
+        client.start()
+        client.append_audio(held)  # held until the session is ready
+        try:
+            await client.send_audio(rest[:3200])  # not ready yet: queued behind the held audio
+            await client.connect()
+            for start in range(3200, len(rest), 3200):
+                await client.send_audio(rest[start : start + 3200])  # written directly
+            finals = await client.finish()
+        finally:
+            await client.close()
+    assert [f.transcript for f in finals] == ["1"]
+    assert bytes(recorder.fed[0]) == pcm
+    assert client.audio_bytes_sent == len(pcm)

@@ -121,7 +121,7 @@ async def _listen(
 
 async def _feed(subscription: Subscription[MicChunk], client: QwenRealtimeClient) -> None:
     async for chunk in subscription:
-        client.append_audio(chunk.audio)
+        await client.send_audio(chunk.audio)
 
 
 class _Printer:
