@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,13 +33,14 @@ from bench_load import Fixture, load_fixture, run_load  # noqa: E402
 from bench_metrics import collect  # noqa: E402
 from bench_probe import Probe, delayed_setup  # noqa: E402
 from bench_report import write_outputs  # noqa: E402
-from bench_server import ServerProcess  # noqa: E402
+from bench_server import REPO_ROOT, ServerProcess  # noqa: E402
 
 from wyoming_server.emulator import QwenEmulator  # noqa: E402
 
 FIXTURES = ("turn_on_kitchen_lights", "what_time_is_it", "set_temperature")
 FIXTURE_DIR = HERE.parents[1] / "tests" / "fixtures"
 DEFAULT_OUT = HERE / "results"
+DEFAULT_HA_PYTHON = REPO_ROOT / ".venv-ha" / "bin" / "python"
 SETUP_DELAY_S = 0.150  # a far region: handshake and each setup event one round trip late
 IDLE_SETTLE_S = 1.0
 
@@ -141,6 +143,26 @@ async def run(quick: bool, out: Path) -> dict[str, Any]:
     }
 
 
+def _run_ha_entity_bench(python: Path, out: Path) -> None:
+    """The HA entity path runs inside Home Assistant, in its own venv (it pins other packages)."""
+    print("Measuring the Home Assistant entity path ...", flush=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pytest",
+            str(HERE / "ha_entity_bench.py"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "BENCH_OUT": str(out.resolve())},
+        check=True,
+        timeout=600,
+    )
+
+
 def _cpu_count() -> int:
     return len(os.sched_getaffinity(0))
 
@@ -149,9 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few requests (smoke test)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
+    parser.add_argument(
+        "--ha-python",
+        type=Path,
+        default=DEFAULT_HA_PYTHON if DEFAULT_HA_PYTHON.exists() else None,
+        help="Home Assistant test venv's python: also measure the HA entity path "
+        "(default .venv-ha/bin/python when it exists, as .ci/run makes it)",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING)
+    if args.ha_python is not None and not args.quick:
+        _run_ha_entity_bench(args.ha_python, args.out)
     results = asyncio.run(run(args.quick, args.out))
     ha_entity = args.out / "ha_entity.json"  # written by ha_entity_bench.py in the HA venv
     if ha_entity.exists():
