@@ -35,7 +35,7 @@ STARTUP_SECONDS = 15.0
 STOP_SECONDS = 5.0
 REQUEST_SECONDS = 15.0
 
-StartServer = Callable[[str], Awaitable[int]]
+StartServer = Callable[..., Awaitable[int]]
 
 
 def _server_python() -> str:
@@ -107,7 +107,7 @@ def wyoming_server(emulator: Any, tmp_path: Path) -> Iterator[StartServer]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("QWEN_")}
     env["QWEN_API_KEY"] = TEST_KEY  # never on the command line
 
-    async def _start(endpoint: str) -> int:
+    async def _start(endpoint: str, *extra: str) -> int:
         port = _free_port()
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as output:
@@ -121,6 +121,7 @@ def wyoming_server(emulator: Any, tmp_path: Path) -> Iterator[StartServer]:
                     endpoint,
                     "--timeout",
                     "5",
+                    *extra,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=output,
@@ -223,3 +224,28 @@ async def test_core_wyoming_stt_reports_an_error_when_qwen_rejects_the_key(
     assert result.text is None
     assert [rejected.status for rejected in emulator.rejected] == [401]
     assert emulator.sessions == []
+
+
+async def test_server_endpointing_answers_before_the_stream_ends(
+    hass: HomeAssistant,
+    emulator: Any,
+    wyoming_server: StartServer,
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """HA 2026.10+: with --endpointing server, HA runs no VAD of its own and takes the early
+    Transcript, sent as soon as Qwen completes the first utterance."""
+    emulator.recognizer_factory.transcripts = [WHAT_TIME]
+    port = await wyoming_server(emulator.url, "--endpointing", "server", "--vad-silence-ms", "300")
+    entity = _stt_entity(hass, await _setup_wyoming(hass, port))
+    if not hasattr(entity, "audio_processing"):
+        pytest.skip("this Home Assistant has no audio_processing (before 2026.5)")
+    assert entity.audio_processing.requires_external_vad is False
+
+    async with asyncio.timeout(REQUEST_SECONDS):
+        result = await entity.async_process_audio_stream(
+            # The stream never ends: only an early Transcript can answer within the timeout.
+            _metadata(entity),
+            chunks(speech_pcm("what_time_is_it"), 2048, then_wait=True),
+        )
+    assert result.result is stt.SpeechResultState.SUCCESS
+    assert result.text == WHAT_TIME
