@@ -383,3 +383,18 @@ async def test_send_audio_keeps_order_with_held_and_queued_audio(speech_pcm) -> 
     assert [f.transcript for f in finals] == ["1"]
     assert bytes(recorder.fed[0]) == pcm
     assert client.audio_bytes_sent == len(pcm)
+
+
+async def test_update_session_changes_the_live_configuration(scripted: QwenEmulator) -> None:
+    async with _client(scripted) as client:
+        await client.update_session(SessionConfig(language="de", vad=None, context="Küche"))
+        assert client.config.manual
+        record = scripted.sessions[-1]
+        assert record.config.language == "de"
+        assert record.config.turn_detection is None
+        assert record.corpus_texts[-1] == "Küche"
+        with pytest.raises(ConfigError):
+            await client.update_session(SessionConfig(language="xx"))
+        client.end_session_nowait()
+        with pytest.raises(ProtocolError):
+            await client.update_session(SessionConfig())

@@ -203,16 +203,28 @@ class QwenRealtimeClient:
             ) from None
         self._tasks.append(asyncio.create_task(self._receive_loop(), name="qwen-receive"))
         # Sent before session.created arrives to save a round trip, as the SDK does.
-        await self._send_now(
-            {
-                "event_id": self._next_event_id(),
-                "type": EventType.SESSION_UPDATE,
-                "session": self.config.session_payload(),
-            }
-        )
+        await self._send_now(self._session_update())
         await self._wait(self._updated, self.timeouts.setup, "the session to be configured")
         self.state = SessionState.READY
         self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
+
+    async def update_session(self, config: SessionConfig, timeout: float | None = None) -> None:
+        """Change the configuration of the open session (the SDK's ``update_session``).
+
+        Queued after any audio appended so far; returns once ``session.updated`` arrived.
+        """
+        config.validate()
+        self._raise_if_failed()
+        if not self.ready or self._finish_sent:
+            raise ProtocolError("update_session needs a connected session that is not finishing")
+        self._updated.clear()
+        self.config = config
+        self._queue(self._session_update())
+        await self._wait(
+            self._updated,
+            self.timeouts.setup if timeout is None else timeout,
+            "the session to be configured",
+        )
 
     # -- sending ----------------------------------------------------------------------
 
@@ -317,6 +329,13 @@ class QwenRealtimeClient:
     def transcript(self) -> str:
         """All final transcripts of the session so far, joined."""
         return join_transcripts(f.transcript for f in self.finals)
+
+    def _session_update(self) -> dict[str, Any]:
+        return {
+            "event_id": self._next_event_id(),
+            "type": EventType.SESSION_UPDATE,
+            "session": self.config.session_payload(),
+        }
 
     def _next_event_id(self) -> str:
         self._event_count += 1
