@@ -62,7 +62,7 @@ async def _run_command(args: argparse.Namespace, settings: object) -> int:
     if args.command == "transcribe":
         from .transcribe import transcribe_files  # noqa: PLC0415
 
-        return await transcribe_files(settings, args.files)
+        return await transcribe_files(settings, args.files, realtime=not args.fast)
     if args.command == "demo":
         from .demo import run_demo  # noqa: PLC0415
 

@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
         "transcribe", parents=[qwen], help="print the transcript of WAV files (tests a key)"
     )
     transcribe.add_argument("files", nargs="+", type=Path, metavar="FILE.wav")
+    transcribe.add_argument(
+        "--fast", action="store_true", help="send audio as fast as possible, not in real time"
+    )
 
     demo = commands.add_parser(
         "demo",

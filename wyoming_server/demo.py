@@ -53,10 +53,8 @@ async def transcribe_over_wyoming(
         await client.write_event(Transcribe(language=language).event())
         fmt = audio.format
         await client.write_event(AudioStart(fmt.rate, fmt.width, fmt.channels).event())
-        for chunk in audio.chunks():
+        async for chunk in audio.stream(realtime=realtime):
             await client.write_event(AudioChunk(fmt.rate, fmt.width, fmt.channels, chunk).event())
-            if realtime:
-                await asyncio.sleep(len(chunk) / (fmt.rate * fmt.frame_bytes))
         await client.write_event(AudioStop().event())
         stopped = time.monotonic()
         chunks: list[str] = []

@@ -12,8 +12,11 @@ from .settings import ServerSettings
 from .wav import WavError, read_wav
 
 
-async def transcribe_file(settings: ServerSettings, path: Path) -> str:
-    """Raises WavError, AudioFormatError or QwenError."""
+async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: bool = True) -> str:
+    """Raises WavError, AudioFormatError or QwenError.
+
+    Real-time pacing by default: a backlog dumped faster than real time in VAD mode has been
+    reported to make the service miss segments."""
     audio = read_wav(path)
     converter = PcmConverter(audio.format)
     client = QwenRealtimeClient(
@@ -24,8 +27,8 @@ async def transcribe_file(settings: ServerSettings, path: Path) -> str:
     )
     try:
         client.start()
-        for chunk in audio.chunks():
-            client.append_audio(converter.convert(chunk))
+        async for chunk in audio.stream(realtime=realtime):
+            await client.send_audio(converter.convert(chunk))
         await client.finish()
         transcript: str = client.transcript
         return transcript
@@ -33,12 +36,14 @@ async def transcribe_file(settings: ServerSettings, path: Path) -> str:
         await client.close()
 
 
-async def transcribe_files(settings: ServerSettings, paths: list[Path]) -> int:
+async def transcribe_files(
+    settings: ServerSettings, paths: list[Path], *, realtime: bool = True
+) -> int:
     """Print ``FILE: transcript`` per file; exit status 1 if any file failed."""
     status = 0
     for path in paths:
         try:
-            text = await transcribe_file(settings, path)
+            text = await transcribe_file(settings, path, realtime=realtime)
         except (WavError, AudioFormatError, QwenError) as err:
             print(f"{path}: error: {err}", file=sys.stderr)
             status = 1

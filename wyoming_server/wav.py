@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import wave
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,17 @@ class WavAudio:
     def chunks(self, chunk_ms: int = CHUNK_MS) -> list[bytes]:
         size = max(1, self.format.rate * chunk_ms // 1000) * self.format.frame_bytes
         return [self.pcm[i : i + size] for i in range(0, len(self.pcm), size)]
+
+    async def stream(self, *, realtime: bool) -> AsyncIterator[bytes]:
+        """The chunks; with ``realtime`` each leaves when its audio would have been recorded,
+        as a microphone (and Qwen's official samples) deliver it."""
+        loop = asyncio.get_running_loop()
+        started, recorded = loop.time(), 0.0
+        for chunk in self.chunks():
+            yield chunk
+            recorded += len(chunk) / (self.format.rate * self.format.frame_bytes)
+            if realtime:
+                await asyncio.sleep(max(0.0, started + recorded - loop.time()))
 
     @property
     def seconds(self) -> float:

@@ -230,6 +230,7 @@ async def test_transcribe_subcommand(
     emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
     code, out, err = await _run(
         "transcribe",
+        "--fast",
         "--region",
         emulator.url,
         str(fixture_path("what_time_is_it.wav")),
@@ -244,6 +245,7 @@ async def test_transcribe_subcommand_reports_bad_key(
 ) -> None:
     code, _, err = await _run(
         "transcribe",
+        "--fast",
         "--region",
         emulator.url,
         str(fixture_path("what_time_is_it.wav")),
@@ -262,6 +264,7 @@ async def test_key_file_readable_by_others_warns(
     path.chmod(0o644)
     code, _, err = await _run(
         "transcribe",
+        "--fast",
         "--api-key-file",
         str(path),
         "--region",
