@@ -55,6 +55,8 @@ from bench_metrics import (  # noqa: E402
 )
 from bench_probe import Probe  # noqa: E402
 
+from tests.ha.conftest import pcm_metadata  # noqa: E402
+
 REQUESTS = 60
 CONCURRENCY = 10
 FIXTURES = ("turn_on_kitchen_lights", "what_time_is_it", "set_temperature")
@@ -65,14 +67,7 @@ NAMES = {
     CHUNK_FORWARD: CHUNK_FORWARD,
     STOP_TO_TRANSCRIPT: "stream_end_to_speech_result_ms",
 }
-METADATA = stt.SpeechMetadata(
-    language="en-US",
-    format=stt.AudioFormats.WAV,
-    codec=stt.AudioCodecs.PCM,
-    bit_rate=stt.AudioBitRates.BITRATE_16,
-    sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-    channel=stt.AudioChannels.CHANNEL_MONO,
-)
+METADATA = pcm_metadata("en-US")
 
 
 @pytest.fixture(autouse=True)

@@ -106,6 +106,20 @@ async def chunks(pcm: bytes, size: int = 2048, *, then_wait: bool = False) -> As
         await asyncio.Event().wait()
 
 
+def pcm_metadata(language: str, sample_rate: int = 16000) -> Any:
+    """What an Assist pipeline declares for its audio: 16-bit mono PCM in a WAV stream."""
+    from homeassistant.components import stt  # noqa: PLC0415
+
+    return stt.SpeechMetadata(
+        language=language,
+        format=stt.AudioFormats.WAV,
+        codec=stt.AudioCodecs.PCM,
+        bit_rate=stt.AudioBitRates.BITRATE_16,
+        sample_rate=stt.AudioSampleRates(sample_rate),
+        channel=stt.AudioChannels.CHANNEL_MONO,
+    )
+
+
 @pytest.fixture
 def recognize(hass: HomeAssistant, setup_entry: MockConfigEntry) -> Callable[..., Any]:
     """``await recognize(pcm, language=..., sample_rate=...)`` -> SpeechResult."""
@@ -116,14 +130,7 @@ def recognize(hass: HomeAssistant, setup_entry: MockConfigEntry) -> Callable[...
     ) -> stt.SpeechResult:
         entity = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
         assert entity is not None
-        metadata = stt.SpeechMetadata(
-            language=language,
-            format=stt.AudioFormats.WAV,
-            codec=stt.AudioCodecs.PCM,
-            bit_rate=stt.AudioBitRates.BITRATE_16,
-            sample_rate=stt.AudioSampleRates(sample_rate),
-            channel=stt.AudioChannels.CHANNEL_MONO,
-        )
+        metadata = pcm_metadata(language, sample_rate)
         assert entity.check_metadata(metadata)
         stream = chunks(audio) if isinstance(audio, bytes) else audio
         return await entity.internal_async_process_audio_stream(metadata, stream)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.components import assist_pipeline, stt
+from homeassistant.components import assist_pipeline
 from homeassistant.components.assist_pipeline.pipeline import (
     async_get_pipeline,
     async_update_pipeline,
@@ -14,7 +14,7 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import chunks, stt_entity_id
+from .conftest import chunks, pcm_metadata, stt_entity_id
 
 KITCHEN = "turn on the kitchen lights"
 
@@ -38,14 +38,7 @@ async def test_assist_pipeline_uses_qwen(
         hass,
         context=Context(),
         event_callback=events.append,
-        stt_metadata=stt.SpeechMetadata(
-            language="en",
-            format=stt.AudioFormats.WAV,
-            codec=stt.AudioCodecs.PCM,
-            bit_rate=stt.AudioBitRates.BITRATE_16,
-            sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-            channel=stt.AudioChannels.CHANNEL_MONO,
-        ),
+        stt_metadata=pcm_metadata("en"),
         stt_stream=chunks(speech_pcm("turn_on_kitchen_lights"), 1024),
         pipeline_id=pipeline.id,
         start_stage=assist_pipeline.PipelineStage.STT,

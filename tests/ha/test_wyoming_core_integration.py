@@ -27,7 +27,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import TEST_KEY, chunks, until
+from .conftest import TEST_KEY, chunks, pcm_metadata, until
 
 BOOTSTRAP = Path(__file__).resolve().parent / "run_wyoming_server.py"
 WHAT_TIME = "what time is it"
@@ -166,14 +166,7 @@ def _stt_entity(hass: HomeAssistant, entry: MockConfigEntry) -> stt.SpeechToText
 
 
 def _metadata(entity: stt.SpeechToTextEntity) -> stt.SpeechMetadata:
-    metadata = stt.SpeechMetadata(
-        language="en",
-        format=stt.AudioFormats.WAV,
-        codec=stt.AudioCodecs.PCM,
-        bit_rate=stt.AudioBitRates.BITRATE_16,
-        sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-        channel=stt.AudioChannels.CHANNEL_MONO,
-    )
+    metadata: stt.SpeechMetadata = pcm_metadata("en")
     assert entity.check_metadata(metadata), entity.supported_languages
     return metadata
 
