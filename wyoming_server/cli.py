@@ -332,8 +332,6 @@ def configure_logging(args: argparse.Namespace) -> None:
         format=args.log_format,
         stream=sys.stderr,
     )
-    # websockets logs every handshake header at debug level, Authorization included.
-    logging.getLogger("websockets").setLevel(logging.INFO)
     if args.command in ("demo", "listen") and not args.debug:
         # These print their results; the emulator's connection chatter would bury them.
         logging.getLogger().setLevel(logging.WARNING)

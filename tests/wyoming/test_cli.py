@@ -178,6 +178,7 @@ async def test_api_key_never_logged_even_with_debug(
         await asyncio.wait_for(proc.wait(), 10)
     log = (await log_reader).decode()
     assert "auth" in log.lower()
+    assert "Authorization: ***" in log  # the handshake is logged, its key masked
     assert SECRET not in log
 
 
