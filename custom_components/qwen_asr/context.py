@@ -25,7 +25,7 @@ from homeassistant.helpers import (
     floor_registry as fr,
 )
 
-from .realtime import trim_context
+from .realtime import HomeNames, Named, format_home_names, trim_context
 
 ASSISTANT = "conversation"  # the exposure settings Assist uses
 
@@ -65,21 +65,24 @@ class HomeContext:
     def text(self) -> str:
         """One name per line: floors, areas, then exposed entities (with aliases)."""
         if self._cached is None:
-            self._cached = "\n".join(_unique(self._names()))
+            self._cached = format_home_names(self._home_names())
         return self._cached
 
-    def _names(self) -> Iterable[str]:
-        for floor in sorted(fr.async_get(self._hass).async_list_floors(), key=_by_name):
-            yield floor.name
-            yield from sorted(floor.aliases)
-        for area in sorted(ar.async_get(self._hass).async_list_areas(), key=_by_name):
-            yield area.name
-            yield from sorted(area.aliases)
-        yield from self._entity_names()
+    def _home_names(self) -> HomeNames:
+        return HomeNames(
+            floors=tuple(
+                Named(floor.name, tuple(floor.aliases))
+                for floor in fr.async_get(self._hass).async_list_floors()
+            ),
+            areas=tuple(
+                Named(area.name, tuple(area.aliases))
+                for area in ar.async_get(self._hass).async_list_areas()
+            ),
+            entities=tuple(self._entity_names()),
+        )
 
-    def _entity_names(self) -> Iterable[str]:
+    def _entity_names(self) -> Iterable[Named]:
         registry = er.async_get(self._hass)
-        names: list[tuple[str, list[str]]] = []
         for state in self._hass.states.async_all():
             try:
                 exposed = async_should_expose(self._hass, ASSISTANT, state.entity_id)
@@ -90,28 +93,10 @@ class HomeContext:
             entry = registry.async_get(state.entity_id)
             # A name set in the entity registry wins: it is what the user renamed it to.
             name = (entry.name if entry else None) or state.name
-            aliases = sorted(entry.aliases) if entry else []
-            names.append((name, aliases))
-        for name, aliases in sorted(names, key=lambda item: item[0].casefold()):
-            yield name
-            yield from aliases
+            yield Named(name, tuple(entry.aliases) if entry else ())
 
 
 def build_context(user_text: str, home_text: str) -> str:
     """The user's own context first (it survives trimming), then the home's names."""
     parts = [part.strip() for part in (user_text, home_text) if part and part.strip()]
     return trim_context("\n".join(parts))
-
-
-def _by_name(item: ar.AreaEntry | fr.FloorEntry) -> str:
-    return item.name.casefold()
-
-
-def _unique(names: Iterable[str]) -> Iterable[str]:
-    seen: set[str] = set()
-    for raw in names:
-        name = raw.strip()
-        key = name.casefold()
-        if name and key not in seen:
-            seen.add(key)
-            yield name

@@ -29,6 +29,7 @@ from .events import (
     SpeechStopped,
     parse_event,
 )
+from .home_names import HomeNames, Named, format_home_names
 from .languages import normalize_language
 
 __all__ = [
@@ -39,7 +40,9 @@ __all__ = [
     "Event",
     "Final",
     "Finished",
+    "HomeNames",
     "ItemFailed",
+    "Named",
     "Partial",
     "ProtocolError",
     "QwenConnectionError",
@@ -55,6 +58,7 @@ __all__ = [
     "SpeechStopped",
     "Timeouts",
     "VadConfig",
+    "format_home_names",
     "join_transcripts",
     "normalize_language",
     "parse_event",
