@@ -14,16 +14,11 @@ from homeassistant.components.homeassistant.exposed_entities import (
     async_listen_entity_updates,
     async_should_expose,
 )
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import (
-    area_registry as ar,
-)
-from homeassistant.helpers import (
-    entity_registry as er,
-)
-from homeassistant.helpers import (
-    floor_registry as fr,
-)
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import floor_registry as fr
 
 from .realtime import HomeNames, Named, format_home_names, trim_context
 
@@ -31,7 +26,7 @@ ASSISTANT = "conversation"  # the exposure settings Assist uses
 
 
 class HomeContext:
-    """Names from the home's registries, rebuilt lazily after any of them changes."""
+    """Names from the home's registries and states, rebuilt lazily after they change."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         self._hass = hass
@@ -39,12 +34,21 @@ class HomeContext:
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
-        """Follow registry and exposure changes; returns the function that stops it."""
+        """Follow every change that can alter the names; returns the function that stops it."""
         bus = self._hass.bus
         unsubs: list[Callable[[], None]] = [
-            bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, self._invalidate),
+            bus.async_listen(
+                er.EVENT_ENTITY_REGISTRY_UPDATED,
+                self._invalidate,
+                event_filter=_changes_names_of_entity,
+            ),
             bus.async_listen(ar.EVENT_AREA_REGISTRY_UPDATED, self._invalidate),
             bus.async_listen(fr.EVENT_FLOOR_REGISTRY_UPDATED, self._invalidate),
+            # Entities added or removed, and friendly names that change (a device renamed
+            # renames its entities' states, not their registry entries).
+            bus.async_listen(
+                EVENT_STATE_CHANGED, self._invalidate, event_filter=_changes_names_of_state
+            ),
         ]
         # KeyError: the homeassistant integration is not loaded (only happens in tests).
         with contextlib.suppress(KeyError):
@@ -94,6 +98,22 @@ class HomeContext:
             # A name set in the entity registry wins: it is what the user renamed it to.
             name = (entry.name if entry else None) or state.name
             yield Named(name, tuple(entry.aliases) if entry else ())
+
+
+@callback
+def _changes_names_of_entity(data: er.EventEntityRegistryUpdatedData) -> bool:
+    """Skip updates of the options only: exposure defaults that Assist (and building the
+    context) store there change no name; real exposure changes reach the exposure listener.
+    """
+    if data["action"] != "update":
+        return True
+    return not set(data["changes"]) <= {"options"}
+
+
+@callback
+def _changes_names_of_state(data: EventStateChangedData) -> bool:
+    old, new = data["old_state"], data["new_state"]
+    return old is None or new is None or old.name != new.name
 
 
 def build_context(user_text: str, home_text: str) -> str:

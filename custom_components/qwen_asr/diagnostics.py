@@ -33,5 +33,6 @@ async def async_get_config_entry_diagnostics(
         "last_session": dict(runtime.last_session),
         "home_assistant_features": {
             "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
+            "partial_results": hasattr(stt, "PartialSpeechResult"),
         },
     }
