@@ -126,7 +126,7 @@ async def test_user_builtin_region_drops_endpoint(hass: HomeAssistant) -> None:
         ({CONF_ENDPOINT: "ws://127.0.0.1:1/api-ws/v1/realtime"}, {"base": "cannot_connect"}),
         ({CONF_ENDPOINT: "https://not-a-websocket.example"}, {CONF_ENDPOINT: "invalid_endpoint"}),
         ({CONF_ENDPOINT: ""}, {CONF_ENDPOINT: "invalid_endpoint"}),
-        ({CONF_ENDPOINT: "ws://192.0.2.1:9/api-ws/v1/realtime"}, {CONF_ENDPOINT: "insecure_endpoint"}),
+        ({CONF_ENDPOINT: "ws://192.0.2.1:9/x"}, {CONF_ENDPOINT: "insecure_endpoint"}),
         ({CONF_MODEL: "bad model?"}, {CONF_MODEL: "invalid_model"}),
         ({CONF_MODEL: UNKNOWN_MODEL}, {CONF_MODEL: "invalid_model"}),
     ],
@@ -172,9 +172,7 @@ async def test_unknown_model_refused_by_error_event(
     ]
 
 
-@pytest.mark.parametrize(
-    ("status", "model"), [(500, "qwen3-asr-flash-realtime"), (404, SNAPSHOT)]
-)
+@pytest.mark.parametrize(("status", "model"), [(500, "qwen3-asr-flash-realtime"), (404, SNAPSHOT)])
 async def test_refused_session_is_a_service_error(
     hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any], status: int, model: str
 ) -> None:
@@ -320,9 +318,7 @@ async def test_reauth_to_other_entrys_account(
 ) -> None:
     """Reauthenticating with a key that another entry uses here is refused, unchecked."""
     emulator.api_keys = frozenset({TEST_KEY, "other-key"})
-    MockConfigEntry(domain=DOMAIN, data={**entry_data, CONF_API_KEY: "other-key"}).add_to_hass(
-        hass
-    )
+    MockConfigEntry(domain=DOMAIN, data={**entry_data, CONF_API_KEY: "other-key"}).add_to_hass(hass)
     result = await config_entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: "other-key"}

@@ -13,7 +13,8 @@ from awesomeversion import AwesomeVersion
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.helpers.selector import SelectSelector
 
-from custom_components.qwen_asr import config_flow
+import custom_components.qwen_asr as integration
+from custom_components.qwen_asr import account, config_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION = ROOT / "custom_components" / "qwen_asr"
@@ -51,7 +52,7 @@ def test_manifest() -> None:
     manifest = _load(INTEGRATION / "manifest.json")
     required = {
         "domain", "name", "codeowners", "config_flow", "documentation", "integration_type",
-        "iot_class", "issue_tracker", "requirements", "version",
+        "iot_class", "issue_tracker", "loggers", "requirements", "version",
     }  # fmt: skip
     assert required <= manifest.keys()
     assert manifest["domain"] == "qwen_asr" == INTEGRATION.name
@@ -63,8 +64,18 @@ def test_manifest() -> None:
     assert AwesomeVersion(manifest["version"]).valid
     assert all(re.fullmatch(r"@[\w-]+", owner) for owner in manifest["codeowners"])
     assert any(req.startswith("websockets") for req in manifest["requirements"])
+    # Debug logging from the UI also covers the library's loggers (the client's own
+    # loggers live inside the integration's package).
+    assert manifest["loggers"] == ["websockets"]
     assert manifest["documentation"].startswith("https://")
     assert manifest["issue_tracker"].startswith("https://")
+
+
+def test_license_is_the_declared_mit() -> None:
+    """HACS and reviewers expect the license file that pyproject declares."""
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License")
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
 
 def test_hacs_json() -> None:
@@ -134,13 +145,16 @@ def _used_keys() -> set[str]:
         "config.abort.reauth_successful",
         "config.abort.reconfigure_successful",
     }
-    source = Path(config_flow.__file__).read_text()
-    flow_source, options_source = source.split("class QwenAsrOptionsFlow")
-    config_errors = re.findall(r'return \{[^}]*: "([a-z_]+)"\}', flow_source)
+    flow_errors = re.findall(r'\{[^{}]*: "([a-z_]+)"\}', Path(account.__file__).read_text())
+    options_source = Path(config_flow.__file__).read_text().split("class QwenAsrOptionsFlow")[1]
     options_errors = re.findall(r'errors\[\w+\] = "([a-z_]+)"', options_source)
-    assert config_errors and options_errors
-    used |= {f"config.error.{code}" for code in config_errors}
+    setup_errors = re.findall(
+        r'translation_key="([a-z_]+)"', Path(integration.__file__).read_text()
+    )
+    assert flow_errors and options_errors and setup_errors
+    used |= {f"config.error.{code}" for code in flow_errors}
     used |= {f"options.error.{code}" for code in options_errors}
+    used |= {f"exceptions.{code}.message" for code in setup_errors}
     return used
 
 
