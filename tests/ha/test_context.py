@@ -24,6 +24,13 @@ from custom_components.qwen_asr.context import HomeContext
 from .conftest import stt_entity_id
 
 
+def _aliases(*extra: str) -> Any:
+    """Aliases as the UI stores them: since HA 2026.10 an ordered list that keeps the
+    entity's computed name (a marker) unless the user removed it; before, a set."""
+    computed = getattr(er, "COMPUTED_NAME", None)
+    return set(extra) if computed is None else [computed, *extra]
+
+
 def _build_home(hass: HomeAssistant) -> None:
     floor = fr.async_get(hass).async_create("Ground floor", aliases={"downstairs"})
     areas = ar.async_get(hass)
@@ -38,7 +45,7 @@ def _build_home(hass: HomeAssistant) -> None:
         entry = entities.async_get_or_create(
             domain, "test", object_id, suggested_object_id=object_id, original_name=name
         )
-        entities.async_update_entity(entry.entity_id, aliases=aliases)
+        entities.async_update_entity(entry.entity_id, aliases=_aliases(*aliases))
         hass.states.async_set(entry.entity_id, "off", {"friendly_name": name})
         async_expose_entity(hass, "conversation", entry.entity_id, exposed)
 
@@ -243,7 +250,9 @@ async def test_stored_exposure_defaults_keep_the_text(
     stores the default in the entity's registry options. That write renames nothing, so
     the text stays built; a real change still rebuilds it."""
     registry = er.async_get(hass)
-    porch = registry.async_get_or_create("light", "test", "porch", suggested_object_id="porch")
+    porch = registry.async_get_or_create(
+        "light", "test", "porch", suggested_object_id="porch", original_name="Porch light"
+    )
     garage = registry.async_get_or_create("light", "test", "garage")  # no state (yet)
     hass.states.async_set(porch.entity_id, "on", {"friendly_name": "Porch light"})
     await hass.async_block_till_done()
