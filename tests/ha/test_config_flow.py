@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 import pytest
 from homeassistant import config_entries
@@ -45,6 +45,7 @@ from wyoming_server.emulator import Behaviour
 from .conftest import TEST_KEY
 
 CHECK = "custom_components.qwen_asr.account.async_check_connection"
+SETUP_CHECK = "custom_components.qwen_asr.async_check_connection"
 SNAPSHOT = "qwen3-asr-flash-realtime-2026-02-10"
 UNKNOWN_MODEL = "qwen3-asr-flash-realtime-1999-01-01"
 
@@ -57,6 +58,13 @@ async def _user_flow(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[st
     assert result["step_id"] == "user"
     assert result["errors"] == {}
     return dict(await hass.config_entries.flow.async_configure(result["flow_id"], user_input))
+
+
+@pytest.fixture
+def offline_check() -> Iterator[MagicMock]:
+    """The flow's account check (returned) and the setup's pass without a network."""
+    with patch(CHECK) as check, patch(SETUP_CHECK):
+        yield check
 
 
 @pytest.fixture
@@ -92,22 +100,20 @@ async def test_user_creates_entry(
     assert emulator.sessions[0].closed_at is not None
 
 
-async def test_user_builtin_region_drops_endpoint(hass: HomeAssistant) -> None:
+async def test_user_builtin_region_drops_endpoint(
+    hass: HomeAssistant, offline_check: MagicMock
+) -> None:
     """Singapore needs no URL; a URL typed anyway, and its ws:// choice, are not stored."""
-    with (
-        patch(CHECK) as check,
-        patch("custom_components.qwen_asr.async_check_connection"),
-    ):
-        result = await _user_flow(
-            hass,
-            {
-                CONF_API_KEY: "sk-abc",
-                CONF_REGION: REGION_INTL,
-                CONF_ENDPOINT: "ws://192.0.2.1/ignored",
-                CONF_ALLOW_INSECURE: True,
-                CONF_MODEL: "qwen3-asr-flash-realtime",
-            },
-        )
+    result = await _user_flow(
+        hass,
+        {
+            CONF_API_KEY: "sk-abc",
+            CONF_REGION: REGION_INTL,
+            CONF_ENDPOINT: "ws://192.0.2.1/ignored",
+            CONF_ALLOW_INSECURE: True,
+            CONF_MODEL: "qwen3-asr-flash-realtime",
+        },
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Qwen ASR (Singapore)"
     assert result["data"] == {
@@ -115,7 +121,7 @@ async def test_user_builtin_region_drops_endpoint(hass: HomeAssistant) -> None:
         CONF_REGION: REGION_INTL,
         CONF_MODEL: "qwen3-asr-flash-realtime",
     }
-    assert check.call_args.args[0][CONF_REGION] == REGION_INTL
+    assert offline_check.call_args.args[0][CONF_REGION] == REGION_INTL
 
 
 @pytest.mark.parametrize(
@@ -212,19 +218,15 @@ async def test_user_timeout(hass: HomeAssistant, emulator: Any, entry_data: dict
 
 
 async def test_unencrypted_connection_when_ticked(
-    hass: HomeAssistant, entry_data: dict[str, Any]
+    hass: HomeAssistant, entry_data: dict[str, Any], offline_check: MagicMock
 ) -> None:
     """Ticking the option allows ws:// to another machine, and the entry remembers it."""
     remote = "ws://192.0.2.1:9/api-ws/v1/realtime"
     user_input = {**entry_data, CONF_ENDPOINT: remote, CONF_ALLOW_INSECURE: True}
-    with (
-        patch(CHECK) as check,
-        patch("custom_components.qwen_asr.async_check_connection"),
-    ):
-        result = await _user_flow(hass, user_input)
+    result = await _user_flow(hass, user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_ALLOW_INSECURE] is True
-    assert check.call_args.args[0][CONF_ENDPOINT] == remote
+    assert offline_check.call_args.args[0][CONF_ENDPOINT] == remote
     # The entry's data makes a client that accepts the endpoint.
     assert make_client(result["data"], SessionConfig()).url == remote
 
@@ -255,17 +257,16 @@ async def test_user_already_configured_before_any_session(
 
 
 async def test_same_key_elsewhere_or_other_key_is_another_account(
-    hass: HomeAssistant, config_entry: MockConfigEntry, entry_data: dict[str, Any]
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    entry_data: dict[str, Any],
+    offline_check: MagicMock,
 ) -> None:
     """Another endpoint for the same key, or another key, is a new entry."""
-    with (
-        patch(CHECK),
-        patch("custom_components.qwen_asr.async_check_connection"),
-    ):
-        other_region = await _user_flow(
-            hass, {**entry_data, CONF_REGION: REGION_INTL, CONF_ENDPOINT: ""}
-        )
-        other_key = await _user_flow(hass, {**entry_data, CONF_API_KEY: "sk-other"})
+    other_region = await _user_flow(
+        hass, {**entry_data, CONF_REGION: REGION_INTL, CONF_ENDPOINT: ""}
+    )
+    other_key = await _user_flow(hass, {**entry_data, CONF_API_KEY: "sk-other"})
     assert other_region["type"] is FlowResultType.CREATE_ENTRY
     assert other_key["type"] is FlowResultType.CREATE_ENTRY
 
@@ -352,47 +353,35 @@ async def test_reconfigure_keeps_key_changes_model(
     assert emulator.sessions[-1].model == SNAPSHOT
 
 
-async def test_reconfigure_region_renames_an_unrenamed_title(
-    hass: HomeAssistant, config_entry: MockConfigEntry
+@pytest.mark.parametrize(
+    ("title", "new_title"),
+    [
+        ("Qwen ASR (Custom)", "Qwen ASR (Beijing)"),  # automatic: follows the region
+        ("Living room ears", "Living room ears"),  # the user's own: kept
+    ],
+)
+async def test_reconfigure_region_and_the_title(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    offline_check: MagicMock,
+    title: str,
+    new_title: str,
 ) -> None:
-    """Moving to Beijing drops the custom URL; the automatic title follows the region."""
+    """Moving to Beijing drops the custom URL; only an automatic title follows the region."""
+    hass.config_entries.async_update_entry(config_entry, title=title)
     result = await config_entry.start_reconfigure_flow(hass)
-    with (
-        patch(CHECK),
-        patch("custom_components.qwen_asr.async_check_connection"),
-    ):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"],
-            {CONF_API_KEY: "sk-cn", CONF_REGION: "cn", CONF_MODEL: "qwen3-asr-flash-realtime"},
-        )
-        assert result["reason"] == "reconfigure_successful"
-        await hass.async_block_till_done()  # the entry reloads in the background
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_API_KEY: "sk-cn", CONF_REGION: "cn", CONF_MODEL: "qwen3-asr-flash-realtime"},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()  # the entry reloads in the background
     assert config_entry.data == {
         CONF_API_KEY: "sk-cn",
         CONF_REGION: "cn",
         CONF_MODEL: "qwen3-asr-flash-realtime",
     }
-    assert config_entry.title == "Qwen ASR (Beijing)"
-
-
-async def test_reconfigure_keeps_a_renamed_title(
-    hass: HomeAssistant, config_entry: MockConfigEntry
-) -> None:
-    """A title the user chose survives a change of region."""
-    hass.config_entries.async_update_entry(config_entry, title="Living room ears")
-    result = await config_entry.start_reconfigure_flow(hass)
-    with (
-        patch(CHECK),
-        patch("custom_components.qwen_asr.async_check_connection"),
-    ):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"],
-            {CONF_API_KEY: "sk-cn", CONF_REGION: "cn", CONF_MODEL: "qwen3-asr-flash-realtime"},
-        )
-        await hass.async_block_till_done()
-    assert result["reason"] == "reconfigure_successful"
-    assert config_entry.data[CONF_REGION] == "cn"
-    assert config_entry.title == "Living room ears"
+    assert config_entry.title == new_title
 
 
 async def test_reconfigure_to_other_entrys_account(

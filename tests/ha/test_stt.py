@@ -320,8 +320,8 @@ async def test_cancellation_releases_everything(
     with pytest.raises(asyncio.CancelledError):
         await task
     await until(lambda: emulator.sessions[-1].closed_at is not None)
-    leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith(("qwen", "qwen_asr"))]
-    assert leftovers == []
+    # The session's own tasks and the closing one end too (closing may take a moment).
+    await until(lambda: not [t for t in asyncio.all_tasks() if t.get_name().startswith("qwen")])
 
 
 async def test_key_never_logged(
