@@ -170,7 +170,7 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                 async for text, final in transcripts:
                     if final:
                         result = stt.SpeechResult(text, stt.SpeechResultState.SUCCESS)
-                    elif partials:
+                    elif partials and _PARTIAL_SPEECH_RESULT is not None:
                         yield _PARTIAL_SPEECH_RESULT(text)
         except AuthenticationError as err:
             summary["error"] = type(err).__name__
