@@ -15,7 +15,15 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from qwen_asr_realtime import ConfigError, Timeouts, VadConfig, normalize_language, resolve_endpoint
+from qwen_asr_realtime import (
+    ConfigError,
+    InsecureEndpointError,
+    Timeouts,
+    VadConfig,
+    normalize_language,
+    require_encryption,
+    resolve_endpoint,
+)
 from qwen_asr_realtime.const import (
     DEFAULT_MODEL,
     DEFAULT_REGION,
@@ -74,7 +82,8 @@ def _env_flag(name: str, default: bool) -> bool:
 
 def _region(value: str) -> str:
     try:
-        resolve_endpoint(value)
+        # The URL's form only: whether ws:// is allowed depends on --allow-insecure.
+        resolve_endpoint(value, allow_insecure=True)
     except ConfigError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return value
@@ -115,6 +124,13 @@ def _qwen_options() -> _Parser:
         type=_region,
         default=_env("QWEN_ASR_REGION", DEFAULT_REGION),
         help="intl (Singapore), cn (Beijing) or a ws:// / wss:// URL (env QWEN_ASR_REGION)",
+    )
+    qwen.add_argument(
+        "--allow-insecure",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="allow a ws:// --region on another machine, which sends the API key and audio "
+        "unencrypted (ws:// to this machine is always allowed) (env QWEN_ASR_ALLOW_INSECURE)",
     )
     qwen.add_argument(
         "--model",
@@ -251,6 +267,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.vad = _env_flag("QWEN_ASR_VAD", True)
     if args.debug is None:
         args.debug = _env_flag("QWEN_ASR_DEBUG", False)
+    if args.allow_insecure is None:
+        args.allow_insecure = _env_flag("QWEN_ASR_ALLOW_INSECURE", False)
     return args
 
 
@@ -298,6 +316,10 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
     if endpointing is Endpointing.SERVER and vad is None:
         raise UsageError("--endpointing server needs Qwen's VAD; remove --no-vad")
     language = None if args.language in (None, AUTO_LANGUAGE) else args.language
+    try:
+        require_encryption(args.region, allow_insecure=args.allow_insecure)
+    except InsecureEndpointError as err:
+        raise UsageError(f"--region {args.region}: {err} (--allow-insecure)") from None
     return ServerSettings(
         api_key=api_key,
         endpoint=args.region,
@@ -308,6 +330,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
         context=read_context(args),
         endpointing=endpointing,
         timeouts=Timeouts(finish=args.timeout),
+        allow_insecure=args.allow_insecure,
         buffered=bool(getattr(args, "buffered", None) or _env_flag("QWEN_ASR_BUFFERED", False)),
     )
 

@@ -11,7 +11,6 @@ from qwen_asr_realtime import (
     Final,
     Partial,
     QwenError,
-    QwenRealtimeClient,
     QwenTimeoutError,
     join_transcripts,
 )
@@ -74,9 +73,7 @@ class TranscriptionRequest:
         on_failure: OnFailure,
     ) -> None:
         config = settings.session_config(language, extra_context, model)
-        self.client = QwenRealtimeClient(
-            settings.api_key, config, endpoint=settings.endpoint, timeouts=settings.timeouts
-        )
+        self.client = settings.new_client(config)
         self.language = language
         self.answered = False
         self.audio_started = False

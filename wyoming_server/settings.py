@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from qwen_asr_realtime import SessionConfig, Timeouts, VadConfig, trim_context
+from qwen_asr_realtime import QwenRealtimeClient, SessionConfig, Timeouts, VadConfig, trim_context
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 
@@ -28,12 +28,24 @@ class ServerSettings:
     context: str = ""
     endpointing: Endpointing = Endpointing.HA
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # ws:// to another machine (the key in clear text) only when the user asked for it.
+    allow_insecure: bool = False
     # A request that lasts longer than this is ended with an error (HA stops far earlier).
     max_request_seconds: float = 300.0
     # While a request is open, a client silent for this long is considered gone.
     request_idle_seconds: float = 30.0
     # Benchmark baseline only: hold all audio until AudioStop, as upload-style servers do.
     buffered: bool = False
+
+    def new_client(self, config: SessionConfig) -> QwenRealtimeClient:
+        """A client for one session with these settings."""
+        return QwenRealtimeClient(
+            self.api_key,
+            config,
+            endpoint=self.endpoint,
+            timeouts=self.timeouts,
+            allow_insecure=self.allow_insecure,
+        )
 
     def session_config(
         self, language: str | None, extra_context: str = "", model: str | None = None

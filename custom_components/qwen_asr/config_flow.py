@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +28,9 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .account import AccountCheck, async_check_account, clean_account, title_for
 from .const import (
+    CONF_ALLOW_INSECURE,
     CONF_CONTEXT,
     CONF_ENDPOINT,
     CONF_ENDPOINTING,
@@ -46,21 +47,12 @@ from .const import (
     ENDPOINTING_QWEN,
     LANGUAGE_AUTO,
     LANGUAGE_PIPELINE,
-    NAME,
-    REGION_CUSTOM,
     REGION_INTL,
-    REGION_TITLES,
     REGIONS,
     VAD_MANUAL,
     VAD_SERVER,
 )
-from .helpers import async_check_connection, endpoint_of, unique_id_for
-from .realtime import (
-    AuthenticationError,
-    ConfigError,
-    QwenConnectionError,
-    resolve_endpoint,
-)
+from .helpers import account_of
 from .realtime.const import (
     DEFAULT_MODEL,
     LANGUAGES,
@@ -70,14 +62,14 @@ from .realtime.const import (
     VAD_THRESHOLD_RANGE,
 )
 
-_LOGGER = logging.getLogger(__name__)
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
 
 def _account_schema(defaults: Mapping[str, Any], *, key_required: bool) -> vol.Schema:
     key = vol.Required(CONF_API_KEY) if key_required else vol.Optional(CONF_API_KEY)
     return vol.Schema(
         {
-            key: TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+            key: _PASSWORD,
             vol.Required(CONF_REGION, default=defaults.get(CONF_REGION, REGION_INTL)): (
                 SelectSelector(
                     SelectSelectorConfig(
@@ -90,6 +82,9 @@ def _account_schema(defaults: Mapping[str, Any], *, key_required: bool) -> vol.S
             vol.Optional(
                 CONF_ENDPOINT, description={"suggested_value": defaults.get(CONF_ENDPOINT)}
             ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+            vol.Optional(
+                CONF_ALLOW_INSECURE, default=bool(defaults.get(CONF_ALLOW_INSECURE, False))
+            ): BooleanSelector(),
             vol.Required(CONF_MODEL, default=defaults.get(CONF_MODEL, DEFAULT_MODEL)): (
                 SelectSelector(SelectSelectorConfig(options=list(MODELS), custom_value=True))
             ),
@@ -97,46 +92,12 @@ def _account_schema(defaults: Mapping[str, Any], *, key_required: bool) -> vol.S
     )
 
 
-def _clean_account(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Entry data from the form: the endpoint URL is kept only for a custom region."""
-    data = {
-        CONF_API_KEY: str(user_input[CONF_API_KEY]).strip(),
-        CONF_REGION: user_input[CONF_REGION],
-        CONF_MODEL: str(user_input[CONF_MODEL]).strip(),
-    }
-    if data[CONF_REGION] == REGION_CUSTOM:
-        data[CONF_ENDPOINT] = str(user_input.get(CONF_ENDPOINT) or "").strip()
-    return data
-
-
-async def _async_validate(data: Mapping[str, Any]) -> dict[str, str]:
-    """Open a real session with these settings; form errors, empty when it worked."""
-    try:
-        resolve_endpoint(endpoint_of(data))
-    except ConfigError:
-        return {CONF_ENDPOINT: "invalid_endpoint"}
-    try:
-        await async_check_connection(data)
-    except AuthenticationError:
-        return {"base": "invalid_auth"}
-    except QwenConnectionError:  # includes timeouts
-        return {"base": "cannot_connect"}
-    except ConfigError:  # the endpoint is valid, so it is the model name
-        return {CONF_MODEL: "invalid_model"}
-    except Exception:
-        _LOGGER.exception("Unexpected error while checking the Qwen connection")
-        return {"base": "unknown"}
-    return {}
-
-
-def _title(data: Mapping[str, Any]) -> str:
-    return f"{NAME} ({REGION_TITLES[data[CONF_REGION]]})"
-
-
 class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add, reauthenticate and reconfigure a Qwen account."""
 
     VERSION = 1
+    # 1.2: entries have no unique id (1.1 derived one from the API key).
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -144,58 +105,66 @@ class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Options: language, VAD, context and endpointing."""
         return QwenAsrOptionsFlow()
 
-    def _unique_id_taken(self, unique_id: str, own_entry_id: str | None = None) -> bool:
-        return any(
-            entry.unique_id == unique_id and entry.entry_id != own_entry_id
-            for entry in self._async_current_entries(include_ignore=False)
-        )
+    def _abort_if_account_configured(
+        self, data: Mapping[str, Any], changing: ConfigEntry | None = None
+    ) -> None:
+        """Abort when another entry already uses this key at this endpoint.
+
+        Checked before any session is opened. The entry being changed does not count.
+        """
+        account = account_of(data)
+        if changing is None or account != account_of(changing.data):
+            self._async_abort_entries_match(account)
+
+    async def _async_check(
+        self, data: dict[str, Any], changing: ConfigEntry | None = None
+    ) -> AccountCheck:
+        check = AccountCheck.local(data)
+        if not check.errors:
+            self._abort_if_account_configured(check.data, changing)
+            check = await async_check_account(check.data)
+        return check
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the API key, region and model, and check them."""
-        errors: dict[str, str] = {}
+        check = AccountCheck()
         if user_input is not None:
-            data = _clean_account(user_input)
-            errors = await _async_validate(data)
-            if not errors:
-                await self.async_set_unique_id(unique_id_for(data[CONF_API_KEY], endpoint_of(data)))
-                self._abort_if_unique_id_configured()
+            check = await self._async_check(clean_account(user_input))
+            if not check.errors:
                 return self.async_create_entry(
-                    title=_title(data), data=data, options=dict(DEFAULT_OPTIONS)
+                    title=title_for(check.data), data=check.data, options=dict(DEFAULT_OPTIONS)
                 )
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
                 _account_schema({}, key_required=True), user_input
             ),
-            errors=errors,
+            errors=check.errors,
+            description_placeholders=check.placeholders,
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The service rejected the key at runtime."""
+        """The service rejected the key."""
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for a new API key for the same region and model."""
+        """Ask for a new API key; the region, model and title stay as they are."""
         entry = self._get_reauth_entry()
-        errors: dict[str, str] = {}
+        check = AccountCheck()
         if user_input is not None:
             data = {**entry.data, CONF_API_KEY: str(user_input[CONF_API_KEY]).strip()}
-            errors = await _async_validate(data)
-            if not errors:
-                return self._async_update_account(entry, data)
+            check = await self._async_check(data, entry)
+            if not check.errors:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_API_KEY: check.data[CONF_API_KEY]}
+                )
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_API_KEY): TextSelector(
-                        TextSelectorConfig(type=TextSelectorType.PASSWORD)
-                    )
-                }
-            ),
-            description_placeholders={"name": entry.title},
-            errors=errors,
+            data_schema=vol.Schema({vol.Required(CONF_API_KEY): _PASSWORD}),
+            errors=check.errors,
+            description_placeholders={"name": entry.title, **check.placeholders},
         )
 
     async def async_step_reconfigure(
@@ -203,34 +172,27 @@ class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change key, region or model; an empty key keeps the current one."""
         entry = self._get_reconfigure_entry()
-        errors: dict[str, str] = {}
+        check = AccountCheck()
         if user_input is not None:
-            data = _clean_account(
-                {
-                    **user_input,
-                    CONF_API_KEY: user_input.get(CONF_API_KEY) or entry.data[CONF_API_KEY],
-                }
-            )
-            errors = await _async_validate(data)
-            if not errors:
-                return self._async_update_account(entry, data)
+            key = str(user_input.get(CONF_API_KEY) or "").strip() or entry.data[CONF_API_KEY]
+            check = await self._async_check(clean_account({**user_input, CONF_API_KEY: key}), entry)
+            if not check.errors:
+                # The title follows the region only while the user has not renamed it.
+                renamed = entry.title != title_for(entry.data)
+                return self.async_update_reload_and_abort(
+                    entry,
+                    data=check.data,
+                    title=entry.title if renamed else title_for(check.data),
+                )
         defaults = user_input or entry.data
-        schema = _account_schema(defaults, key_required=False)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                schema, {k: v for k, v in defaults.items() if k != CONF_API_KEY}
+                _account_schema(defaults, key_required=False),
+                {k: v for k, v in defaults.items() if k != CONF_API_KEY},
             ),
-            errors=errors,
-        )
-
-    def _async_update_account(self, entry: ConfigEntry, data: dict[str, Any]) -> ConfigFlowResult:
-        # A new key or region is a new account identity: keep the id in step with it.
-        unique_id = unique_id_for(data[CONF_API_KEY], endpoint_of(data))
-        if self._unique_id_taken(unique_id, entry.entry_id):
-            return self.async_abort(reason="already_configured")
-        return self.async_update_reload_and_abort(
-            entry, unique_id=unique_id, title=_title(data), data=data
+            errors=check.errors,
+            description_placeholders=check.placeholders,
         )
 
 

@@ -13,6 +13,8 @@ NAME: Final = "Qwen ASR"
 CONF_REGION: Final = "region"
 CONF_ENDPOINT: Final = "endpoint"
 CONF_MODEL: Final = "model"
+# ws:// to another machine: the API key and audio cross the network unencrypted.
+CONF_ALLOW_INSECURE: Final = "allow_insecure"
 
 REGION_INTL: Final = "intl"
 REGION_CN: Final = "cn"
@@ -64,5 +66,7 @@ HA_LANGUAGE_TAGS: Final = (
     "nb",
 )
 
-# How long one recognition may wait for Qwen's first final transcript (Qwen endpointing).
+# How long one recognition may wait for Qwen's first final transcript (Qwen endpointing),
+# and for its end in any case (Home Assistant's pipeline ends the audio far earlier).
 MAX_UTTERANCE_S: Final = 60.0
+MAX_RECOGNITION_S: Final = 300.0

@@ -14,24 +14,24 @@ from homeassistant.components.homeassistant.exposed_entities import (
     async_listen_entity_updates,
     async_should_expose,
 )
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import (
-    area_registry as ar,
-)
-from homeassistant.helpers import (
-    entity_registry as er,
-)
-from homeassistant.helpers import (
-    floor_registry as fr,
-)
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import floor_registry as fr
+from homeassistant.helpers import intent
 
 from .realtime import HomeNames, Named, format_home_names, trim_context
 
 ASSISTANT = "conversation"  # the exposure settings Assist uses
 
+# HA 2026.10+: an entity's names are an ordered list that may hold a marker for its
+# computed name (not text); Assist reads them with this helper, and so does the context.
+_ENTITY_NAMES: Any = getattr(intent, "async_get_entity_aliases", None)
+
 
 class HomeContext:
-    """Names from the home's registries, rebuilt lazily after any of them changes."""
+    """Names from the home's registries and states, rebuilt lazily after they change."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         self._hass = hass
@@ -39,12 +39,21 @@ class HomeContext:
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
-        """Follow registry and exposure changes; returns the function that stops it."""
+        """Follow every change that can alter the names; returns the function that stops it."""
         bus = self._hass.bus
         unsubs: list[Callable[[], None]] = [
-            bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, self._invalidate),
+            bus.async_listen(
+                er.EVENT_ENTITY_REGISTRY_UPDATED,
+                self._invalidate,
+                event_filter=_changes_names_of_entity,
+            ),
             bus.async_listen(ar.EVENT_AREA_REGISTRY_UPDATED, self._invalidate),
             bus.async_listen(fr.EVENT_FLOOR_REGISTRY_UPDATED, self._invalidate),
+            # Entities added or removed, and friendly names that change (a device renamed
+            # renames its entities' states, not their registry entries).
+            bus.async_listen(
+                EVENT_STATE_CHANGED, self._invalidate, event_filter=_changes_names_of_state
+            ),
         ]
         # KeyError: the homeassistant integration is not loaded (only happens in tests).
         with contextlib.suppress(KeyError):
@@ -91,9 +100,30 @@ class HomeContext:
             if not exposed:
                 continue
             entry = registry.async_get(state.entity_id)
+            if _ENTITY_NAMES is not None:
+                # The names Assist matches, the primary first; none: Assist cannot either.
+                if names := _ENTITY_NAMES(self._hass, entry, state=state):
+                    yield Named(names[0], tuple(names[1:]))
+                continue
             # A name set in the entity registry wins: it is what the user renamed it to.
             name = (entry.name if entry else None) or state.name
             yield Named(name, tuple(entry.aliases) if entry else ())
+
+
+@callback
+def _changes_names_of_entity(data: er.EventEntityRegistryUpdatedData) -> bool:
+    """Skip updates of the options only: exposure defaults that Assist (and building the
+    context) store there change no name; real exposure changes reach the exposure listener.
+    """
+    if data["action"] != "update":
+        return True
+    return not set(data["changes"]) <= {"options"}
+
+
+@callback
+def _changes_names_of_state(data: EventStateChangedData) -> bool:
+    old, new = data["old_state"], data["new_state"]
+    return old is None or new is None or old.name != new.name
 
 
 def build_context(user_text: str, home_text: str) -> str:

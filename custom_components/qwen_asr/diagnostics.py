@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_CONTEXT
 from .models import QwenConfigEntry
 
-TO_REDACT = {CONF_API_KEY, "unique_id"}
+TO_REDACT = {CONF_API_KEY}
 
 
 async def async_get_config_entry_diagnostics(
@@ -25,7 +25,7 @@ async def async_get_config_entry_diagnostics(
     options[CONF_CONTEXT] = f"<{len(str(options.get(CONF_CONTEXT) or ''))} characters>"
     return {
         "entry": async_redact_data(
-            {"title": entry.title, "unique_id": entry.unique_id, "data": dict(entry.data)},
+            {"title": entry.title, "data": dict(entry.data)},
             TO_REDACT,
         ),
         "options": options,
@@ -33,5 +33,6 @@ async def async_get_config_entry_diagnostics(
         "last_session": dict(runtime.last_session),
         "home_assistant_features": {
             "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
+            "partial_results": hasattr(stt, "PartialSpeechResult"),
         },
     }

@@ -1,8 +1,7 @@
-"""Entry data -> client settings, the entry's unique id, and the connection check."""
+"""Entry data -> client settings, the account's identity, and the connection check."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +9,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.util.ssl import get_default_context
 
 from .const import (
+    CONF_ALLOW_INSECURE,
     CONF_ENDPOINT,
     CONF_LANGUAGE,
     CONF_MODEL,
@@ -29,14 +29,10 @@ from .realtime import (
     Timeouts,
     VadConfig,
     normalize_language,
-    resolve_endpoint,
 )
 from .realtime.const import DEFAULT_MODEL
 
 USER_AGENT = "home-assistant-qwen-asr"
-# Salt of the unique-id hash, so the id is not a plain hash of the key that could be
-# matched against other services' key hashes.
-_UNIQUE_ID_SALT = b"qwen_asr unique id v1\0"
 
 
 def endpoint_of(data: Mapping[str, Any]) -> str:
@@ -45,17 +41,20 @@ def endpoint_of(data: Mapping[str, Any]) -> str:
     return str(data.get(CONF_ENDPOINT) or "") if region == REGION_CUSTOM else region
 
 
-def unique_id_for(api_key: str, endpoint: str) -> str:
-    """Identify an account + region without storing the key in the id.
+def allows_insecure(data: Mapping[str, Any]) -> bool:
+    """The user ticked "unencrypted connection" for a custom ws:// endpoint."""
+    return data[CONF_REGION] == REGION_CUSTOM and bool(data.get(CONF_ALLOW_INSECURE))
 
-    A truncated salted SHA-256 of key and resolved endpoint: the same key for the same
-    region always gives the same id (so it cannot be added twice), and the key cannot be
-    recovered from it.
+
+def account_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes two entries the same account: the key and where it is used.
+
+    Entry data to match with ``_async_abort_entries_match``; the model is not part of it.
     """
-    digest = hashlib.sha256(
-        _UNIQUE_ID_SALT + resolve_endpoint(endpoint).encode() + b"\0" + api_key.encode()
-    ).hexdigest()
-    return digest[:32]
+    account = {CONF_API_KEY: data[CONF_API_KEY], CONF_REGION: data[CONF_REGION]}
+    if data[CONF_REGION] == REGION_CUSTOM:
+        account[CONF_ENDPOINT] = data.get(CONF_ENDPOINT)
+    return account
 
 
 def make_client(data: Mapping[str, Any], config: SessionConfig) -> QwenRealtimeClient:
@@ -67,12 +66,17 @@ def make_client(data: Mapping[str, Any], config: SessionConfig) -> QwenRealtimeC
         timeouts=Timeouts(),
         ssl_context=get_default_context(),
         user_agent=USER_AGENT,
+        allow_insecure=allows_insecure(data),
     )
 
 
-async def async_check_connection(data: Mapping[str, Any]) -> None:
-    """Open a real session with these settings and close it; raises QwenError."""
-    config = SessionConfig(model=str(data.get(CONF_MODEL) or DEFAULT_MODEL))
+async def async_check_connection(data: Mapping[str, Any], model: str | None = None) -> None:
+    """Open a real session with these settings (or ``model``) and close it; raises QwenError.
+
+    No audio is sent: the cost is the handshake, one session.update round trip and the
+    WebSocket closing handshake.
+    """
+    config = SessionConfig(model=model or str(data.get(CONF_MODEL) or DEFAULT_MODEL))
     async with make_client(data, config):
         pass
 

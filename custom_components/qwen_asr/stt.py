@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable
 from typing import Any
 
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
     CONF_CONTEXT,
@@ -25,33 +24,29 @@ from .const import (
     DOMAIN,
     ENDPOINTING_QWEN,
     HA_LANGUAGE_TAGS,
-    MAX_UTTERANCE_S,
     VAD_SERVER,
 )
 from .context import build_context
 from .helpers import make_client, session_config
 from .models import QwenConfigEntry
-from .realtime import (
-    AuthenticationError,
-    Partial,
-    QwenError,
-    QwenRealtimeClient,
-    join_transcripts,
-)
+from .realtime import AuthenticationError, QwenError, QwenRealtimeClient
+from .recognition import Recognition
 
 _LOGGER = logging.getLogger(__name__)
 
 # Recognitions are independent sessions: run any number at once.
 PARALLEL_UPDATES = 0
 
-# HA 2026.5+: the entity may tell the pipeline it detects the end of speech itself.
+# Feature checks, not version checks: HA 2026.5+ asks whether the entity detects the end of
+# speech itself; HA 2026.11+ takes partial transcripts while the person speaks.
 _DEFAULT_AUDIO_PROCESSING: Any = getattr(stt, "DEFAULT_AUDIO_PROCESSING", None)
+_PARTIAL_SPEECH_RESULT: Any = getattr(stt, "PartialSpeechResult", None)
 
 
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: QwenConfigEntry,
-    async_add_entities: AddEntitiesCallback,
+    async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the entry's speech-to-text entity."""
     async_add_entities([QwenSpeechToTextEntity(entry)])
@@ -105,6 +100,18 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         return [stt.AudioChannels.CHANNEL_MONO]
 
     @property
+    def audio_processing(self) -> Any:
+        """No external VAD when Qwen decides where speech ends (read by HA 2026.5+).
+
+        None where Home Assistant has no such setting.
+        """
+        if _DEFAULT_AUDIO_PROCESSING is None:
+            return None
+        return dataclasses.replace(
+            _DEFAULT_AUDIO_PROCESSING, requires_external_vad=not self._qwen_endpointing
+        )
+
+    @property
     def _options(self) -> dict[str, Any]:
         return {**DEFAULT_OPTIONS, **self._entry.options}
 
@@ -115,24 +122,38 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             options[CONF_ENDPOINTING] == ENDPOINTING_QWEN and options[CONF_VAD_MODE] == VAD_SERVER
         )
 
-    if _DEFAULT_AUDIO_PROCESSING is not None:
-
-        @property
-        def audio_processing(self) -> Any:
-            """HA 2026.5+: no external VAD when Qwen decides where speech ends."""
-            return dataclasses.replace(
-                _DEFAULT_AUDIO_PROCESSING, requires_external_vad=not self._qwen_endpointing
-            )
-
     async def async_process_audio_stream(
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
-        """Stream every chunk to Qwen as it arrives and return the transcript."""
+        """The transcript, streaming every chunk to Qwen as it arrives (HA before 2026.11)."""
+        async with contextlib.aclosing(self._results(metadata, stream, partials=False)) as results:
+            async for result in results:
+                assert isinstance(result, stt.SpeechResult)  # without partials, the only one
+                return result
+        raise RuntimeError("speech-to-text ended without a result")  # pragma: no cover
+
+    async def async_process_audio_stream_with_progress(
+        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
+    ) -> AsyncGenerator[Any]:
+        """HA 2026.11+: the whole transcript so far while the person speaks, then the result.
+
+        Yields ``stt.PartialSpeechResult`` items, each replacing the previous one, then
+        exactly one ``stt.SpeechResult``.
+        """
+        async with contextlib.aclosing(self._results(metadata, stream, partials=True)) as results:
+            async for result in results:
+                yield result
+
+    async def _results(
+        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes], *, partials: bool
+    ) -> AsyncGenerator[Any]:
+        """Both entry points: partial transcripts (if asked for), then the final result."""
         options = self._options
         runtime = self._entry.runtime_data
         home = runtime.home_context.text if options[CONF_HOME_CONTEXT] else ""
         started = time.monotonic()
         summary: dict[str, Any] = {"sample_rate": int(metadata.sample_rate)}
+        result = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
         client: QwenRealtimeClient | None = None
         try:
             config = session_config(
@@ -144,67 +165,29 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             )
             summary |= {"language": config.language, "context_chars": len(config.context)}
             client = make_client(self._entry.data, config)
-            text = await self._recognize(client, stream)
+            recognition = Recognition(client, stream, first_final_ends=self._qwen_endpointing)
+            async with contextlib.aclosing(recognition.transcripts()) as transcripts:
+                async for text, final in transcripts:
+                    if final:
+                        result = stt.SpeechResult(text, stt.SpeechResultState.SUCCESS)
+                    elif partials and _PARTIAL_SPEECH_RESULT is not None:
+                        yield _PARTIAL_SPEECH_RESULT(text)
         except AuthenticationError as err:
             summary["error"] = type(err).__name__
             _LOGGER.error("Qwen rejected the API key (%s); reauthentication is needed", err)
             self._entry.async_start_reauth(self.hass)
-            return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
         except QwenError as err:
             summary["error"] = type(err).__name__
             _LOGGER.error("Speech-to-text with Qwen failed: %s", err)
-            return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
         finally:
             if client is not None:
                 summary |= {"session_id": client.session_id, "audio_bytes": client.audio_bytes_sent}
                 # Closing waits for the WebSocket closing handshake, a full round trip to
-                # the region: the pipeline gets its result without waiting for that.
-                self.hass.async_create_background_task(
-                    client.close(), f"{DOMAIN} close session", eager_start=True
+                # the region: the pipeline gets its result without waiting for that. The
+                # task belongs to the entry, so unloading the entry cancels it.
+                self._entry.async_create_background_task(
+                    self.hass, client.close(), name=f"{DOMAIN} close session", eager_start=True
                 )
             summary["duration_s"] = round(time.monotonic() - started, 3)
             runtime.last_session = summary
-        return stt.SpeechResult(text, stt.SpeechResultState.SUCCESS)
-
-    async def _recognize(self, client: QwenRealtimeClient, stream: AsyncIterable[bytes]) -> str:
-        """Feed audio while connecting; end on Qwen's first final or the stream's end."""
-        client.start()  # the WebSocket opens now; audio is held until the session is ready
-        tasks: list[asyncio.Task[Any]] = []
-        feeder = asyncio.create_task(_feed(client, stream), name="qwen_asr feed")
-        tasks.append(feeder)
-        if (report := self._progress_reporter()) is not None:
-            tasks.append(asyncio.create_task(_report_partials(client, report)))
-        try:
-            if self._qwen_endpointing:
-                first = asyncio.create_task(client.first_final(MAX_UTTERANCE_S))
-                tasks.append(first)
-                await asyncio.wait((feeder, first), return_when=asyncio.FIRST_COMPLETED)
-                if first.done() and (final := first.result()) is not None:
-                    return final.transcript.strip()
-            await feeder
-            finals = await client.finish()
-            return join_transcripts(final.transcript for final in finals)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, QwenError):
-                    await task
-
-    def _progress_reporter(self) -> Any:
-        """HA 2026.11+ partial results, if this HA has them; None otherwise.
-
-        Guarded by name because older HA versions have no progress API at all.
-        """
-        return getattr(self, "async_report_partial_result", None)
-
-
-async def _feed(client: QwenRealtimeClient, stream: AsyncIterable[bytes]) -> None:
-    async for chunk in stream:
-        await client.send_audio(chunk)
-
-
-async def _report_partials(client: QwenRealtimeClient, report: Any) -> None:
-    async for event in client.events():
-        if isinstance(event, Partial) and event.preview:
-            report(event.preview)
+        yield result

@@ -22,7 +22,6 @@ from custom_components.qwen_asr.const import (
     DOMAIN,
     REGION_CUSTOM,
 )
-from custom_components.qwen_asr.helpers import unique_id_for
 
 TEST_KEY = "test-key"
 
@@ -59,7 +58,8 @@ def config_entry(hass: HomeAssistant, entry_data: dict[str, Any]) -> MockConfigE
         title="Qwen ASR (Custom)",
         data=entry_data,
         options=dict(DEFAULT_OPTIONS),
-        unique_id=unique_id_for(TEST_KEY, entry_data[CONF_ENDPOINT]),
+        version=1,
+        minor_version=2,
     )
     entry.add_to_hass(hass)
     return entry

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 import pytest
 from homeassistant import config_entries
@@ -11,8 +14,10 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from websockets.asyncio.server import ServerConnection, serve
 
 from custom_components.qwen_asr.const import (
+    CONF_ALLOW_INSECURE,
     CONF_CONTEXT,
     CONF_ENDPOINT,
     CONF_ENDPOINTING,
@@ -27,16 +32,22 @@ from custom_components.qwen_asr.const import (
     DOMAIN,
     ENDPOINTING_HA,
     ENDPOINTING_QWEN,
+    REGION_CUSTOM,
     REGION_INTL,
     VAD_MANUAL,
     VAD_SERVER,
 )
-from custom_components.qwen_asr.helpers import unique_id_for
-from custom_components.qwen_asr.realtime import Timeouts
+from custom_components.qwen_asr.helpers import make_client
+from custom_components.qwen_asr.realtime import SessionConfig, Timeouts
+from custom_components.qwen_asr.realtime.redact import RedactingLogger
+from wyoming_server.emulator import Behaviour
 
 from .conftest import TEST_KEY
 
-CHECK = "custom_components.qwen_asr.config_flow.async_check_connection"
+CHECK = "custom_components.qwen_asr.account.async_check_connection"
+SETUP_CHECK = "custom_components.qwen_asr.async_check_connection"
+SNAPSHOT = "qwen3-asr-flash-realtime-2026-02-10"
+UNKNOWN_MODEL = "qwen3-asr-flash-realtime-1999-01-01"
 
 
 async def _user_flow(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[str, Any]:
@@ -49,10 +60,31 @@ async def _user_flow(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[st
     return dict(await hass.config_entries.flow.async_configure(result["flow_id"], user_input))
 
 
+@pytest.fixture
+def offline_check() -> Iterator[MagicMock]:
+    """The flow's account check (returned) and the setup's pass without a network."""
+    with patch(CHECK) as check, patch(SETUP_CHECK):
+        yield check
+
+
+@pytest.fixture
+async def not_qwen_url() -> AsyncIterator[str]:
+    """A WebSocket server that answers every message with text that is not JSON."""
+
+    async def handler(connection: ServerConnection) -> None:
+        async for _message in connection:
+            await connection.send("hello, I am not Qwen")
+
+    logger = RedactingLogger(logging.getLogger("not_qwen"))  # masks the Authorization header
+    async with serve(handler, "127.0.0.1", 0, logger=logger) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/api-ws/v1/realtime"
+
+
 async def test_user_creates_entry(
     hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any]
 ) -> None:
-    """A working key creates the entry after a real session; the id does not hold the key."""
+    """A working key creates the entry after a real session; nothing is derived from it."""
     result = await _user_flow(hass, {**entry_data, CONF_API_KEY: f"  {TEST_KEY} "})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -60,41 +92,49 @@ async def test_user_creates_entry(
     assert result["data"] == entry_data
     assert result["options"] == DEFAULT_OPTIONS
     entry = result["result"]
-    assert TEST_KEY not in entry.unique_id
-    assert entry.unique_id == unique_id_for(TEST_KEY, emulator.url)
-    # The check opened a real session and closed it.
-    assert len(emulator.sessions) == 1
+    assert entry.unique_id is None  # the identity is the entry, not a hash of the key
+    assert (entry.version, entry.minor_version) == (1, 2)
+    # The check opened a real session and closed it; setting up the entry opened another.
+    assert len(emulator.sessions) == 2
+    assert all(session.audio_bytes == 0 for session in emulator.sessions)
     assert emulator.sessions[0].closed_at is not None
 
 
-async def test_user_builtin_region_drops_endpoint(hass: HomeAssistant) -> None:
-    """Singapore needs no URL; a URL typed anyway is not stored."""
-    with patch(CHECK) as check:
-        result = await _user_flow(
-            hass,
-            {
-                CONF_API_KEY: "sk-abc",
-                CONF_REGION: REGION_INTL,
-                CONF_ENDPOINT: "wss://ignored.example",
-                CONF_MODEL: "qwen3-asr-flash-realtime",
-            },
-        )
+async def test_user_builtin_region_drops_endpoint(
+    hass: HomeAssistant, offline_check: MagicMock
+) -> None:
+    """Singapore needs no URL; a URL typed anyway, and its ws:// choice, are not stored."""
+    result = await _user_flow(
+        hass,
+        {
+            CONF_API_KEY: "sk-abc",
+            CONF_REGION: REGION_INTL,
+            CONF_ENDPOINT: "ws://192.0.2.1/ignored",
+            CONF_ALLOW_INSECURE: True,
+            CONF_MODEL: "qwen3-asr-flash-realtime",
+        },
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Qwen ASR (Singapore)"
-    assert CONF_ENDPOINT not in result["data"]
-    assert check.call_args.args[0][CONF_REGION] == REGION_INTL
-    # Same key, other region: a different account identity.
-    assert result["result"].unique_id != unique_id_for("sk-abc", "cn")
+    assert result["data"] == {
+        CONF_API_KEY: "sk-abc",
+        CONF_REGION: REGION_INTL,
+        CONF_MODEL: "qwen3-asr-flash-realtime",
+    }
+    assert offline_check.call_args.args[0][CONF_REGION] == REGION_INTL
 
 
 @pytest.mark.parametrize(
     ("changes", "errors"),
     [
         ({CONF_API_KEY: "wrong-key"}, {"base": "invalid_auth"}),
+        ({CONF_API_KEY: "   "}, {CONF_API_KEY: "empty_api_key"}),
         ({CONF_ENDPOINT: "ws://127.0.0.1:1/api-ws/v1/realtime"}, {"base": "cannot_connect"}),
         ({CONF_ENDPOINT: "https://not-a-websocket.example"}, {CONF_ENDPOINT: "invalid_endpoint"}),
         ({CONF_ENDPOINT: ""}, {CONF_ENDPOINT: "invalid_endpoint"}),
+        ({CONF_ENDPOINT: "ws://192.0.2.1:9/x"}, {CONF_ENDPOINT: "insecure_endpoint"}),
         ({CONF_MODEL: "bad model?"}, {CONF_MODEL: "invalid_model"}),
+        ({CONF_MODEL: UNKNOWN_MODEL}, {CONF_MODEL: "invalid_model"}),
     ],
 )
 async def test_user_errors_then_recover(
@@ -104,7 +144,7 @@ async def test_user_errors_then_recover(
     changes: dict[str, Any],
     errors: dict[str, str],
 ) -> None:
-    """Each failure shows its error on the form; fixing the input then succeeds."""
+    """Each failure shows its own error on the form; fixing the input then succeeds."""
     result = await _user_flow(hass, {**entry_data, **changes})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
@@ -112,10 +152,56 @@ async def test_user_errors_then_recover(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [{CONF_API_KEY: "  "}, {CONF_ENDPOINT: "ws://192.0.2.1:9/x"}, {CONF_MODEL: "bad model?"}],
+)
+async def test_local_errors_open_no_session(
+    hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """A blank key, an insecure endpoint or a malformed model never reach the network."""
+    await _user_flow(hass, {**entry_data, **changes})
+    assert emulator.sessions == [] and emulator.rejected == []
+
+
+async def test_unknown_model_refused_by_error_event(
+    hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any]
+) -> None:
+    """A service that accepts the socket and then reports the model is also invalid_model."""
+    emulator.behaviour = Behaviour(unknown_model="error")
+    result = await _user_flow(hass, {**entry_data, CONF_MODEL: UNKNOWN_MODEL})
+    assert result["errors"] == {CONF_MODEL: "invalid_model"}
+    # One session with the model, one with the default model to find the cause.
+    assert [session.model for session in emulator.sessions] == [
+        UNKNOWN_MODEL,
+        "qwen3-asr-flash-realtime",
+    ]
+
+
+@pytest.mark.parametrize(("status", "model"), [(500, "qwen3-asr-flash-realtime"), (404, SNAPSHOT)])
+async def test_refused_session_is_a_service_error(
+    hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any], status: int, model: str
+) -> None:
+    """A refusal that is not about the model shows the service's answer, not 'unknown'."""
+    emulator.faults.reject_status = status
+    result = await _user_flow(hass, {**entry_data, CONF_MODEL: model})
+    assert result["errors"] == {"base": "service_error"}
+    assert result["description_placeholders"]["error"].endswith(f"HTTP {status}")
+    assert TEST_KEY not in json.dumps(result["description_placeholders"])
+
+
+async def test_not_a_qwen_service(
+    hass: HomeAssistant, entry_data: dict[str, Any], not_qwen_url: str
+) -> None:
+    """An endpoint that speaks WebSocket but not the Qwen protocol says so."""
+    result = await _user_flow(hass, {**entry_data, CONF_ENDPOINT: not_qwen_url})
+    assert result["errors"] == {"base": "not_qwen_service"}
+
+
 async def test_user_unknown_error_is_logged(
     hass: HomeAssistant, entry_data: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Anything unexpected is 'unknown' and logged, without the key."""
+    """Only the unexpected is 'unknown', and it is logged, without the key."""
     with patch(CHECK, side_effect=RuntimeError("boom")):
         result = await _user_flow(hass, entry_data)
     assert result["errors"] == {"base": "unknown"}
@@ -123,58 +209,117 @@ async def test_user_unknown_error_is_logged(
     assert TEST_KEY not in caplog.text
 
 
-async def test_user_timeout_is_cannot_connect(
-    hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any]
-) -> None:
-    """A service that accepts but never answers counts as unreachable."""
+async def test_user_timeout(hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any]) -> None:
+    """A service that accepts but never answers has timed out."""
     emulator.faults.stall = True
     with patch("custom_components.qwen_asr.helpers.Timeouts", return_value=Timeouts(setup=0.2)):
         result = await _user_flow(hass, entry_data)
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "timeout_connect"}
 
 
-async def test_user_already_configured(
+async def test_unencrypted_connection_when_ticked(
+    hass: HomeAssistant, entry_data: dict[str, Any], offline_check: MagicMock
+) -> None:
+    """Ticking the option allows ws:// to another machine, and the entry remembers it."""
+    remote = "ws://192.0.2.1:9/api-ws/v1/realtime"
+    user_input = {**entry_data, CONF_ENDPOINT: remote, CONF_ALLOW_INSECURE: True}
+    result = await _user_flow(hass, user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_ALLOW_INSECURE] is True
+    assert offline_check.call_args.args[0][CONF_ENDPOINT] == remote
+    # The entry's data makes a client that accepts the endpoint.
+    assert make_client(result["data"], SessionConfig()).url == remote
+
+
+async def test_custom_endpoint_is_stored_resolved(hass: HomeAssistant, emulator: Any) -> None:
+    """A bare host gets the standard path, so the same endpoint matches however typed."""
+    host = emulator.url.removesuffix("/api-ws/v1/realtime")
+    data = {
+        CONF_API_KEY: TEST_KEY,
+        CONF_REGION: REGION_CUSTOM,
+        CONF_ENDPOINT: host + "/",
+        CONF_MODEL: "qwen3-asr-flash-realtime",
+    }
+    result = await _user_flow(hass, data)
+    assert result["data"][CONF_ENDPOINT] == emulator.url
+    result = await _user_flow(hass, {**data, CONF_ENDPOINT: emulator.url})
+    assert result["type"] is FlowResultType.ABORT
+
+
+async def test_user_already_configured_before_any_session(
     hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, entry_data: dict[str, Any]
 ) -> None:
-    """The same key and region cannot be added twice."""
-    result = await _user_flow(hass, entry_data)
+    """The same key at the same endpoint aborts at once, without opening a session."""
+    result = await _user_flow(hass, {**entry_data, CONF_MODEL: SNAPSHOT})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    assert emulator.sessions == []
 
 
-async def test_reauth(hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry) -> None:
-    """A new key is checked, stored, and the unique id follows it."""
+async def test_same_key_elsewhere_or_other_key_is_another_account(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    entry_data: dict[str, Any],
+    offline_check: MagicMock,
+) -> None:
+    """Another endpoint for the same key, or another key, is a new entry."""
+    other_region = await _user_flow(
+        hass, {**entry_data, CONF_REGION: REGION_INTL, CONF_ENDPOINT: ""}
+    )
+    other_key = await _user_flow(hass, {**entry_data, CONF_API_KEY: "sk-other"})
+    assert other_region["type"] is FlowResultType.CREATE_ENTRY
+    assert other_key["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_reauth_replaces_only_the_key(
+    hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, entry_data: dict[str, Any]
+) -> None:
+    """A rotated key is checked and stored; identity, title and the rest stay."""
+    hass.config_entries.async_update_entry(config_entry, title="Kitchen speech")
     emulator.api_keys = frozenset({TEST_KEY, "new-key"})
     result = await config_entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
-    assert result["description_placeholders"] == {"name": config_entry.title}
+    assert result["description_placeholders"] == {"name": "Kitchen speech"}
+
+    for bad, errors in (
+        ("bad", {"base": "invalid_auth"}),
+        (" ", {CONF_API_KEY: "empty_api_key"}),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_KEY: bad}
+        )
+        assert result["errors"] == errors
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "bad"}
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "new-key"}
+        result["flow_id"], {CONF_API_KEY: " new-key "}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()  # the entry reloads in the background
-    assert config_entry.data[CONF_API_KEY] == "new-key"
-    assert config_entry.unique_id == unique_id_for("new-key", emulator.url)
+    assert config_entry.data == {**entry_data, CONF_API_KEY: "new-key"}
+    assert config_entry.title == "Kitchen speech"
+    assert config_entry.unique_id is None
+    assert hass.config_entries.async_entries(DOMAIN) == [config_entry]
+
+
+async def test_reauth_with_the_same_key(
+    hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry
+) -> None:
+    """The entry's own key again is not 'already configured': it is checked."""
+    result = await config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: TEST_KEY}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()  # the entry reloads in the background
 
 
 async def test_reauth_to_other_entrys_account(
     hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, entry_data: dict[str, Any]
 ) -> None:
-    """Reauthenticating with a key that another entry already uses is refused."""
+    """Reauthenticating with a key that another entry uses here is refused, unchecked."""
     emulator.api_keys = frozenset({TEST_KEY, "other-key"})
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        data={**entry_data, CONF_API_KEY: "other-key"},
-        unique_id=unique_id_for("other-key", emulator.url),
-    )
-    other.add_to_hass(hass)
+    MockConfigEntry(domain=DOMAIN, data={**entry_data, CONF_API_KEY: "other-key"}).add_to_hass(hass)
     result = await config_entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: "other-key"}
@@ -182,12 +327,13 @@ async def test_reauth_to_other_entrys_account(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert config_entry.data[CONF_API_KEY] == TEST_KEY
+    assert emulator.sessions == []
 
 
 async def test_reconfigure_keeps_key_changes_model(
     hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, entry_data: dict[str, Any]
 ) -> None:
-    """An empty key keeps the stored one; the model changes; errors show on the form."""
+    """An empty (or blank) key keeps the stored one; the model changes; errors show."""
     result = await config_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
 
@@ -196,26 +342,38 @@ async def test_reconfigure_keeps_key_changes_model(
     )
     assert result["errors"] == {"base": "invalid_auth"}
 
-    new_model = "qwen3-asr-flash-realtime-2026-02-10"
     user_input = {k: v for k, v in entry_data.items() if k != CONF_API_KEY}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {**user_input, CONF_MODEL: new_model}
+        result["flow_id"], {**user_input, CONF_API_KEY: "  ", CONF_MODEL: SNAPSHOT}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()  # the entry reloads in the background
-    assert config_entry.data == {**entry_data, CONF_MODEL: new_model}
-    assert emulator.sessions[-1].model == new_model
+    assert config_entry.data == {**entry_data, CONF_MODEL: SNAPSHOT}
+    assert emulator.sessions[-1].model == SNAPSHOT
 
 
-async def test_reconfigure_region(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
-    """Moving to Beijing drops the custom URL and renames the entry."""
+@pytest.mark.parametrize(
+    ("title", "new_title"),
+    [
+        ("Qwen ASR (Custom)", "Qwen ASR (Beijing)"),  # automatic: follows the region
+        ("Living room ears", "Living room ears"),  # the user's own: kept
+    ],
+)
+async def test_reconfigure_region_and_the_title(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    offline_check: MagicMock,
+    title: str,
+    new_title: str,
+) -> None:
+    """Moving to Beijing drops the custom URL; only an automatic title follows the region."""
+    hass.config_entries.async_update_entry(config_entry, title=title)
     result = await config_entry.start_reconfigure_flow(hass)
-    with patch(CHECK):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"],
-            {CONF_API_KEY: "sk-cn", CONF_REGION: "cn", CONF_MODEL: "qwen3-asr-flash-realtime"},
-        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_API_KEY: "sk-cn", CONF_REGION: "cn", CONF_MODEL: "qwen3-asr-flash-realtime"},
+    )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()  # the entry reloads in the background
     assert config_entry.data == {
@@ -223,8 +381,20 @@ async def test_reconfigure_region(hass: HomeAssistant, config_entry: MockConfigE
         CONF_REGION: "cn",
         CONF_MODEL: "qwen3-asr-flash-realtime",
     }
-    assert config_entry.title == "Qwen ASR (Beijing)"
-    assert config_entry.unique_id == unique_id_for("sk-cn", "cn")
+    assert config_entry.title == new_title
+
+
+async def test_reconfigure_to_other_entrys_account(
+    hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, entry_data: dict[str, Any]
+) -> None:
+    """Reconfiguring onto the key and endpoint of another entry is refused."""
+    other = {**entry_data, CONF_API_KEY: "other-key"}
+    MockConfigEntry(domain=DOMAIN, data=other).add_to_hass(hass)
+    result = await config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], other)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert config_entry.data[CONF_API_KEY] == TEST_KEY
 
 
 async def test_options_flow(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:

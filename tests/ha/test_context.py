@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import patch
 
-from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+import pytest
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_expose_entity,
+    async_should_expose,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import floor_registry as fr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.qwen_asr.const import CONF_CONTEXT, CONF_HOME_CONTEXT
+from custom_components.qwen_asr.context import HomeContext
+
+from .conftest import stt_entity_id
+
+
+def _aliases(*extra: str) -> Any:
+    """Aliases as the UI stores them: since HA 2026.10 an ordered list that keeps the
+    entity's computed name (a marker) unless the user removed it; before, a set."""
+    computed = getattr(er, "COMPUTED_NAME", None)
+    return set(extra) if computed is None else [computed, *extra]
 
 
 def _build_home(hass: HomeAssistant) -> None:
@@ -29,7 +45,7 @@ def _build_home(hass: HomeAssistant) -> None:
         entry = entities.async_get_or_create(
             domain, "test", object_id, suggested_object_id=object_id, original_name=name
         )
-        entities.async_update_entity(entry.entity_id, aliases=aliases)
+        entities.async_update_entity(entry.entity_id, aliases=_aliases(*aliases))
         hass.states.async_set(entry.entity_id, "off", {"friendly_name": name})
         async_expose_entity(hass, "conversation", entry.entity_id, exposed)
 
@@ -110,3 +126,147 @@ async def test_context_without_exposure_settings(
     hass.states.async_set("light.attic", "on", {"friendly_name": "Attic light"})
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.runtime_data.home_context.text == "Attic"
+
+
+# -- the text follows every kind of change (read straight from the entry's builder) ------
+
+BEFORE = (
+    "Ground floor\ndownstairs\n"
+    "Kitchen\ncookhouse\nLiving room\n"
+    "Ada's blinds\nKitchen light\nbig light"
+)
+
+
+@pytest.fixture
+async def home(hass: HomeAssistant, setup_entry: MockConfigEntry) -> Callable[[], str]:
+    """The example home; returns a function giving the current context text."""
+    _build_home(hass)
+    await hass.async_block_till_done()
+
+    def _text() -> str:
+        text: str = setup_entry.runtime_data.home_context.text
+        return text
+
+    assert _text() == BEFORE
+    return _text
+
+
+async def test_follows_device_renames(
+    hass: HomeAssistant, setup_entry: MockConfigEntry, home: Callable[[], str]
+) -> None:
+    """An entity named after its device takes the device's new name."""
+    entity_id = stt_entity_id(hass, setup_entry)  # named after its device, the service
+    async_expose_entity(hass, "conversation", entity_id, True)
+    await hass.async_block_till_done()
+    assert home() == BEFORE + "\nQwen ASR (Custom)"
+
+    device_id = er.async_get(hass).async_get(entity_id).device_id  # type: ignore[union-attr]
+    dr.async_get(hass).async_update_device(device_id, name_by_user="Voice engine")
+    await hass.async_block_till_done()
+    assert home() == BEFORE + "\nVoice engine"
+
+
+async def test_follows_entities_added_and_removed(
+    hass: HomeAssistant, home: Callable[[], str]
+) -> None:
+    """A new entity that Assist exposes appears; a removed one disappears."""
+    hass.states.async_set("light.porch", "on", {"friendly_name": "Porch light"})
+    await hass.async_block_till_done()
+    assert home() == (
+        "Ground floor\ndownstairs\nKitchen\ncookhouse\nLiving room\n"
+        "Ada's blinds\nKitchen light\nbig light\nPorch light"
+    )
+
+    hass.states.async_remove("cover.blinds")
+    await hass.async_block_till_done()
+    assert home() == (
+        "Ground floor\ndownstairs\nKitchen\ncookhouse\nLiving room\n"
+        "Kitchen light\nbig light\nPorch light"
+    )
+
+
+async def test_follows_exposing_and_unexposing(
+    hass: HomeAssistant, home: Callable[[], str]
+) -> None:
+    """Exposing an entity to Assist adds it; unexposing removes it."""
+    async_expose_entity(hass, "conversation", "switch.secret", True)
+    await hass.async_block_till_done()
+    assert home() == BEFORE + "\nSecret switch"
+
+    async_expose_entity(hass, "conversation", "light.kitchen", False)
+    await hass.async_block_till_done()
+    assert home() == (
+        "Ground floor\ndownstairs\nKitchen\ncookhouse\nLiving room\nAda's blinds\nSecret switch"
+    )
+
+
+async def test_follows_area_changes(hass: HomeAssistant, home: Callable[[], str]) -> None:
+    """Areas renamed, given aliases, added and deleted."""
+    areas = ar.async_get(hass)
+    kitchen = areas.async_get_area_by_name("Kitchen")
+    living = areas.async_get_area_by_name("Living room")
+    assert kitchen is not None and living is not None
+    areas.async_update(living.id, name="Lounge", aliases={"den"})
+    areas.async_create("Garage")
+    await hass.async_block_till_done()
+    assert home() == (
+        "Ground floor\ndownstairs\n"
+        "Garage\nKitchen\ncookhouse\nLounge\nden\n"
+        "Ada's blinds\nKitchen light\nbig light"
+    )
+
+    areas.async_delete(kitchen.id)
+    await hass.async_block_till_done()
+    assert home() == (
+        "Ground floor\ndownstairs\nGarage\nLounge\nden\nAda's blinds\nKitchen light\nbig light"
+    )
+
+
+async def test_follows_floor_changes(hass: HomeAssistant, home: Callable[[], str]) -> None:
+    """Floors renamed, added and deleted."""
+    floors = fr.async_get(hass)
+    ground = floors.async_get_floor_by_name("Ground floor")
+    assert ground is not None
+    floors.async_update(ground.floor_id, name="Main floor")
+    floors.async_create("Attic floor", aliases={"loft"})
+    await hass.async_block_till_done()
+    assert home() == (
+        "Attic floor\nloft\nMain floor\ndownstairs\n"
+        "Kitchen\ncookhouse\nLiving room\n"
+        "Ada's blinds\nKitchen light\nbig light"
+    )
+
+    floors.async_delete(ground.floor_id)
+    await hass.async_block_till_done()
+    assert home() == (
+        "Attic floor\nloft\nKitchen\ncookhouse\nLiving room\nAda's blinds\nKitchen light\nbig light"
+    )
+
+
+async def test_stored_exposure_defaults_keep_the_text(
+    hass: HomeAssistant, home: Callable[[], str]
+) -> None:
+    """The first time Assist (or building this text) asks whether an entity is exposed, HA
+    stores the default in the entity's registry options. That write renames nothing, so
+    the text stays built; a real change still rebuilds it."""
+    registry = er.async_get(hass)
+    porch = registry.async_get_or_create(
+        "light", "test", "porch", suggested_object_id="porch", original_name="Porch light"
+    )
+    garage = registry.async_get_or_create("light", "test", "garage")  # no state (yet)
+    hass.states.async_set(porch.entity_id, "on", {"friendly_name": "Porch light"})
+    await hass.async_block_till_done()
+    with patch.object(HomeContext, "_home_names", autospec=True, wraps=HomeContext._home_names):
+        builds: Any = HomeContext._home_names
+        assert "Porch light" in home()
+        assert "conversation" in registry.async_get(porch.entity_id).options  # type: ignore[union-attr]
+        async_should_expose(hass, "conversation", garage.entity_id)  # what Assist does
+        assert "conversation" in registry.async_get(garage.entity_id).options  # type: ignore[union-attr]
+        await hass.async_block_till_done()
+        assert "Porch light" in home()
+        assert builds.call_count == 1
+
+        registry.async_update_entity(porch.entity_id, name="Front door light")
+        await hass.async_block_till_done()
+        assert "Front door light" in home()
+        assert builds.call_count == 2

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -23,7 +24,7 @@ async def test_diagnostics_redact_the_key(
     recognize: Callable[..., Any],
     speech_pcm: Callable[..., bytes],
 ) -> None:
-    """The key and the unique id are redacted, the context is reduced to its size."""
+    """The key is redacted, the context is reduced to its size."""
     set_options(setup_entry, **{CONF_CONTEXT: "private words"})
     await recognize(speech_pcm("what_time_is_it"))
     diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
@@ -31,7 +32,10 @@ async def test_diagnostics_redact_the_key(
     assert TEST_KEY not in dumped
     assert "private words" not in dumped
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
-    assert diagnostics["entry"]["unique_id"] == "**REDACTED**"
+    assert diagnostics["home_assistant_features"] == {
+        "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
+        "partial_results": hasattr(stt, "PartialSpeechResult"),
+    }
     assert diagnostics["entry"]["data"]["endpoint"] == emulator.url
     assert diagnostics["options"][CONF_CONTEXT] == "<13 characters>"
     last = diagnostics["last_session"]

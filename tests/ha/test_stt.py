@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.components import stt
@@ -25,13 +27,56 @@ from custom_components.qwen_asr.const import (
     LANGUAGE_AUTO,
     VAD_MANUAL,
 )
+from custom_components.qwen_asr.realtime import Timeouts
 
-from .conftest import TEST_KEY, chunks, stt_entity_id, until
+from .conftest import TEST_KEY, chunks, pcm_metadata, stt_entity_id, until
 
 KITCHEN = "turn on the kitchen lights"
 TIME = "what time is it"
 SUCCESS = stt.SpeechResultState.SUCCESS
 ERROR = stt.SpeechResultState.ERROR
+
+
+PROGRESS = hasattr(stt.SpeechToTextEntity, "internal_async_process_audio_stream_with_progress")
+
+
+@pytest.fixture(params=["final", "progress"])
+def recognize(
+    request: pytest.FixtureRequest, hass: HomeAssistant, setup_entry: MockConfigEntry
+) -> Callable[..., Any]:
+    """``await recognize(pcm)`` -> SpeechResult, through each of HA's entry points.
+
+    "final" is HA's ``internal_async_process_audio_stream``; "progress" (HA 2026.11+) is
+    ``internal_async_process_audio_stream_with_progress``, whose items are checked here:
+    partials, then exactly one final result. Every test below runs through both.
+    """
+    if request.param == "progress" and not PROGRESS:
+        pytest.skip("this Home Assistant has no progress API (before 2026.11)")
+
+    async def _run(
+        audio: bytes | AsyncIterator[bytes], *, language: str = "en-US", sample_rate: int = 16000
+    ) -> stt.SpeechResult:
+        entity: Any = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
+        metadata = pcm_metadata(language, sample_rate)
+        assert entity.check_metadata(metadata)
+        stream = chunks(audio) if isinstance(audio, bytes) else audio
+        if request.param == "final":
+            result: stt.SpeechResult = await entity.internal_async_process_audio_stream(
+                metadata, stream
+            )
+            return result
+        items = [
+            item
+            async for item in entity.internal_async_process_audio_stream_with_progress(
+                metadata, stream
+            )
+        ]
+        *partials, final = items
+        assert isinstance(final, stt.SpeechResult)
+        assert all(isinstance(item, stt.PartialSpeechResult) for item in partials)
+        return final
+
+    return _run
 
 
 @pytest.fixture
@@ -275,29 +320,8 @@ async def test_cancellation_releases_everything(
     with pytest.raises(asyncio.CancelledError):
         await task
     await until(lambda: emulator.sessions[-1].closed_at is not None)
-    leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith(("qwen", "qwen_asr"))]
-    assert leftovers == []
-
-
-async def test_partial_results_reach_a_progress_hook(
-    hass: HomeAssistant,
-    setup_entry: MockConfigEntry,
-    recognize: Callable[..., Any],
-    script: Callable[..., None],
-    speech_pcm: Callable[..., bytes],
-) -> None:
-    """Where HA offers a progress hook (2026.11+), every partial transcript is reported.
-
-    No released HA has it yet, so the hook is simulated on the entity instance.
-    """
-    entity: Any = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
-    partials: list[str] = []
-    entity.async_report_partial_result = partials.append
-    script(KITCHEN)
-    result = await recognize(speech_pcm("turn_on_kitchen_lights"))
-    assert result.text == KITCHEN
-    assert partials
-    assert KITCHEN.startswith(partials[0])
+    # The session's own tasks and the closing one end too (closing may take a moment).
+    await until(lambda: not [t for t in asyncio.all_tasks() if t.get_name().startswith("qwen")])
 
 
 async def test_key_never_logged(
@@ -311,3 +335,130 @@ async def test_key_never_logged(
         await recognize(speech_pcm("what_time_is_it"))
     assert any(r.levelno == logging.DEBUG for r in caplog.records)
     assert TEST_KEY not in caplog.text
+
+
+@pytest.mark.skipif(not PROGRESS, reason="this Home Assistant has no progress API (before 2026.11)")
+async def test_progress_shows_growing_partials_then_the_final(
+    hass: HomeAssistant,
+    setup_entry: MockConfigEntry,
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """HA 2026.11+: through HA's own progress entry point, each partial is the whole
+    transcript so far (earlier utterances included), then comes one final result."""
+    entity: Any = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
+    script(KITCHEN, TIME)
+    items = [
+        item
+        async for item in entity.internal_async_process_audio_stream_with_progress(
+            pcm_metadata("en"), chunks(speech_pcm("two_commands"))
+        )
+    ]
+    *partials, final = items
+    assert final == stt.SpeechResult(f"{KITCHEN} {TIME}", SUCCESS)
+    texts = [partial.text for partial in partials]
+    assert len(texts) >= 4, texts
+    assert all(isinstance(partial, stt.PartialSpeechResult) for partial in partials)
+    assert all(b != a for a, b in itertools.pairwise(texts))  # only changes
+    assert KITCHEN.startswith(texts[0]) and len(texts[0]) < len(KITCHEN)
+    assert KITCHEN in texts  # the first utterance completed
+    later = texts[texts.index(KITCHEN) + 1 :]
+    assert later and all(text.startswith(KITCHEN + " ") for text in later)  # the second grows
+    assert texts[-1] == f"{KITCHEN} {TIME}"
+
+
+async def test_final_only_entry_point_creates_no_partials(
+    hass: HomeAssistant, setup_entry: MockConfigEntry, speech_pcm: Callable[..., bytes]
+) -> None:
+    """Before 2026.11 HA calls async_process_audio_stream: it returns the final result."""
+    entity: Any = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, setup_entry))
+    result = await entity.async_process_audio_stream(
+        pcm_metadata("en"), chunks(speech_pcm("what_time_is_it"))
+    )
+    assert isinstance(result, stt.SpeechResult)
+    assert result.result is SUCCESS
+
+
+async def test_broken_audio_stream_raises_and_closes(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """If the pipeline's audio fails, that error reaches the pipeline; the session ends."""
+
+    async def broken() -> AsyncIterator[bytes]:
+        async for chunk in chunks(speech_pcm("what_time_is_it")[:16000]):
+            yield chunk
+        raise RuntimeError("microphone unplugged")
+
+    with pytest.raises(RuntimeError, match="microphone unplugged"):
+        await asyncio.wait_for(recognize(broken()), 10)
+    await until(lambda: emulator.sessions[-1].closed_at is not None)
+    assert "session.finish" in emulator.sessions[-1].client_types
+
+
+async def test_session_that_never_finishes_times_out(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """The wait for Qwen's last transcript is bounded by the client's finish timeout."""
+    emulator.faults.stall_on = "session.finish"
+    with patch("custom_components.qwen_asr.helpers.Timeouts", return_value=Timeouts(finish=0.3)):
+        result = await asyncio.wait_for(recognize(speech_pcm("what_time_is_it")), 10)
+    assert result == stt.SpeechResult(None, ERROR)
+
+
+async def test_qwen_endpointing_wait_is_bounded(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    set_options: Callable[..., None],
+    recognize: Callable[..., Any],
+) -> None:
+    """Qwen decides, but hears no speech and the audio never ends: an error, in time."""
+    set_options(setup_entry, **{CONF_ENDPOINTING: ENDPOINTING_QWEN})
+    emulator.faults.silence_only = True
+    with patch("custom_components.qwen_asr.recognition.MAX_UTTERANCE_S", 0.5):
+        result = await asyncio.wait_for(recognize(chunks(bytes(3200), then_wait=True)), 10)
+    assert result == stt.SpeechResult(None, ERROR)
+
+
+async def test_closing_belongs_to_the_entry(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """The session closes after the result, in a task of the entry: unloading cancels it."""
+    await recognize(speech_pcm("what_time_is_it"))
+    closing = [t for t in asyncio.all_tasks() if t.get_name() == "qwen_asr close session"]
+    assert len(closing) == 1 and not closing[0].done()
+    assert await hass.config_entries.async_unload(setup_entry.entry_id)
+    assert closing[0].cancelled()
+    await until(lambda: emulator.sessions[-1].closed_at is not None)  # the socket is gone
+
+
+async def test_every_task_has_a_name(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """While a recognition runs, no task of the integration has asyncio's default name."""
+    task = asyncio.create_task(recognize(chunks(speech_pcm("what_time_is_it"), then_wait=True)))
+    await until(lambda: emulator.sessions and emulator.sessions[-1].audio_bytes > 0)
+    ours = [
+        t
+        for t in asyncio.all_tasks()
+        if t is not task and "custom_components/qwen_asr" in t.get_coro().cr_code.co_filename
+    ]
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    names = sorted(t.get_name() for t in ours)
+    assert "qwen_asr feed audio" in names and "qwen-receive" in names
+    assert not [name for name in names if name.startswith("Task-")], names

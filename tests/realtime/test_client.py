@@ -22,6 +22,7 @@ from qwen_asr_realtime import (
     QwenTimeoutError,
     ServiceError,
     SessionConfig,
+    SessionRefusedError,
     SessionState,
     SpeechStarted,
     SpeechStopped,
@@ -206,6 +207,18 @@ async def test_rejected_handshake(scripted: QwenEmulator, status: int, error: ty
     client = _client(scripted)
     with pytest.raises(error, match=str(status)):
         await client.connect()
+    await client.close()
+
+
+@pytest.mark.parametrize("status", [404, 500])
+async def test_refused_handshake_keeps_the_status(scripted: QwenEmulator, status: int) -> None:
+    """A refusal other than 401/403 says which HTTP status the service answered."""
+    scripted.faults.reject_status = status
+    client = _client(scripted)
+    with pytest.raises(SessionRefusedError) as caught:
+        await client.connect()
+    assert caught.value.status == status
+    assert isinstance(caught.value, QwenConnectionError)
     await client.close()
 
 

@@ -6,13 +6,17 @@ import pytest
 from qwen_asr_realtime import (
     ConfigError,
     Final,
+    InsecureEndpointError,
     Partial,
     ProtocolError,
+    QwenRealtimeClient,
     SessionConfig,
     VadConfig,
+    is_loopback_host,
     join_transcripts,
     normalize_language,
     parse_event,
+    require_encryption,
     resolve_endpoint,
     trim_context,
 )
@@ -48,6 +52,38 @@ def test_custom_endpoint_bare_host_gets_standard_path() -> None:
 def test_bad_endpoints_are_rejected(endpoint: str) -> None:
     with pytest.raises(ConfigError):
         resolve_endpoint(endpoint)
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.8.9.10", "[::1]", "localhost", "LOCALHOST.", "[::ffff:127.0.0.1]"]
+)
+def test_ws_to_this_machine_is_allowed(host: str) -> None:
+    url = f"ws://{host}:9/api-ws/v1/realtime"
+    assert resolve_endpoint(url) == url
+    assert QwenRealtimeClient("k", endpoint=url).url == url
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["192.168.1.10", "10.0.0.1", "example.com", "localhost.example.com", "127.0.0.1.nip.io",
+     "[2001:db8::1]", "[::ffff:192.0.2.1]"],
+)  # fmt: skip
+def test_ws_to_another_machine_needs_explicit_consent(host: str) -> None:
+    """The key would cross the network in clear text: refused unless allowed."""
+    url = f"ws://{host}:9/api-ws/v1/realtime"
+    assert not is_loopback_host(host.strip("[]"))
+    with pytest.raises(InsecureEndpointError, match="unencrypted"):
+        resolve_endpoint(url)
+    with pytest.raises(InsecureEndpointError):
+        QwenRealtimeClient("k", endpoint=url)
+    assert resolve_endpoint(url, allow_insecure=True) == url
+    assert QwenRealtimeClient("k", endpoint=url, allow_insecure=True).url == url
+
+
+def test_wss_and_regions_need_no_consent() -> None:
+    require_encryption("wss://example.com/api-ws/v1/realtime", allow_insecure=False)
+    assert resolve_endpoint("wss://example.com").startswith("wss://example.com/")
+    assert resolve_endpoint("intl").startswith("wss://")
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from wyoming.client import AsyncTcpClient
 from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Describe, Info
 
+from wyoming_server.cli import UsageError, build_settings, parse_args
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 SECRET = "sk-cli-secret-0123456789"
@@ -67,6 +68,8 @@ async def test_version() -> None:
         (("--vad-threshold", "5"), {"QWEN_API_KEY": "k"}, "--vad-threshold"),
         (("--uri", "http://x:1"), {"QWEN_API_KEY": "k"}, "URI must start"),
         (("--region", "http://x"), {"QWEN_API_KEY": "k"}, "--region"),
+        (("--region", "ws://192.0.2.1:9/x"), {"QWEN_API_KEY": "k"}, "--allow-insecure"),
+        ((), {"QWEN_API_KEY": "k", "QWEN_ASR_ALLOW_INSECURE": "maybe"}, "QWEN_ASR_ALLOW_INSECURE"),
         (("--language", "klingon"), {"QWEN_API_KEY": "k"}, "unsupported language"),
         (("--endpointing", "server", "--no-vad"), {"QWEN_API_KEY": "k"}, "needs Qwen's VAD"),
         (("--no-such-flag",), {"QWEN_API_KEY": "k"}, "unrecognized"),
@@ -281,3 +284,33 @@ async def test_demo_runs_offline(fixture_path: Callable[[str], Path]) -> None:
     code, out, err = await _run("demo", "--fast", str(fixture_path("what_time_is_it.wav")))
     assert code == 0, err
     assert "what time is it" in out
+
+
+REMOTE_WS = "ws://192.0.2.1:9/api-ws/v1/realtime"
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--region", REMOTE_WS, "--allow-insecure"), {}),
+        (("--region", REMOTE_WS), {"QWEN_ASR_ALLOW_INSECURE": "true"}),
+        (("--region", "ws://127.0.0.1:9/api-ws/v1/realtime"), {}),  # this machine: no flag
+    ],
+)
+def test_unencrypted_region_when_allowed(
+    monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    """--allow-insecure (or its variable) lets the server's clients use ws:// elsewhere."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = build_settings(parse_args(list(args)), "k")
+    client = settings.new_client(settings.session_config(None))
+    assert client.url == args[1]
+
+
+def test_unencrypted_region_is_refused_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QWEN_ASR_ALLOW_INSECURE", raising=False)
+    with pytest.raises(UsageError, match="--allow-insecure"):
+        build_settings(parse_args(["--region", REMOTE_WS]), "k")
+    with pytest.raises(UsageError, match="--allow-insecure"):
+        build_settings(parse_args(["--region", REMOTE_WS, "--no-allow-insecure"]), "k")

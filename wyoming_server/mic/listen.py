@@ -77,12 +77,7 @@ async def run_listen(
 async def _listen(
     settings: ServerSettings, subscription: Subscription[MicChunk], printer: _Printer
 ) -> int:
-    client = QwenRealtimeClient(
-        settings.api_key,
-        settings.session_config(settings.language),
-        endpoint=settings.endpoint,
-        timeouts=settings.timeouts,
-    )
+    client = settings.new_client(settings.session_config(settings.language))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

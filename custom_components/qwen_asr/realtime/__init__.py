@@ -5,15 +5,24 @@ Home Assistant.
 """
 
 from .client import QwenRealtimeClient, SessionState, Timeouts, join_transcripts
-from .config import SessionConfig, VadConfig, resolve_endpoint, trim_context
+from .config import (
+    SessionConfig,
+    VadConfig,
+    is_loopback_host,
+    require_encryption,
+    resolve_endpoint,
+    trim_context,
+)
 from .errors import (
     AuthenticationError,
     ConfigError,
+    InsecureEndpointError,
     ProtocolError,
     QwenConnectionError,
     QwenError,
     QwenTimeoutError,
     ServiceError,
+    SessionRefusedError,
 )
 from .events import (
     Committed,
@@ -41,6 +50,7 @@ __all__ = [
     "Final",
     "Finished",
     "HomeNames",
+    "InsecureEndpointError",
     "ItemFailed",
     "Named",
     "Partial",
@@ -52,6 +62,7 @@ __all__ = [
     "ServiceError",
     "SessionConfig",
     "SessionCreated",
+    "SessionRefusedError",
     "SessionState",
     "SessionUpdated",
     "SpeechStarted",
@@ -59,9 +70,11 @@ __all__ = [
     "Timeouts",
     "VadConfig",
     "format_home_names",
+    "is_loopback_host",
     "join_transcripts",
     "normalize_language",
     "parse_event",
+    "require_encryption",
     "resolve_endpoint",
     "trim_context",
 ]

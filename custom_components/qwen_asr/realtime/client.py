@@ -43,6 +43,7 @@ from .errors import (
     QwenError,
     QwenTimeoutError,
     ServiceError,
+    SessionRefusedError,
 )
 from .events import (
     Committed,
@@ -100,12 +101,13 @@ class QwenRealtimeClient:
         timeouts: Timeouts | None = None,
         ssl_context: ssl_module.SSLContext | None = None,
         user_agent: str = "wyoming-qwen-asr",
+        allow_insecure: bool = False,
     ) -> None:
         if not api_key:
             raise ConfigError("An API key is required")
         self.config = config or SessionConfig()
         self.config.validate()
-        self.url = resolve_endpoint(endpoint)
+        self.url = resolve_endpoint(endpoint, allow_insecure=allow_insecure)
         self.timeouts = timeouts or Timeouts()
         self._api_key = api_key
         self._ssl_context = ssl_context
@@ -192,9 +194,7 @@ class QwenRealtimeClient:
             status = err.response.status_code
             if status in (401, 403):
                 raise self._fail(AuthenticationError(status)) from None
-            raise self._fail(
-                QwenConnectionError(f"{host} refused the session: HTTP {status}")
-            ) from None
+            raise self._fail(SessionRefusedError(host, status)) from None
         except TimeoutError:
             raise self._fail(QwenTimeoutError(f"Timed out connecting to {host}")) from None
         except (OSError, WebSocketException) as err:

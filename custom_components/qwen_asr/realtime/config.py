@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from .const import (
     SILENCE_MS_RANGE,
     VAD_THRESHOLD_RANGE,
 )
-from .errors import ConfigError
+from .errors import ConfigError, InsecureEndpointError
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +100,12 @@ def trim_context(text: str, limit: int = MAX_CONTEXT_CHARS) -> str:
     return text[: cut if cut > 0 else limit]
 
 
-def resolve_endpoint(region: str) -> str:
+def resolve_endpoint(region: str, *, allow_insecure: bool = False) -> str:
     """Turn a region name (``intl``, ``cn``) or a custom URL into the realtime base URL.
 
-    Custom URLs may use ``ws://`` (local services) or ``wss://``; they must not carry a
-    query string because the model is appended as ``?model=``.
+    Custom URLs may use ``wss://`` or, to this machine only, ``ws://`` (see
+    ``require_encryption``); they must not carry a query string because the model is
+    appended as ``?model=``.
     """
     if region in REGION_URLS:
         return REGION_URLS[region]
@@ -114,7 +116,37 @@ def resolve_endpoint(region: str) -> str:
         raise ConfigError("Endpoint URL must not contain a query string")
     if parts.username or parts.password:
         raise ConfigError("Endpoint URL must not contain credentials")
+    require_encryption(region, allow_insecure=allow_insecure)
     if parts.path in ("", "/"):
         # A bare host, such as a workspace domain: use the service's standard path.
         return region.rstrip("/") + REALTIME_PATH
     return region
+
+
+def require_encryption(url: str, *, allow_insecure: bool) -> None:
+    """Refuse ``ws://`` to another machine unless the user explicitly allowed it.
+
+    The API key travels in the handshake's Authorization header, so over ``ws://`` it is
+    readable by anyone on the network path; only loopback keeps it on this machine.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "ws" or allow_insecure or is_loopback_host(parts.hostname or ""):
+        return
+    raise InsecureEndpointError(
+        f"ws:// would send the API key unencrypted to {parts.hostname}, which is not this "
+        "machine: use wss://, or allow an unencrypted connection explicitly"
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1); names are not resolved."""
+    name = host.rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback

@@ -15,6 +15,10 @@ class ConfigError(QwenError, ValueError):
     """The session configuration is invalid; nothing was sent."""
 
 
+class InsecureEndpointError(ConfigError):
+    """A ``ws://`` endpoint on another machine, which would expose the key; nothing was sent."""
+
+
 class AuthenticationError(QwenError):
     """The service rejected the API key (HTTP 401/403 at the WebSocket handshake)."""
 
@@ -25,6 +29,14 @@ class AuthenticationError(QwenError):
 
 class QwenConnectionError(QwenError):
     """The service could not be reached, refused the upgrade, or dropped the connection."""
+
+
+class SessionRefusedError(QwenConnectionError):
+    """The service answered the WebSocket upgrade with an HTTP error other than 401/403."""
+
+    def __init__(self, host: str | None, status: int) -> None:
+        super().__init__(f"{host} refused the session: HTTP {status}")
+        self.status = status
 
 
 class QwenTimeoutError(QwenConnectionError, TimeoutError):
