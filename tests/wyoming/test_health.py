@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from server_helpers import HOST, StartServer, settings_for
+from server_helpers import HOST, StartServer, free_port, settings_for
 
 from wyoming_server.cli import parse_args
 from wyoming_server.emulator import QwenEmulator
@@ -39,12 +38,6 @@ async def run_health(*args: str, env: dict[str, str] | None = None) -> tuple[int
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode(), time.monotonic() - started
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
