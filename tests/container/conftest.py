@@ -1,11 +1,10 @@
 """Fixtures for the container suite: the server image and the add-on image, built once per
-run with podman from a local Debian base, and HA-style Wyoming requests to a container.
+run with podman from a local Debian base, and unique container names that are cleaned up.
 
 Skipped, with the reason, only where podman is not installed; ``.ci/run`` installs it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import sys
@@ -27,19 +26,13 @@ from podman_helpers import (  # noqa: E402
     PodmanError,
     base_image,
     build,
-    exit_status,
     missing_reason,
     pip_secrets,
     podman,
 )
-from server_helpers import HOST, Reply, read_reply, send_audio  # noqa: E402
-from wyoming.asr import Transcribe  # noqa: E402
-from wyoming.audio import AudioStart, AudioStop  # noqa: E402
-from wyoming.client import AsyncTcpClient  # noqa: E402
 
 __all__ = ["supervisor"]
 
-KEY = "sk-test-secret-key"
 # One tag per checkout: repeated runs reuse their layers, parallel checkouts do not collide.
 _CHECKOUT = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 SERVER_TAG = f"localhost/wyoming-qwen-asr-test:{_CHECKOUT}"
@@ -102,33 +95,3 @@ def container_name() -> Iterator[Callable[[], str]]:
         with contextlib.suppress(PodmanError):
             podman("rm", "--force", "--time", "5", name, check=False)
             podman("secret", "rm", name, check=False)
-
-
-async def transcribe_like_ha(port: int, pcm: bytes, language: str = "en") -> Reply:
-    """One command as Home Assistant's wyoming integration sends it: Transcribe(language),
-    then 10 ms AudioChunks (320 bytes) in real time, then AudioStop."""
-    client = AsyncTcpClient(HOST, port)
-    await client.connect()
-    try:
-        await client.write_event(Transcribe(language=language).event())
-        await client.write_event(AudioStart(16000, 2, 1).event())
-        await send_audio(client, pcm, chunk_ms=10, pace=0.01)
-        await client.write_event(AudioStop().event())
-        return await read_reply(client, timeout=30)
-    finally:
-        await client.disconnect()
-
-
-async def wait_healthy(name: str, timeout: float = 60.0) -> None:
-    """Run the image's HEALTHCHECK (``podman healthcheck run``) until it passes."""
-    async with asyncio.timeout(timeout):
-        while True:
-            status = await asyncio.to_thread(exit_status, "healthcheck", "run", name)
-            if status == 0:
-                return
-            running = await asyncio.to_thread(
-                podman, "inspect", "--format", "{{.State.Running}}", name
-            )
-            if running.strip() != "true":
-                raise AssertionError(await asyncio.to_thread(podman, "logs", name))
-            await asyncio.sleep(0.5)

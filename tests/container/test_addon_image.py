@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import KEY, transcribe_like_ha, wait_healthy
+from container_helpers import KEY, transcribe_like_ha, wait_healthy
 from fake_supervisor import FakeSupervisor
 from podman_helpers import RUN_LIMITS, inspect, logs, podman
 from server_helpers import free_port
