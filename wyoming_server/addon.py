@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import grp
 import json
 import logging
@@ -129,15 +128,18 @@ async def wait_ready(process: asyncio.subprocess.Process, port: int) -> bool:
     uri = f"tcp://127.0.0.1:{port}"
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READY_TIMEOUT
-    while process.returncode is None and loop.time() < deadline:
-        try:
-            await describe(uri, 2.0)
-        except HealthError:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(process.wait()), 0.5)
-            continue
-        return True
-    return False
+    exited = asyncio.ensure_future(process.wait())
+    try:
+        while not exited.done() and loop.time() < deadline:
+            try:
+                await describe(uri, 2.0)
+            except HealthError:
+                await asyncio.wait({exited}, timeout=0.5)  # retry soon, or stop at its exit
+                continue
+            return True
+        return False
+    finally:
+        exited.cancel()
 
 
 def discovery_request(api: str, token: str, uri: str) -> urllib.request.Request:
