@@ -17,6 +17,7 @@ from .cli import (
     protect_secret,
     read_api_key,
 )
+from .health import run_health
 from .mic import MicDeviceError, check_mic_args, print_mic_devices, run_listen, start_mic_service
 from .server import parse_uri, serve
 
@@ -36,6 +37,8 @@ def _zeroconf_name(value: str | None) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
+        if args.command == "health":
+            return run_health(args)
         configure_logging(args)
         if getattr(args, "mic_list", False):
             return print_mic_devices()

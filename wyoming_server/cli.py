@@ -1,4 +1,4 @@
-"""Command line: subcommands ``serve`` (default), ``transcribe`` and ``demo``.
+"""Command line: subcommands ``serve`` (default), ``transcribe``, ``demo``, ``listen``, ``health``.
 
 Every option can also come from an environment variable (shown in ``--help``), so a
 systemd unit or container can configure the server without putting the key on the
@@ -36,6 +36,7 @@ from qwen_asr_realtime.const import (
 
 from . import __version__
 from .arg_types import float_in_range, int_in_range
+from .health import add_health_arguments
 from .mic import add_listen_arguments, add_mic_arguments
 from .settings import Endpointing, ServerSettings
 
@@ -44,7 +45,7 @@ _LOGGER = logging.getLogger(__name__)
 PROG = "wyoming-qwen-asr"
 DEFAULT_URI = "tcp://0.0.0.0:10300"
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-COMMANDS = ("serve", "transcribe", "demo", "listen")
+COMMANDS = ("serve", "transcribe", "demo", "listen", "health")
 AUTO_LANGUAGE = "auto"
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -251,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(uses the local emulator when no key is set)",
     )
     add_listen_arguments(listen)
+    health = commands.add_parser(
+        "health",
+        help="check that a server answers Describe with Info (exit 0: healthy, 1: not)",
+        description="Send Describe to a Wyoming server and wait for its Info; exit status 0 "
+        "when it answers within the timeout, else 1 (for container health checks).",
+    )
+    add_health_arguments(health, default_uri=_env("QWEN_ASR_URI", DEFAULT_URI) or DEFAULT_URI)
     return parser
 
 
@@ -263,6 +271,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     }:
         argv = ["serve", *argv]
     args = build_parser().parse_args(argv)
+    if args.command == "health":
+        return args  # no Qwen options
     if args.vad is None:
         args.vad = _env_flag("QWEN_ASR_VAD", True)
     if args.debug is None:

@@ -1,0 +1,151 @@
+"""The add-on folder as the Supervisor reads it: one add-on, a schema it can parse, defaults
+the server accepts, every option translated, and versions that agree."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from qwen_asr_realtime.const import (
+    DEFAULT_MODEL,
+    DEFAULT_REGION,
+    DEFAULT_SILENCE_MS,
+    DEFAULT_VAD_THRESHOLD,
+    LANGUAGES,
+)
+
+from wyoming_server import __version__
+from wyoming_server.addon import PORT, options_to_env
+from wyoming_server.cli import build_settings, parse_args
+
+ROOT = Path(__file__).resolve().parents[2]
+ADDON = ROOT / "wyoming_qwen_asr"
+CONFIG_SUFFIXES = {".json", ".yaml", ".yml"}
+# The option types the Supervisor's schema language knows (its add-on documentation); ranges
+# written with non-negative numbers only, which every Supervisor version parses.
+SCHEMA_TYPE = re.compile(
+    r"(bool|email|url|port|str(\(\d*,\d*\))?|password(\(\d*,\d*\))?|int(\(\d*,\d*\))?"
+    r"|float(\([\d.]*,[\d.]*\))?|match\(.+\)|list\([^|()]+(\|[^|()]+)*\))\??"
+)
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    data = load(ADDON / "config.yaml")
+    assert isinstance(data, dict)
+    return data
+
+
+def test_the_repository_holds_exactly_this_add_on() -> None:
+    """The Supervisor takes every config.json/yaml/yml outside dot and rootfs folders for an
+    add-on; a stray one elsewhere would show up in the store as a broken add-on."""
+    found = [
+        path.relative_to(ROOT)
+        for path in ROOT.glob("**/config.*")
+        if path.suffix in CONFIG_SUFFIXES
+        and not any(
+            part.startswith(".") or part == "rootfs" for part in path.relative_to(ROOT).parts
+        )
+    ]
+    assert found == [Path("wyoming_qwen_asr/config.yaml")]
+    repository = load(ROOT / "repository.yaml")
+    assert repository["name"] and repository["url"].startswith("https://")
+
+
+def test_identity_and_versions_agree(config: dict[str, Any]) -> None:
+    assert config["slug"] == ADDON.name
+    assert {"name", "description", "url", "arch"} <= set(config)
+    assert set(config["arch"]) <= {"amd64", "aarch64", "armv7", "armhf", "i386"}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert config["version"] == project["project"]["version"] == __version__
+    # The add-on builds on the server image of its own version, for every architecture.
+    build = load(ADDON / "build.yaml")
+    assert set(build["build_from"]) == set(config["arch"])
+    for image in build["build_from"].values():
+        assert image.endswith(f":{config['version']}")
+
+
+def test_announces_wyoming_on_its_port(config: dict[str, Any]) -> None:
+    assert config["discovery"] == ["wyoming"]
+    assert f"{PORT}/tcp" in config["ports"]
+    assert config["watchdog"] == f"tcp://[HOST]:[PORT:{PORT}]"
+    assert "host_network" not in config  # discovery, not mDNS, tells Home Assistant
+
+
+def test_schema_is_one_the_supervisor_parses(config: dict[str, Any]) -> None:
+    assert set(config["options"]) == set(config["schema"])
+    for name, kind in config["schema"].items():
+        element = kind[0] if isinstance(kind, list) else kind
+        assert isinstance(element, str) and SCHEMA_TYPE.fullmatch(element), (name, kind)
+
+
+def test_the_key_is_required_and_masked(config: dict[str, Any]) -> None:
+    # No default and no "?": the Supervisor will not start the add-on without a key.
+    assert config["options"]["api_key"] is None
+    assert config["schema"]["api_key"] == "password"
+
+
+def test_choices_match_the_server(config: dict[str, Any]) -> None:
+    schema = config["schema"]
+    assert schema["language"] == f"list({'|'.join(['pipeline', 'auto', *LANGUAGES])})"
+    assert schema["endpointing"] == "list(ha|server)"
+    region = re.compile(schema["region"].removeprefix("match(").removesuffix(")"))
+    for good in ("intl", "cn", "wss://ws.example.com/api-ws/v1/realtime", "ws://127.0.0.1:8765"):
+        assert region.match(good), good
+    for bad in ("", "eu", "https://example.com", "wss://x.example.com/?model=a", "intl cn"):
+        assert not region.match(bad), bad
+
+
+def test_defaults_are_the_servers(config: dict[str, Any]) -> None:
+    options = config["options"]
+    assert options["region"] == DEFAULT_REGION
+    assert options["model"] == DEFAULT_MODEL
+    assert options["vad_threshold"] == DEFAULT_VAD_THRESHOLD
+    assert options["vad_silence_ms"] == DEFAULT_SILENCE_MS
+    assert (options["language"], options["endpointing"], options["vad"]) == ("pipeline", "ha", True)
+
+
+def server_settings_for(
+    options: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """What the server makes of these options, through the run script's mapping."""
+    for name in [name for name in os.environ if name.startswith("QWEN_")]:
+        monkeypatch.delenv(name)
+    for name, value in options_to_env(options, tmp_path / "context.txt", PORT).items():
+        monkeypatch.setenv(name, value)
+    args = parse_args([])
+    return args, build_settings(args, "sk-test-secret-key")
+
+
+def test_every_choice_is_accepted_by_the_server(
+    config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = {**config["options"], "api_key": "sk-test-secret-key"}
+    args, settings = server_settings_for(defaults, tmp_path, monkeypatch)
+    assert args.uri == f"tcp://0.0.0.0:{PORT}"
+    assert settings.language is None and not settings.force_language  # the pipeline's
+    languages = config["schema"]["language"].removeprefix("list(").removesuffix(")").split("|")
+    for language in languages:
+        _, settings = server_settings_for({**defaults, "language": language}, tmp_path, monkeypatch)
+        assert settings.force_language == (language != "pipeline")
+        assert settings.language == (None if language in ("pipeline", "auto") else language)
+    _, settings = server_settings_for({**defaults, "endpointing": "server"}, tmp_path, monkeypatch)
+    assert settings.endpointing == "server"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans"])
+def test_every_option_is_translated(config: dict[str, Any], language: str) -> None:
+    translation = load(ADDON / "translations" / f"{language}.yaml")
+    assert set(translation["configuration"]) == set(config["schema"])
+    for name, text in translation["configuration"].items():
+        assert text["name"].strip() and text["description"].strip(), name
+    assert set(translation["network"]) == set(config["ports"])

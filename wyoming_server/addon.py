@@ -1,0 +1,224 @@
+"""The Home Assistant add-on's run script: ``python -m wyoming_server.addon``.
+
+It maps the Supervisor's ``/data/options.json`` onto the server's environment variables,
+starts the server on port 10300 (as the unprivileged ``wyoming`` user when started as root),
+waits until it answers ``Describe``, then announces it through the Supervisor's discovery API
+so that Home Assistant's Wyoming integration offers to add it. The API key travels only in the
+server's environment: never in a log line or on a command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import grp
+import json
+import logging
+import os
+import pwd
+import signal
+import socket
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .cli import DEFAULT_LOG_FORMAT
+from .health import HealthError, describe
+
+_LOGGER = logging.getLogger("wyoming_server.addon")
+
+OPTIONS_FILE = Path("/data/options.json")
+PORT = 10300
+SERVER_USER = "wyoming"
+SUPERVISOR_API = "http://supervisor"
+READY_TIMEOUT = 60.0
+DISCOVERY_TIMEOUT = 10.0
+# Options the Supervisor stores as given; each becomes one of the server's variables.
+_VALUES = {
+    "region": "QWEN_ASR_REGION",
+    "model": "QWEN_ASR_MODEL",
+    "vad_threshold": "QWEN_ASR_VAD_THRESHOLD",
+    "vad_silence_ms": "QWEN_ASR_VAD_SILENCE_MS",
+    "endpointing": "QWEN_ASR_ENDPOINTING",
+}
+_FLAGS = {"vad": "QWEN_ASR_VAD", "debug_logging": "QWEN_ASR_DEBUG"}
+# "Same as the Assist pipeline": the server then uses each request's language.
+PIPELINE_LANGUAGE = "pipeline"
+
+
+class AddonError(Exception):
+    """The add-on's configuration cannot start the server; the message says what to fix."""
+
+
+def load_options(path: Path) -> dict[str, Any]:
+    try:
+        options = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise AddonError(f"cannot read {path}: {err.__class__.__name__}") from None
+    except ValueError:
+        raise AddonError(f"{path} is not JSON") from None
+    if not isinstance(options, dict):
+        raise AddonError(f"{path} does not hold an object of options")
+    return options
+
+
+def options_to_env(options: Mapping[str, Any], context_file: Path, port: int) -> dict[str, str]:
+    """The server's variables for these options; writes the context text to ``context_file``."""
+    env = {"QWEN_ASR_URI": f"tcp://0.0.0.0:{port}"}
+    key = options.get("api_key")
+    if not isinstance(key, str) or not key.strip():
+        raise AddonError("set your DashScope API key (api_key) in the add-on's configuration")
+    env["QWEN_API_KEY"] = key.strip()
+    for option, variable in _VALUES.items():
+        value = options.get(option)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise AddonError(f"option {option} must be a single value, not {value!r}")
+        env[variable] = str(value)
+    for option, variable in _FLAGS.items():
+        value = options.get(option)
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise AddonError(f"option {option} must be true or false, not {value!r}")
+        env[variable] = "true" if value else "false"
+    language = options.get("language")
+    if language not in (None, "", PIPELINE_LANGUAGE):
+        env["QWEN_ASR_LANGUAGE"] = str(language)
+    lines = options.get("context") or []
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise AddonError("option context must be a list of words or names")
+    text = "\n".join(line.strip() for line in lines if line.strip())
+    if text:
+        context_file.write_text(text + "\n", encoding="utf-8")
+        env["QWEN_ASR_CONTEXT_FILE"] = str(context_file)
+    return env
+
+
+def server_environment(mapped: Mapping[str, str]) -> dict[str, str]:
+    """The inherited environment without the image's QWEN_* defaults and the Supervisor's
+    token (the server has no use for it), plus the mapped options."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("QWEN_") and name != "SUPERVISOR_TOKEN"
+    }
+    return {**inherited, **mapped}
+
+
+def server_identity() -> dict[str, Any]:
+    """Run the server as SERVER_USER (with its groups) when the add-on starts as root."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        user = pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        return {}
+    groups = [group.gr_gid for group in grp.getgrall() if SERVER_USER in group.gr_mem]
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": groups}
+
+
+async def wait_ready(process: asyncio.subprocess.Process, port: int) -> bool:
+    """True once the server answers Describe; False if it exits first or never answers."""
+    uri = f"tcp://127.0.0.1:{port}"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT
+    exited = asyncio.ensure_future(process.wait())
+    try:
+        while not exited.done() and loop.time() < deadline:
+            try:
+                await describe(uri, 2.0)
+            except HealthError:
+                await asyncio.wait({exited}, timeout=0.5)  # retry soon, or stop at its exit
+                continue
+            return True
+        return False
+    finally:
+        exited.cancel()
+
+
+def discovery_request(api: str, token: str, uri: str) -> urllib.request.Request:
+    body = json.dumps({"service": "wyoming", "config": {"uri": uri}}).encode()
+    return urllib.request.Request(  # noqa: S310 - the Supervisor's own http:// API
+        f"{api.rstrip('/')}/discovery",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+
+
+def post_discovery(request: urllib.request.Request) -> None:
+    with urllib.request.urlopen(request, timeout=DISCOVERY_TIMEOUT) as response:  # noqa: S310
+        reply = json.loads(response.read() or b"{}")
+    if reply.get("result") != "ok":
+        raise AddonError(f"the Supervisor answered {reply.get('message') or reply!r}")
+
+
+async def announce(port: int) -> None:
+    """Tell Home Assistant, through the Supervisor, where the Wyoming service is."""
+    token = os.environ.get("SUPERVISOR_TOKEN")
+    if not token:
+        _LOGGER.info("Not started by the Home Assistant Supervisor: no discovery to send")
+        return
+    uri = f"tcp://{socket.gethostname()}:{port}"
+    api = os.environ.get("SUPERVISOR_API", SUPERVISOR_API)
+    try:
+        await asyncio.to_thread(post_discovery, discovery_request(api, token, uri))
+    except urllib.error.HTTPError as err:
+        _LOGGER.error("Wyoming discovery failed: the Supervisor answered HTTP %s", err.code)
+    except (OSError, ValueError, AddonError) as err:
+        _LOGGER.error("Wyoming discovery failed: %s", err)
+    else:
+        _LOGGER.info("Home Assistant was told about %s (Wyoming discovery)", uri)
+
+
+async def supervise(env: Mapping[str, str], port: int) -> int:
+    """Run the server, announce it once it answers, and return its exit status."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wyoming_server", "serve", env=dict(env), **server_identity()
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, _forward, process, signum)
+    if await wait_ready(process, port):
+        await announce(port)
+    elif process.returncode is None:
+        _LOGGER.error("The server did not answer within %.0f s", READY_TIMEOUT)
+    return await process.wait()
+
+
+def _forward(process: asyncio.subprocess.Process, signum: int) -> None:
+    if process.returncode is None:
+        process.send_signal(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m wyoming_server.addon",
+        description="Home Assistant add-on: options.json -> environment -> wyoming-qwen-asr",
+    )
+    parser.add_argument("--options", type=Path, default=OPTIONS_FILE, help="%(default)s")
+    parser.add_argument("--port", type=int, default=PORT, help="%(default)s")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=DEFAULT_LOG_FORMAT)
+    with tempfile.TemporaryDirectory(prefix="qwen-asr-addon-") as folder:
+        # The server user reads the context file; it holds words, not secrets.
+        Path(folder).chmod(0o755)
+        try:
+            options = load_options(args.options)
+            mapped = options_to_env(options, Path(folder) / "context.txt", args.port)
+        except AddonError as err:
+            print(f"wyoming-qwen-asr add-on: error: {err}", file=sys.stderr)
+            return 2
+        status = asyncio.run(supervise(server_environment(mapped), args.port))
+    # A server ended by a signal exits as a shell reports it.
+    return status if status >= 0 else 128 - status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

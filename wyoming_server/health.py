@@ -1,0 +1,120 @@
+"""``health``: does the Wyoming server on a URI answer ``Describe`` with ``Info`` in time?
+
+Exit status 0 (healthy) or 1 (anything else), as container health checks expect. By default
+it checks the URI the server itself listens on (``QWEN_ASR_URI``), so a container's
+``HEALTHCHECK`` follows the same environment as the server; a wildcard listen address
+(``0.0.0.0``, ``::``) is checked on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+
+from wyoming.event import async_write_event
+from wyoming.info import Describe, Info
+
+from .arg_types import float_in_range
+from .server import ListenAddress, parse_uri
+from .wire import WireError, read_event
+
+DEFAULT_TIMEOUT = 5.0
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class HealthError(Exception):
+    """The server did not answer Describe with Info; the message says what happened."""
+
+
+def add_health_arguments(health: argparse.ArgumentParser, *, default_uri: str) -> None:
+    health.add_argument(
+        "--uri",
+        default=default_uri,
+        help="the server's URI; a wildcard host is checked on loopback "
+        f"(default {default_uri}: the server's own, env QWEN_ASR_URI)",
+    )
+    health.add_argument(
+        "--timeout",
+        type=float_in_range(0.1, 600.0, unit="seconds"),
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for the whole exchange (default {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def describe_target(address: ListenAddress) -> str:
+    if address.scheme == "unix":
+        return f"unix://{address.path}"
+    host = _LOOPBACK.get(address.host, address.host)
+    return f"tcp://[{host}]:{address.port}" if ":" in host else f"tcp://{host}:{address.port}"
+
+
+async def describe(uri: str, timeout: float) -> Info:
+    """The server's Info; raises HealthError (bad URI, refused, closed, garbage, timeout)."""
+    try:
+        address = parse_uri(uri)
+    except ValueError as err:
+        raise HealthError(str(err)) from None
+    if address.scheme == "stdio":
+        raise HealthError("a stdio:// server has no address to check")
+    target = describe_target(address)
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            if address.scheme == "unix":
+                reader, writer = await asyncio.open_unix_connection(address.path)
+            else:
+                host = _LOOPBACK.get(address.host, address.host)
+                reader, writer = await asyncio.open_connection(host, address.port)
+            await async_write_event(Describe().event(), writer)
+            while True:
+                event = await read_event(reader)
+                if event is None:
+                    raise HealthError(f"{target} closed the connection without answering Info")
+                if Info.is_type(event.type):
+                    return Info.from_event(event)
+    except TimeoutError:
+        raise HealthError(f"{target} did not answer Describe within {timeout:g} s") from None
+    except WireError as err:
+        raise HealthError(f"{target} is not a Wyoming server: {err}") from None
+    except OSError as err:
+        # asyncio's messages repeat the address; getaddrinfo's errno is negative.
+        errno = err.errno or 0
+        reason = os.strerror(errno) if errno > 0 else err.strerror or repr(err)
+        raise HealthError(f"cannot check {target}: {reason}") from None
+    except ValueError as err:  # Info data that does not parse
+        raise HealthError(f"{target} answered an invalid Info: {err}") from None
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+
+def summarize(info: Info) -> str:
+    services = [
+        f"{kind} {program.name}{f' {program.version}' if program.version else ''}"
+        for kind, programs in (
+            ("asr", info.asr),
+            ("mic", info.mic),
+            ("tts", info.tts),
+            ("wake", info.wake),
+            ("handle", info.handle),
+            ("intent", info.intent),
+            ("snd", info.snd),
+        )
+        for program in programs
+    ]
+    return ", ".join(services) or "no services"
+
+
+def run_health(args: argparse.Namespace) -> int:
+    try:
+        info = asyncio.run(describe(args.uri, args.timeout))
+    except HealthError as err:
+        print(f"wyoming-qwen-asr health: {err}", file=sys.stderr)
+        return 1
+    print(f"healthy: {summarize(info)}")
+    return 0
