@@ -13,6 +13,7 @@ from .errors import (
     QwenConnectionError,
     QwenError,
     QwenTimeoutError,
+    RateLimitError,
     ServiceError,
 )
 from .events import (
@@ -31,6 +32,7 @@ from .events import (
 )
 from .home_names import HomeNames, Named, format_home_names
 from .languages import normalize_language
+from .retry import RetryPolicy
 
 __all__ = [
     "AuthenticationError",
@@ -49,6 +51,8 @@ __all__ = [
     "QwenError",
     "QwenRealtimeClient",
     "QwenTimeoutError",
+    "RateLimitError",
+    "RetryPolicy",
     "ServiceError",
     "SessionConfig",
     "SessionCreated",
