@@ -28,6 +28,7 @@ from qwen_asr_realtime.const import (
 
 from . import __version__
 from .arg_types import float_in_range, int_in_range
+from .hass.args import add_hass_arguments
 from .mic import add_listen_arguments, add_mic_arguments
 from .settings import Endpointing, ServerSettings
 
@@ -161,6 +162,13 @@ def _qwen_options() -> _Parser:
         default=_env("QWEN_ASR_TIMEOUT", "20"),
         help="seconds to wait for the final transcript (default 20; env QWEN_ASR_TIMEOUT)",
     )
+    qwen.add_argument(
+        "--stall-timeout",
+        type=float_in_range(0.0, 3600.0, unit="seconds"),
+        default=_env("QWEN_ASR_STALL_TIMEOUT", "3"),
+        help="after the end of audio, give up when Qwen sends nothing for this long; "
+        "0: only --timeout (default 3; env QWEN_ASR_STALL_TIMEOUT)",
+    )
     log = parent.add_argument_group("logging")
     log.add_argument(
         "--debug", action="store_true", default=None, help="debug logging (env QWEN_ASR_DEBUG)"
@@ -210,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--buffered", action="store_true", default=None, help=argparse.SUPPRESS)
 
     add_mic_arguments(serve)
+    add_hass_arguments(serve)
 
     transcribe = commands.add_parser(
         "transcribe", parents=[qwen], help="print the transcript of WAV files (tests a key)"
@@ -307,7 +316,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
         vad=vad,
         context=read_context(args),
         endpointing=endpointing,
-        timeouts=Timeouts(finish=args.timeout),
+        timeouts=Timeouts(finish=args.timeout, finish_silence=args.stall_timeout or None),
         buffered=bool(getattr(args, "buffered", None) or _env_flag("QWEN_ASR_BUFFERED", False)),
     )
 

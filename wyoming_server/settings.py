@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -34,11 +35,15 @@ class ServerSettings:
     request_idle_seconds: float = 30.0
     # Benchmark baseline only: hold all audio until AudioStop, as upload-style servers do.
     buffered: bool = False
+    # The home's names from Home Assistant (--hass-url): called at each request's start.
+    home_names: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     def session_config(
         self, language: str | None, extra_context: str = "", model: str | None = None
     ) -> SessionConfig:
-        context = "\n".join(part for part in (self.context, extra_context) if part)
+        home = self.home_names() if self.home_names is not None else ""
+        # The user's own text first and the home's (longest) last: trimming cuts the end.
+        context = "\n".join(part for part in (self.context, extra_context, home) if part)
         return SessionConfig(
             model=model or self.model,
             language=language,
