@@ -11,7 +11,6 @@ from qwen_asr_realtime import (
     Final,
     Partial,
     QwenError,
-    QwenRealtimeClient,
     QwenTimeoutError,
     join_transcripts,
 )
@@ -19,7 +18,7 @@ from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, Transcript
 from wyoming.event import Event
 
 from .audio import PcmConverter, PcmFormat
-from .settings import Endpointing, ServerSettings
+from .settings import Endpointing, ServerSettings, make_client
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,9 +73,7 @@ class TranscriptionRequest:
         on_failure: OnFailure,
     ) -> None:
         config = settings.session_config(language, extra_context, model)
-        self.client = QwenRealtimeClient(
-            settings.api_key, config, endpoint=settings.endpoint, timeouts=settings.timeouts
-        )
+        self.client = make_client(settings, config)
         self.language = language
         self.answered = False
         self.audio_started = False

@@ -6,7 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from qwen_asr_realtime import SessionConfig, Timeouts, VadConfig, trim_context
+from qwen_asr_realtime import (
+    QwenRealtimeClient,
+    RetryPolicy,
+    SessionConfig,
+    Timeouts,
+    VadConfig,
+    trim_context,
+)
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 
@@ -29,6 +36,8 @@ class ServerSettings:
     context: str = ""
     endpointing: Endpointing = Endpointing.HA
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # Connecting again after a capacity/rate limit, while the request's audio is held.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     # A request that lasts longer than this is ended with an error (HA stops far earlier).
     max_request_seconds: float = 300.0
     # While a request is open, a client silent for this long is considered gone.
@@ -50,6 +59,17 @@ class ServerSettings:
             vad=self.vad,
             context=trim_context(context, MAX_CONTEXT_CHARS),
         )
+
+
+def make_client(settings: ServerSettings, config: SessionConfig) -> QwenRealtimeClient:
+    """A protocol client for one session with these settings' account, bounds and retry."""
+    return QwenRealtimeClient(
+        settings.api_key,
+        config,
+        endpoint=settings.endpoint,
+        timeouts=settings.timeouts,
+        retry=settings.retry,
+    )
 
 
 def request_context(names: object, terms: object) -> str:

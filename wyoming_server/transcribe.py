@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from qwen_asr_realtime import QwenError, QwenRealtimeClient
+from qwen_asr_realtime import QwenError
 
 from .audio import AudioFormatError, PcmConverter
-from .settings import ServerSettings
+from .settings import ServerSettings, make_client
 from .wav import WavError, read_wav
 
 
@@ -19,12 +19,7 @@ async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: boo
     reported to make the service miss segments."""
     audio = read_wav(path)
     converter = PcmConverter(audio.format)
-    client = QwenRealtimeClient(
-        settings.api_key,
-        settings.session_config(settings.language),
-        endpoint=settings.endpoint,
-        timeouts=settings.timeouts,
-    )
+    client = make_client(settings, settings.session_config(settings.language))
     try:
         client.start()
         async for chunk in audio.stream(realtime=realtime):
