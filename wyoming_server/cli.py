@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -30,6 +29,7 @@ from . import __version__
 from .arg_types import float_in_range, int_in_range
 from .hass.args import add_hass_arguments
 from .mic import add_listen_arguments, add_mic_arguments
+from .secret_file import read_secret_file
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -272,17 +272,9 @@ def read_api_key(args: argparse.Namespace, *, required: bool = True) -> str:
     path: Path | None = args.api_key_file
     if path is not None:
         try:
-            mode = path.stat().st_mode
-            key = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(
-                f"cannot read --api-key-file {path}: {err.__class__.__name__}"
-            ) from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            _LOGGER.warning("%s is readable by other users; run: chmod 600 %s", path, path)
-        if not key:
-            raise UsageError(f"--api-key-file {path} is empty")
-        return key
+            return read_secret_file(path, "--api-key-file")
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     if required:
         raise UsageError("an API key is required: set QWEN_API_KEY or use --api-key-file")
     return ""

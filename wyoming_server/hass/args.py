@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import stat
 import sys
 from pathlib import Path
 
+from ..secret_file import read_secret_file
 from .connection import SUPERVISOR_URL, HassConfig, websocket_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,15 +80,4 @@ def _token(args: argparse.Namespace, argv: list[str]) -> str | None:
             )
         return str(args.hass_token).strip()
     path: Path | None = args.hass_token_file
-    if path is None:
-        return None
-    try:
-        mode = path.stat().st_mode
-        token = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"cannot read --hass-token-file {path}: {type(err).__name__}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        _LOGGER.warning("%s is readable by other users; run: chmod 600 %s", path, path)
-    if not token:
-        raise ValueError(f"--hass-token-file {path} is empty")
-    return token
+    return None if path is None else read_secret_file(path, "--hass-token-file")

@@ -244,15 +244,7 @@ class QwenRealtimeClient:
 
     async def _discard_attempt(self) -> None:
         """Forget a connection refused for a rate limit; queued audio is kept for the next."""
-        for task in self._tasks:
-            task.cancel()
-        if self._ws is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._ws.close(), self.timeouts.close)
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self._tasks.clear()
+        await self._release_connection()
         self._ws = None
         self._attempt_error = None
         self.session_id = None
@@ -549,6 +541,12 @@ class QwenRealtimeClient:
         # Only now is the task list final: on Python 3.11, asyncio.wait_for returns its
         # result instead of raising when a cancellation races with it, so the connect task
         # may have finished (and started the send loop) despite being cancelled.
+        await self._release_connection()
+        if self.state is not SessionState.FAILED:
+            self.state = SessionState.CLOSED
+
+    async def _release_connection(self) -> None:
+        """Stop the socket's tasks and close it (bounded by the close timeout)."""
         for task in self._tasks:
             task.cancel()
         if self._ws is not None:
@@ -558,8 +556,6 @@ class QwenRealtimeClient:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
-        if self.state is not SessionState.FAILED:
-            self.state = SessionState.CLOSED
 
     async def __aenter__(self) -> QwenRealtimeClient:
         try:
