@@ -58,6 +58,7 @@ async def home(hass: HassProcess) -> AsyncIterator[HassWebSocket]:
     """A floor, an area on it, and an exposed helper with an alias in that area; removed
     again afterwards so the suite's other tests see the home they expect."""
     async with HassWebSocket(hass.url, hass.onboard().token) as ws:
+        await _until_started(ws)  # hass serves before every integration is set up
         floor = await ws.command(
             "config/floor_registry/create", name="Upstairs", aliases=["first floor"]
         )
@@ -83,6 +84,12 @@ async def home(hass: HassProcess) -> AsyncIterator[HassWebSocket]:
                 await ws.command("input_boolean/delete", input_boolean_id=helper["id"])
             await ws.command("config/area_registry/delete", area_id=area["area_id"])
             await ws.command("config/floor_registry/delete", floor_id=floor["floor_id"])
+
+
+async def _until_started(ws: HassWebSocket, timeout: float = 60.0) -> None:
+    async with asyncio.timeout(timeout):
+        while (await ws.command("get_config")).get("state") != "RUNNING":
+            await asyncio.sleep(0.2)
 
 
 async def _expose(ws: HassWebSocket, entity_id: str, exposed: bool) -> None:
