@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.sync.client import connect as connect_sync
 
 TIMEOUT_S = 30.0
+# websockets logs frames at debug level, auth messages (tokens) included: keep it quiet.
+_WS_LOGGER = logging.getLogger(__name__ + ".connection")
+_WS_LOGGER.setLevel(logging.INFO)
 
 
 class HassCommandError(RuntimeError):
@@ -35,7 +39,7 @@ def _auth_message(token: str) -> str:
 
 def create_long_lived_token(url: str, access_token: str, name: str = "qwen-e2e") -> str:
     """``auth/long_lived_access_token`` over a short blocking connection."""
-    with connect_sync(websocket_url(url), open_timeout=TIMEOUT_S) as ws:
+    with connect_sync(websocket_url(url), open_timeout=TIMEOUT_S, logger=_WS_LOGGER) as ws:
         json.loads(ws.recv(TIMEOUT_S))  # auth_required
         ws.send(_auth_message(access_token))
         reply = json.loads(ws.recv(TIMEOUT_S))
@@ -85,7 +89,7 @@ class HassWebSocket:
         self.ha_version = ""
 
     async def __aenter__(self) -> Self:
-        self._ws = await connect(self.url, open_timeout=TIMEOUT_S, max_size=None)
+        self._ws = await connect(self.url, open_timeout=TIMEOUT_S, max_size=None, logger=_WS_LOGGER)
         async with asyncio.timeout(TIMEOUT_S):
             await self._ws.recv()  # auth_required
             await self._ws.send(_auth_message(self._token))
