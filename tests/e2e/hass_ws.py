@@ -37,28 +37,27 @@ def _auth_message(token: str) -> str:
     return json.dumps({"type": "auth", "access_token": token})
 
 
-def create_long_lived_token(url: str, access_token: str, name: str = "qwen-e2e") -> str:
-    """``auth/long_lived_access_token`` over a short blocking connection."""
+def command_sync(url: str, token: str, command: str, **data: Any) -> Any:
+    """One command over a short blocking connection (for code without an event loop)."""
     with connect_sync(websocket_url(url), open_timeout=TIMEOUT_S, logger=_WS_LOGGER) as ws:
         json.loads(ws.recv(TIMEOUT_S))  # auth_required
-        ws.send(_auth_message(access_token))
+        ws.send(_auth_message(token))
         reply = json.loads(ws.recv(TIMEOUT_S))
         if reply["type"] != "auth_ok":
             raise HassCommandError("auth", reply)
-        ws.send(
-            json.dumps(
-                {
-                    "id": 1,
-                    "type": "auth/long_lived_access_token",
-                    "client_name": name,
-                    "lifespan": 30,
-                }
-            )
-        )
+        ws.send(json.dumps({"id": 1, "type": command, **data}))
         result = json.loads(ws.recv(TIMEOUT_S))
         if not result.get("success"):
-            raise HassCommandError("auth/long_lived_access_token", result.get("error", {}))
-        return str(result["result"])
+            raise HassCommandError(command, result.get("error") or {})
+        return result.get("result")
+
+
+def create_long_lived_token(url: str, access_token: str, name: str = "qwen-e2e") -> str:
+    """``auth/long_lived_access_token``, as the profile page creates one."""
+    token = command_sync(
+        url, access_token, "auth/long_lived_access_token", client_name=name, lifespan=30
+    )
+    return str(token)
 
 
 @dataclass
