@@ -106,8 +106,8 @@ async def run_pipeline(
 ) -> AssistRun:
     """Stream ``pcm`` then silence at real time until HA stops listening.
 
-    ``end_stream=True`` sends the empty frame that ends the audio right after
-    ``trailing_silence_s`` of silence, like a satellite with its own end-of-speech detection.
+    ``end_stream=True`` sends the empty frame that ends the audio ``trailing_silence_s`` after
+    the end of the speech, like a satellite with its own end-of-speech detection.
     """
     run = AssistRun()
     subscription = await ws.subscribe(
@@ -154,8 +154,13 @@ async def _stream(
     run: AssistRun,
 ) -> None:
     speech_frames = -(-len(pcm) // FRAME_BYTES)
-    total_frames = speech_frames + round(trailing_silence_s / FRAME_S)
     speech_end_frame = round(speech_end_s(pcm) / FRAME_S)
+    trailing_frames = round(trailing_silence_s / FRAME_S)
+    # A satellite that ends the audio itself does so a set time after the speech; one that
+    # streams until HA stops listening sends the whole recording, then silence.
+    total_frames = (
+        speech_end_frame + trailing_frames if end_stream else speech_frames + trailing_frames
+    )
     silence = bytes(FRAME_BYTES)
     run.started = time.monotonic()
     for index in range(total_frames):

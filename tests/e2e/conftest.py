@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .engines import ENGINES, Engine
 from .entries import wait_for, ws_call
 from .hass_env import HassRuntime, runtime, selected_versions
 from .hass_process import HassProcess
@@ -90,3 +91,12 @@ def live_emulator(emulator: EmulatorProcess) -> EmulatorProcess:
     if not emulator.running or emulator.api_keys != [API_KEY]:
         emulator.restart(api_keys=[API_KEY])
     return emulator
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine(
+    request: pytest.FixtureRequest, hass: HassProcess, live_emulator: EmulatorProcess
+) -> Iterator[Engine]:
+    """Each speech-to-text engine in its own Assist pipeline (set up through HA's flows)."""
+    with ENGINES[request.param](hass, live_emulator, API_KEY) as made:
+        yield made

@@ -3,13 +3,11 @@ real time, for both engines, both endpointing modes, on each HA version."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from .assist import AssistRun, run_pipeline, speech_pcm
 from .conftest import API_KEY, COMMAND, KITCHEN_LIGHT
-from .engines import ENGINES, HA_ENDPOINTING, MODES, SERVICE_ENDPOINTING, Engine
+from .engines import HA_ENDPOINTING, MODES, SERVICE_ENDPOINTING, Engine
 from .entries import flows_in_progress, wait_for
 from .flows import DOMAIN, abort_text
 from .hass_process import HassProcess
@@ -17,14 +15,6 @@ from .hass_ws import HassWebSocket
 from .services import EmulatorProcess
 
 NEW_KEY = "sk-e2e-rotated-key"
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def engine(
-    request: pytest.FixtureRequest, hass: HassProcess, live_emulator: EmulatorProcess
-) -> Iterator[Engine]:
-    with ENGINES[request.param](hass, live_emulator, API_KEY) as made:
-        yield made
 
 
 def _skips_ha_vad(hass_version: str) -> bool:
