@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -50,26 +51,26 @@ def shots(tmp_path: Path, hass_version: str) -> Path:
     return Path(base).resolve() if base else tmp_path / hass_version
 
 
-def _form_texts(form: dict[str, object], flow: str, step: str) -> list[str]:
+def _form_texts(form: dict[str, Any], flow: str, step: str) -> list[str]:
     """What the dialog must show for a form: title, description, and each field's label and
     description, plus the labels of options shown as radio buttons."""
     placeholders = form.get("description_placeholders")
     texts = step_texts(flow, step, placeholders if isinstance(placeholders, dict) else None)
-    fields = schema_fields(form)  # type: ignore[arg-type]
+    fields = schema_fields(form)
     missing = [name for name in fields if name not in texts.labels]
     assert not missing, f"fields without a label in en.json: {missing}"
     shown = [texts.title, texts.description]
     shown += [texts.labels[name] for name in fields]
     shown += [texts.descriptions[name] for name in fields if name in texts.descriptions]
-    for field in form["data_schema"]:  # type: ignore[attr-defined]
+    for field in form["data_schema"]:
         select = field.get("selector", {}).get("select", {})
         if select.get("translation_key") and select.get("mode") == "list":
-            values = select_options(form, field["name"])  # type: ignore[arg-type]
+            values = select_options(form, field["name"])
             shown += [option_label(select["translation_key"], value) for value in values]
     return [text for text in shown if text]
 
 
-def _user_form(hass: HassProcess) -> dict[str, object]:
+def _user_form(hass: HassProcess) -> dict[str, Any]:
     """The first step as the REST API describes it (the dialog renders this)."""
     rest = hass.rest()
     form = rest.start_flow(DOMAIN)
