@@ -93,7 +93,13 @@ class HomeContext:
             entry = registry.async_get(state.entity_id)
             # A name set in the entity registry wins: it is what the user renamed it to.
             name = (entry.name if entry else None) or state.name
-            yield Named(name, tuple(entry.aliases) if entry else ())
+            yield Named(name, _text_aliases(entry.aliases) if entry else ())
+
+
+def _text_aliases(aliases: Iterable[object]) -> tuple[str, ...]:
+    """The aliases that are text: HA 2026.11+ may list its COMPUTED_NAME marker among them
+    (meaning "the entity's own name"), which is already sent as the name."""
+    return tuple(alias for alias in aliases if isinstance(alias, str))
 
 
 def build_context(user_text: str, home_text: str) -> str:

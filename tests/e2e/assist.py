@@ -5,10 +5,11 @@ HA announces in the run-start event (``runner_data.stt_binary_handler_id``)."""
 from __future__ import annotations
 
 import asyncio
-import audioop
 import contextlib
+import math
 import time
 import wave
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,13 @@ def speech_pcm(name: str = "turn_on_kitchen_lights") -> bytes:
 def speech_end_s(pcm: bytes, threshold_dbfs: float = -40.0) -> float:
     """Offset of the end of the last 10 ms frame louder than the threshold."""
     threshold = 32768 * 10 ** (threshold_dbfs / 20)
+    samples = array("h", pcm[: len(pcm) - len(pcm) % 2])
+    per_frame = FRAME_BYTES // 2
     last = 0
-    for index in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
-        if audioop.rms(pcm[index : index + FRAME_BYTES], 2) >= threshold:
-            last = index + FRAME_BYTES
+    for start in range(0, len(samples) - per_frame + 1, per_frame):
+        frame = samples[start : start + per_frame]
+        if math.sqrt(sum(x * x for x in frame) / per_frame) >= threshold:
+            last = (start + per_frame) * 2
     return last / (2 * SAMPLE_RATE)
 
 
@@ -102,8 +106,8 @@ async def run_pipeline(
 ) -> AssistRun:
     """Stream ``pcm`` then silence at real time until HA stops listening.
 
-    ``end_stream=True`` sends the empty frame that ends the audio right after
-    ``trailing_silence_s`` of silence, like a satellite with its own end-of-speech detection.
+    ``end_stream=True`` sends the empty frame that ends the audio ``trailing_silence_s`` after
+    the end of the speech, like a satellite with its own end-of-speech detection.
     """
     run = AssistRun()
     subscription = await ws.subscribe(
@@ -150,8 +154,13 @@ async def _stream(
     run: AssistRun,
 ) -> None:
     speech_frames = -(-len(pcm) // FRAME_BYTES)
-    total_frames = speech_frames + round(trailing_silence_s / FRAME_S)
     speech_end_frame = round(speech_end_s(pcm) / FRAME_S)
+    trailing_frames = round(trailing_silence_s / FRAME_S)
+    # A satellite that ends the audio itself does so a set time after the speech; one that
+    # streams until HA stops listening sends the whole recording, then silence.
+    total_frames = (
+        speech_end_frame + trailing_frames if end_stream else speech_frames + trailing_frames
+    )
     silence = bytes(FRAME_BYTES)
     run.started = time.monotonic()
     for index in range(total_frames):

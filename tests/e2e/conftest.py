@@ -8,14 +8,14 @@ Run from the server venv: ``.venv/bin/python -m pytest tests/e2e``. The HA versi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
 
+from .engines import ENGINES, Engine
+from .entries import wait_for, ws_call
 from .hass_env import HassRuntime, runtime, selected_versions
 from .hass_process import HassProcess
-from .hass_ws import HassWebSocket
 from .services import EmulatorProcess
 
 # Kitchen lights for "turn on the kitchen lights": a template light backed by a boolean, so
@@ -57,9 +57,15 @@ def hass_runtime(hass_version: str) -> HassRuntime:
     return rt
 
 
-async def _put_in_area(hass: HassProcess, entity_id: str, area_id: str) -> None:
-    async with HassWebSocket(hass.url, hass.onboard().token) as ws:
-        await ws.command("config/entity_registry/update", entity_id=entity_id, area_id=area_id)
+def _put_in_area(hass: HassProcess, entity_id: str, area_id: str) -> None:
+    # Template entities may register a moment after HA reports it has started.
+    wait_for(
+        lambda: any(
+            e["entity_id"] == entity_id for e in ws_call(hass, "config/entity_registry/list")
+        ),
+        what=f"{entity_id} in the entity registry",
+    )
+    ws_call(hass, "config/entity_registry/update", entity_id=entity_id, area_id=area_id)
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +73,7 @@ def hass(hass_runtime: HassRuntime) -> Iterator[HassProcess]:
     """An onboarded hass with the integration installed as HACS does and a kitchen light."""
     with HassProcess(hass_runtime, extra_yaml=HOME_YAML) as process:
         process.onboard()
-        asyncio.run(_put_in_area(process, KITCHEN_LIGHT, "kitchen"))
+        _put_in_area(process, KITCHEN_LIGHT, "kitchen")
         yield process
 
 
@@ -85,3 +91,12 @@ def live_emulator(emulator: EmulatorProcess) -> EmulatorProcess:
     if not emulator.running or emulator.api_keys != [API_KEY]:
         emulator.restart(api_keys=[API_KEY])
     return emulator
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine(
+    request: pytest.FixtureRequest, hass: HassProcess, live_emulator: EmulatorProcess
+) -> Iterator[Engine]:
+    """Each speech-to-text engine in its own Assist pipeline (set up through HA's flows)."""
+    with ENGINES[request.param](hass, live_emulator, API_KEY) as made:
+        yield made

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,7 +31,13 @@ def ws_call(hass: HassProcess, command: str, **data: Any) -> Any:
         async with HassWebSocket(hass.url, hass.onboard().token) as ws:
             return await ws.command(command, **data)
 
-    return asyncio.run(call())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(call())
+    # Called from an async test: run the call on its own loop in a worker thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, call()).result()
 
 
 def wait_for(predicate: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:

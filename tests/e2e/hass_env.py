@@ -133,10 +133,10 @@ class HassRuntime:
 
     def install(self) -> None:
         """Create the venv and install the pinned set (skipped when already current)."""
-        if self.chroot is not None:
-            _prepare_root()
         if self.is_installed():
             return
+        if self.chroot is not None:
+            _prepare_root()
         print(f"e2e: installing Home Assistant {self.version} into {self.venv}", flush=True)
         if self.chroot is None:
             shutil.rmtree(self.venv, ignore_errors=True)

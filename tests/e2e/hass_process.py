@@ -28,6 +28,7 @@ from typing import Self
 
 from .hass_env import PROJECT, HassRuntime
 from .hass_rest import HassRest, Owner, onboard
+from .hass_ws import HassCommandError, command_sync
 
 INTEGRATION = PROJECT / "custom_components" / "qwen_asr"
 # What the suite's HA loads beyond the integrations it sets up through config flows.
@@ -186,7 +187,18 @@ class HassProcess:
         """Onboard through the REST API (owner user, tokens); idempotent per process."""
         if self.owner is None:
             self.owner = onboard(self.url)
+            self._confirm_http_config(self.owner.token)
         return self.owner
+
+    def _confirm_http_config(self, token: str) -> None:
+        """HA 2026.11+ moves ``http:`` from YAML into storage as a trial that reverts (and
+        restarts HA on port 8123, all interfaces) unless confirmed within 5 minutes: confirm
+        it as the frontend's dialog does. Older versions have no such command."""
+        try:
+            command_sync(self.url, token, "http/config/promote")
+        except HassCommandError as err:
+            if err.code not in ("unknown_command", "not_allowed"):
+                raise
 
     def rest(self) -> HassRest:
         """A REST client authenticated as the owner."""

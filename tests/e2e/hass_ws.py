@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.sync.client import connect as connect_sync
 
 TIMEOUT_S = 30.0
+# websockets logs frames at debug level, auth messages (tokens) included: keep it quiet.
+_WS_LOGGER = logging.getLogger(__name__ + ".connection")
+_WS_LOGGER.setLevel(logging.INFO)
 
 
 class HassCommandError(RuntimeError):
@@ -33,28 +37,27 @@ def _auth_message(token: str) -> str:
     return json.dumps({"type": "auth", "access_token": token})
 
 
-def create_long_lived_token(url: str, access_token: str, name: str = "qwen-e2e") -> str:
-    """``auth/long_lived_access_token`` over a short blocking connection."""
-    with connect_sync(websocket_url(url), open_timeout=TIMEOUT_S) as ws:
+def command_sync(url: str, token: str, command: str, **data: Any) -> Any:
+    """One command over a short blocking connection (for code without an event loop)."""
+    with connect_sync(websocket_url(url), open_timeout=TIMEOUT_S, logger=_WS_LOGGER) as ws:
         json.loads(ws.recv(TIMEOUT_S))  # auth_required
-        ws.send(_auth_message(access_token))
+        ws.send(_auth_message(token))
         reply = json.loads(ws.recv(TIMEOUT_S))
         if reply["type"] != "auth_ok":
             raise HassCommandError("auth", reply)
-        ws.send(
-            json.dumps(
-                {
-                    "id": 1,
-                    "type": "auth/long_lived_access_token",
-                    "client_name": name,
-                    "lifespan": 30,
-                }
-            )
-        )
+        ws.send(json.dumps({"id": 1, "type": command, **data}))
         result = json.loads(ws.recv(TIMEOUT_S))
         if not result.get("success"):
-            raise HassCommandError("auth/long_lived_access_token", result.get("error", {}))
-        return str(result["result"])
+            raise HassCommandError(command, result.get("error") or {})
+        return result.get("result")
+
+
+def create_long_lived_token(url: str, access_token: str, name: str = "qwen-e2e") -> str:
+    """``auth/long_lived_access_token``, as the profile page creates one."""
+    token = command_sync(
+        url, access_token, "auth/long_lived_access_token", client_name=name, lifespan=30
+    )
+    return str(token)
 
 
 @dataclass
@@ -85,7 +88,7 @@ class HassWebSocket:
         self.ha_version = ""
 
     async def __aenter__(self) -> Self:
-        self._ws = await connect(self.url, open_timeout=TIMEOUT_S, max_size=None)
+        self._ws = await connect(self.url, open_timeout=TIMEOUT_S, max_size=None, logger=_WS_LOGGER)
         async with asyncio.timeout(TIMEOUT_S):
             await self._ws.recv()  # auth_required
             await self._ws.send(_auth_message(self._token))

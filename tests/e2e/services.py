@@ -140,32 +140,34 @@ class EmulatorProcess(ServiceProcess):
 
 
 class WyomingServerProcess(ServiceProcess):
-    """``wyoming-qwen-asr serve`` on a free loopback port, in front of an emulator."""
+    """``wyoming-qwen-asr serve`` on a free loopback port, in front of an emulator; restartable
+    on the same port (e.g. with the other endpointing mode)."""
 
     def __init__(self, *, qwen_url: str, api_key: str, endpointing: str = "ha") -> None:
+        super().__init__("wyoming-server", [])
         self.port = _free_port()
-        key_file = Path(tempfile.mkstemp(prefix="qwen-e2e-key-")[1])
-        key_file.write_text(api_key)
-        key_file.chmod(0o600)
-        self._key_file = key_file
-        super().__init__(
-            "wyoming-server",
-            [
-                str(SERVER_BIN / "wyoming-qwen-asr"),
-                "serve",
-                "--uri",
-                f"tcp://127.0.0.1:{self.port}",
-                "--region",
-                qwen_url,
-                "--api-key-file",
-                str(key_file),
-                "--endpointing",
-                endpointing,
-                "--debug",
-            ],
-        )
+        self.qwen_url = qwen_url
+        self.endpointing = endpointing
+        fd, key_file = tempfile.mkstemp(prefix="qwen-e2e-key-")
+        os.close(fd)
+        self._key_file = Path(key_file)
+        self._key_file.write_text(api_key)
+        self._key_file.chmod(0o600)
 
     def start(self) -> None:
+        self.argv = [
+            str(SERVER_BIN / "wyoming-qwen-asr"),
+            "serve",
+            "--uri",
+            f"tcp://127.0.0.1:{self.port}",
+            "--region",
+            self.qwen_url,
+            "--api-key-file",
+            str(self._key_file),
+            "--endpointing",
+            self.endpointing,
+            "--debug",
+        ]
         self._spawn(subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -178,6 +180,11 @@ class WyomingServerProcess(ServiceProcess):
                 continue
             return
         raise self._fail(f"did not listen within {START_TIMEOUT_S} s")
+
+    def restart(self, *, endpointing: str | None = None) -> None:
+        self.stop()
+        self.endpointing = endpointing or self.endpointing
+        self.start()
 
     def close(self) -> None:
         super().close()
