@@ -35,16 +35,3 @@ def test_repeats_and_blanks_are_dropped_case_insensitively() -> None:
 
 def test_empty_home_is_empty_text() -> None:
     assert format_home_names(HomeNames()) == ""
-
-
-def test_non_string_aliases_are_skipped() -> None:
-    """HA 2026.11 registry entries list an enum marker for "the computed name" as an alias
-    (every new entity has one); the name itself is already in the text."""
-    from enum import Enum  # noqa: PLC0415
-
-    class ComputedName(Enum):
-        SINGLETON = 0
-
-    marker = ComputedName.SINGLETON
-    home = HomeNames(entities=(Named("Kitchen lights", (marker, "ceiling")),))  # type: ignore[arg-type]
-    assert format_home_names(home) == "Kitchen lights\nceiling"

@@ -40,9 +40,7 @@ def _lines(home: HomeNames) -> Iterator[str]:
     for group in (home.floors, home.areas, home.entities):
         for item in sorted(group, key=lambda named: named.name.casefold()):
             yield item.name
-            # HA 2026.11 keeps a COMPUTED_NAME marker (not a string) among an entity's
-            # aliases, standing for its name: skip it, the name is already there.
-            yield from sorted(alias for alias in item.aliases if isinstance(alias, str))
+            yield from sorted(item.aliases)
 
 
 def _unique(names: Iterable[str]) -> Iterator[str]:
