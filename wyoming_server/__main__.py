@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import sys
 
@@ -17,6 +18,8 @@ from .cli import (
     protect_secret,
     read_api_key,
 )
+from .hass import HassConfig, HomeNamesSource
+from .hass.args import hass_config
 from .health import run_health
 from .mic import MicDeviceError, check_mic_args, print_mic_devices, run_listen, start_mic_service
 from .server import parse_uri, serve
@@ -45,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         # Without a key, demo and listen use the local emulator.
         api_key = read_api_key(args, required=args.command not in ("demo", "listen"))
         protect_secret(api_key)
+        hass = hass_config(args) if args.command == "serve" else None
+        if hass is not None:
+            protect_secret(hass.token)
         settings = build_settings(args, api_key)
         if args.command in ("serve", "listen"):
             check_mic_args(args)
@@ -54,11 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wyoming-qwen-asr: error: {err}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_run_command(args, settings))
+        return asyncio.run(_run_command(args, settings, hass))
     return 130
 
 
-async def _run_command(args: argparse.Namespace, settings: object) -> int:
+async def _run_command(
+    args: argparse.Namespace, settings: object, hass: HassConfig | None = None
+) -> int:
     from .settings import ServerSettings  # noqa: PLC0415
 
     assert isinstance(settings, ServerSettings)
@@ -83,6 +91,12 @@ async def _run_command(args: argparse.Namespace, settings: object) -> int:
             _LOGGER.error("Cannot listen on %s: %s", args.mic_uri, err)
             return 1
     _LOGGER.info("wyoming-qwen-asr %s starting (model %s)", __version__, settings.model)
+    home_names = None
+    if hass is not None:
+        _LOGGER.info("Reading home names from Home Assistant at %s", hass.url)
+        home_names = HomeNamesSource(hass)
+        home_names.start()
+        settings = dataclasses.replace(settings, home_names=home_names)
     try:
         await serve(settings, args.uri, zeroconf_name=_zeroconf_name(args.zeroconf))
     except OSError as err:
@@ -92,6 +106,8 @@ async def _run_command(args: argparse.Namespace, settings: object) -> int:
         _LOGGER.error("--zeroconf needs: pip install 'wyoming-qwen-asr[zeroconf]'")
         return 2
     finally:
+        if home_names is not None:
+            await home_names.stop()
         if mic is not None:
             await mic.stop()
     return 0

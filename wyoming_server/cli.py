@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -36,8 +35,10 @@ from qwen_asr_realtime.const import (
 
 from . import __version__
 from .arg_types import float_in_range, int_in_range
+from .hass.args import add_hass_arguments
 from .health import add_health_arguments
 from .mic import add_listen_arguments, add_mic_arguments
+from .secret_file import read_secret_file
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -178,6 +179,13 @@ def _qwen_options() -> _Parser:
         default=_env("QWEN_ASR_TIMEOUT", "20"),
         help="seconds to wait for the final transcript (default 20; env QWEN_ASR_TIMEOUT)",
     )
+    qwen.add_argument(
+        "--stall-timeout",
+        type=float_in_range(0.0, 3600.0, unit="seconds"),
+        default=_env("QWEN_ASR_STALL_TIMEOUT", "3"),
+        help="after the end of audio, give up when Qwen sends nothing for this long; "
+        "0: only --timeout (default 3; env QWEN_ASR_STALL_TIMEOUT)",
+    )
     log = parent.add_argument_group("logging")
     log.add_argument(
         "--debug", action="store_true", default=None, help="debug logging (env QWEN_ASR_DEBUG)"
@@ -227,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--buffered", action="store_true", default=None, help=argparse.SUPPRESS)
 
     add_mic_arguments(serve)
+    add_hass_arguments(serve)
 
     transcribe = commands.add_parser(
         "transcribe", parents=[qwen], help="print the transcript of WAV files (tests a key)"
@@ -291,17 +300,9 @@ def read_api_key(args: argparse.Namespace, *, required: bool = True) -> str:
     path: Path | None = args.api_key_file
     if path is not None:
         try:
-            mode = path.stat().st_mode
-            key = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(
-                f"cannot read --api-key-file {path}: {err.__class__.__name__}"
-            ) from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            _LOGGER.warning("%s is readable by other users; run: chmod 600 %s", path, path)
-        if not key:
-            raise UsageError(f"--api-key-file {path} is empty")
-        return key
+            return read_secret_file(path, "--api-key-file")
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     if required:
         raise UsageError("an API key is required: set QWEN_API_KEY or use --api-key-file")
     return ""
@@ -339,7 +340,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
         vad=vad,
         context=read_context(args),
         endpointing=endpointing,
-        timeouts=Timeouts(finish=args.timeout),
+        timeouts=Timeouts(finish=args.timeout, finish_silence=args.stall_timeout or None),
         allow_insecure=args.allow_insecure,
         buffered=bool(getattr(args, "buffered", None) or _env_flag("QWEN_ASR_BUFFERED", False)),
     )

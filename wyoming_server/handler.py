@@ -13,6 +13,7 @@ from qwen_asr_realtime import (
     QwenConnectionError,
     QwenError,
     QwenTimeoutError,
+    RateLimitError,
     ServiceError,
     normalize_language,
 )
@@ -21,7 +22,7 @@ from wyoming.asr import Transcribe
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, async_write_event
-from wyoming.info import Describe, Info
+from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
@@ -43,6 +44,8 @@ def error_code(err: QwenError) -> str:
     """Machine-readable code of the Wyoming ``Error`` event for a client failure."""
     if isinstance(err, AuthenticationError):
         return "auth-failed"
+    if isinstance(err, RateLimitError):
+        return "rate-limited"
     if isinstance(err, QwenTimeoutError):
         return "timeout"
     if isinstance(err, QwenConnectionError):
@@ -173,12 +176,27 @@ class QwenAsrEventHandler(AsyncEventHandler):
                 return await self._on_audio_start(AudioStart.from_event(event))
             if AudioStop.is_type(event.type):
                 return await self._on_audio_stop()
+            if SelectProgram.is_type(event.type):
+                self._select_program(SelectProgram.from_event(event))
+                return True
         except (KeyError, TypeError, AttributeError) as err:
             _LOGGER.warning("Malformed %s event: %s", event.type, err)
             await self._reject(f"Malformed {event.type} event", "bad-request")
             return False
         _LOGGER.debug("Ignoring event %s", event.type)
         return True
+
+    def _select_program(self, select: SelectProgram) -> None:
+        """wyoming 1.10: a client may pick one of the advertised programs before Transcribe.
+
+        This server has one ASR program; another name (a TTS or wake program of a
+        combined client, say) leaves it in charge, as the protocol's default.
+        """
+        programs = {program.name for program in self.info.asr}
+        if select.name not in programs:
+            _LOGGER.debug(
+                "SelectProgram %r is not an ASR program here; keeping the default", select.name
+            )
 
     async def _begin(self, transcribe: Transcribe | None) -> None:
         """Open the Qwen session at the request's first event, so connecting overlaps speech."""

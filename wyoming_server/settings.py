@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from qwen_asr_realtime import QwenRealtimeClient, SessionConfig, Timeouts, VadConfig, trim_context
+from qwen_asr_realtime import (
+    QwenRealtimeClient,
+    RetryPolicy,
+    SessionConfig,
+    Timeouts,
+    VadConfig,
+    trim_context,
+)
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 
@@ -30,12 +38,16 @@ class ServerSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     # ws:// to another machine (the key in clear text) only when the user asked for it.
     allow_insecure: bool = False
+    # Connecting again after a capacity/rate limit, while the request's audio is held.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     # A request that lasts longer than this is ended with an error (HA stops far earlier).
     max_request_seconds: float = 300.0
     # While a request is open, a client silent for this long is considered gone.
     request_idle_seconds: float = 30.0
     # Benchmark baseline only: hold all audio until AudioStop, as upload-style servers do.
     buffered: bool = False
+    # The home's names from Home Assistant (--hass-url): called at each request's start.
+    home_names: Callable[[], str] | None = field(default=None, repr=False, compare=False)
 
     def new_client(self, config: SessionConfig) -> QwenRealtimeClient:
         """A client for one session with these settings."""
@@ -45,12 +57,15 @@ class ServerSettings:
             endpoint=self.endpoint,
             timeouts=self.timeouts,
             allow_insecure=self.allow_insecure,
+            retry=self.retry,
         )
 
     def session_config(
         self, language: str | None, extra_context: str = "", model: str | None = None
     ) -> SessionConfig:
-        context = "\n".join(part for part in (self.context, extra_context) if part)
+        home = self.home_names() if self.home_names is not None else ""
+        # The user's own text first and the home's (longest) last: trimming cuts the end.
+        context = "\n".join(part for part in (self.context, extra_context, home) if part)
         return SessionConfig(
             model=model or self.model,
             language=language,

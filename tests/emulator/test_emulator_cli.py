@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 
+from qwen_asr_realtime import QwenRealtimeClient, SessionConfig, VadConfig
 from websockets.asyncio.client import connect
 
 
@@ -30,3 +31,33 @@ async def test_cli_serves_and_stops_on_sigterm() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_cli_transcript_scripts_the_first_utterance(speech_pcm) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wyoming_server.emulator", "--port", "0", "--api-key", "k1",
+        "--transcript", "Turn on the kitchen lights.",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = (await asyncio.wait_for(process.stdout.readline(), 10)).decode().strip()
+        config = SessionConfig(language="en", vad=VadConfig(0.2, 400))
+        async with QwenRealtimeClient("k1", config, endpoint=url) as client:
+            client.append_audio(speech_pcm("turn_on_kitchen_lights.wav"))
+            finals = await client.finish()
+        assert [f.transcript for f in finals] == ["Turn on the kitchen lights."]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 10)
+
+
+async def test_cli_transcript_needs_the_scripted_recognizer() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wyoming_server.emulator", "--port", "0",
+        "--recognizer", "pocketsphinx", "--transcript", "x",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert b"--transcript needs --recognizer scripted" in stderr

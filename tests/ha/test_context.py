@@ -270,3 +270,29 @@ async def test_stored_exposure_defaults_keep_the_text(
         await hass.async_block_till_done()
         assert "Front door light" in home()
         assert builds.call_count == 2
+
+
+@pytest.mark.skipif(
+    not hasattr(er, "COMPUTED_NAME"), reason="HA 2026.x: aliases may name the computed name"
+)
+async def test_context_skips_the_computed_name_alias(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Newer HA lists a COMPUTED_NAME marker among aliases; only text aliases are sent."""
+    entities = er.async_get(hass)
+    entry = entities.async_get_or_create(
+        "light", "test", "desk", suggested_object_id="desk", original_name="Desk lamp"
+    )
+    entities.async_update_entity(
+        entry.entity_id,
+        aliases=[er.COMPUTED_NAME, "reading light"],  # type: ignore[attr-defined]
+    )
+    hass.states.async_set(entry.entity_id, "off", {"friendly_name": "Desk lamp"})
+    async_expose_entity(hass, "conversation", entry.entity_id, True)
+
+    await recognize(speech_pcm("what_time_is_it"))
+    assert emulator.sessions[-1].config.corpus_text == "Desk lamp\nreading light"

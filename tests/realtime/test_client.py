@@ -200,7 +200,7 @@ async def test_wrong_key_is_an_authentication_error(scripted: QwenEmulator) -> N
 
 
 @pytest.mark.parametrize(
-    ("status", "error"), [(403, AuthenticationError), (429, QwenConnectionError)]
+    ("status", "error"), [(403, AuthenticationError), (503, QwenConnectionError)]
 )
 async def test_rejected_handshake(scripted: QwenEmulator, status: int, error: type) -> None:
     scripted.faults.reject_status = status

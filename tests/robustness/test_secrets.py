@@ -25,6 +25,8 @@ from qwen_asr_realtime import (
     QwenError,
     QwenRealtimeClient,
     QwenTimeoutError,
+    RateLimitError,
+    RetryPolicy,
     ServiceError,
     SessionConfig,
     Timeouts,
@@ -41,6 +43,7 @@ from wyoming_server.server import ListenAddress, QwenAsrServer
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "sk-test-secret-key"  # one of conftest.TEST_API_KEYS: the log guard watches it
 FAST = Timeouts(connect=1.0, setup=1.0, finish=1.0, close=0.3)
+QUICK_RETRY = RetryPolicy(delays=(0.01,), jitter=0)
 
 
 def _everything_about(err: BaseException) -> str:
@@ -82,7 +85,9 @@ def _unused_url() -> str:
 
 
 async def _session(url: str, key: str = SECRET) -> QwenError:
-    client = QwenRealtimeClient(key, SessionConfig(language="en"), endpoint=url, timeouts=FAST)
+    client = QwenRealtimeClient(
+        key, SessionConfig(language="en"), endpoint=url, timeouts=FAST, retry=QUICK_RETRY
+    )
     try:
         await client.connect()
         client.append_audio(bytes(16000))
@@ -96,7 +101,16 @@ async def _session(url: str, key: str = SECRET) -> QwenError:
 
 
 @pytest.mark.parametrize(
-    "path", ["auth", "refused", "unreachable", "connect-timeout", "setup-timeout", "service-error"]
+    "path",
+    [
+        "auth",
+        "refused",
+        "rate-limited",
+        "unreachable",
+        "connect-timeout",
+        "setup-timeout",
+        "service-error",
+    ],
 )
 async def test_no_failure_path_puts_the_key_in_the_exception(
     secret_emulator: QwenEmulator, path: str
@@ -107,7 +121,10 @@ async def test_no_failure_path_puts_the_key_in_the_exception(
         secret_emulator.api_keys = frozenset({"another-key"})
         expected = AuthenticationError
     elif path == "refused":
+        secret_emulator.faults.reject_status = 503
+    elif path == "rate-limited":
         secret_emulator.faults.reject_status = 429
+        expected = RateLimitError
     elif path == "unreachable":
         url = _unused_url()
     elif path == "setup-timeout":

@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 StallPoint = Literal["session.update", "session.finish"]
+# The service's account-wide limits (see limits.py); "connections" arrives after the upgrade.
+RateLimit = Literal["connections", "requests", "burst"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,9 @@ class Behaviour:
     tentative_words: int = 2
     # One last ``.text`` carrying the final transcript between item.created and completed.
     final_refinement_partial: bool = True
+    # Context echo (seen by public clients): a server-VAD session that ends without any
+    # detected speech gets one item whose transcript is the session's context text.
+    context_echo: bool = False
     # Energy VAD: frame size, minimum voiced run for an onset, audio kept before the onset
     # (fed to the recognizer), and the threshold mapping dBFS = at_zero + per_unit * threshold.
     vad_frame_ms: int = 20
@@ -72,6 +77,13 @@ class Faults:
     reject_status: int | None = None  # reject every upgrade with this HTTP status
     silence_only: bool = False  # the VAD never detects speech
     duplicate_partials: bool = False  # every ``.text`` event is sent twice
+    # Capacity/rate limits: the next ``rate_limit_sessions`` connections (None: all) are
+    # refused with this limit, as an ``error`` event after the upgrade or as HTTP 429.
+    rate_limit: RateLimit | None = None
+    rate_limit_sessions: int | None = None
+    rate_limit_via: Literal["error", "http"] = "error"
+    # Finalizing slowly but alive: delay before each server event after ``session.finish``.
+    finish_event_delay_s: float = 0.0
 
     def reset(self) -> None:
         """Switch every fault off."""

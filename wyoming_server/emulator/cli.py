@@ -33,16 +33,25 @@ def _parser() -> argparse.ArgumentParser:
         default="scripted",
         help="scripted: deterministic placeholders; pocketsphinx: offline home commands",
     )
+    parser.add_argument(
+        "--transcript",
+        action="append",
+        default=[],
+        help="scripted recognizer: the transcript of utterance k of every session is the k-th "
+        "--transcript (repeatable); later utterances get placeholders",
+    )
     parser.add_argument("--debug", action="store_true")
     return parser
 
 
-def _recognizer(name: str) -> RecognizerFactory:
+def _recognizer(name: str, transcripts: Sequence[str]) -> RecognizerFactory:
     if name == "pocketsphinx":
+        if transcripts:
+            raise RuntimeError("--transcript needs --recognizer scripted")
         from .sphinx_recognizer import PocketSphinxRecognizer  # noqa: PLC0415 - optional dep
 
         return PocketSphinxRecognizer()
-    return ScriptedRecognizer()
+    return ScriptedRecognizer(transcripts)
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
@@ -52,7 +61,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        recognizer = _recognizer(args.recognizer)
+        recognizer = _recognizer(args.recognizer, args.transcript)
     except RuntimeError as err:
         print(err, file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from websockets.http11 import Request, Response
 
 from .behaviour import Behaviour, Faults
 from .ids import new_request_id, new_session_id
+from .limits import take_rate_limit
 from .recognizers import RecognizerFactory, ScriptedRecognizer
 from .records import ClientEventHook, RejectedHandshake, ServerEventHook, SessionRecord
 from .session import EmulatedSession, SessionContext
@@ -166,6 +167,8 @@ class QwenEmulator:
             return self._reject(connection, request, 404, "unknown path")
         if self.faults.reject_status is not None:
             return self._reject(connection, request, self.faults.reject_status, "fault")
+        if (limit := take_rate_limit(self.faults, "http")) is not None:
+            return self._reject(connection, request, 429, limit[1])
         auth = request.headers.get_all("Authorization")
         key = _bearer_key(auth[0] if len(auth) == 1 else None)
         if key is None or (self.api_keys is not None and key not in self.api_keys):
@@ -206,4 +209,10 @@ class QwenEmulator:
             on_client_event=self.on_client_event,
             on_server_event=self.on_server_event,
         )
-        await EmulatedSession(connection, record, context, model_error=model_error).run()
+        await EmulatedSession(
+            connection,
+            record,
+            context,
+            model_error=model_error,
+            rate_limit=take_rate_limit(self.faults, "error"),
+        ).run()

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from . import server_events
 from .ids import new_item_id
+from .limits import CLOSE_TRY_AGAIN_LATER
 from .pcm import FrameSplitter, duration_ms
 from .recognizers import UtteranceRecognizer
 from .session_config import ConfigError, merge_session_update
@@ -65,11 +66,13 @@ class EmulatedSession:
         context: SessionContext,
         *,
         model_error: str | None = None,
+        rate_limit: tuple[str, str] | None = None,
     ) -> None:
         self._ws = connection
         self._record = record
         self._ctx = context
         self._model_error = model_error
+        self._rate_limit = rate_limit
         self._config = record.config
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._background: set[asyncio.Task[None]] = set()
@@ -104,6 +107,14 @@ class EmulatedSession:
     async def run(self) -> None:
         self._spawn(self._send_loop())
         try:
+            if self._rate_limit is not None:
+                code, message = self._rate_limit
+                self._queue(
+                    server_events.error(code=code, message=message, error_type="throttling")
+                )
+                await self._outbox.join()
+                await self._ws.close(CLOSE_TRY_AGAIN_LATER, "rate limited")
+                return
             if self._faults.stall:
                 self._stalled = True
             else:
@@ -181,6 +192,8 @@ class EmulatedSession:
         delay = self._faults.event_delay_s
         if payload["type"] in (EventType.COMPLETED, EventType.FAILED):
             delay += self._faults.completed_delay_s
+        if self._finished:
+            delay += self._faults.finish_event_delay_s
         if delay > 0:
             await asyncio.sleep(delay)
         await self._ws.send(json.dumps(payload))
@@ -564,6 +577,25 @@ class EmulatedSession:
             force_failure="The audio exceeds the 60 second limit." if too_long else None,
         )
 
+    def _echo_context(self) -> None:
+        """The context-echo quirk: no speech was detected, the context comes back as text."""
+        corpus = self._config.corpus_text
+        if not corpus:
+            return
+        utterance = self._new_utterance()
+        self._commit_item(utterance)
+        if self._behaviour.final_refinement_partial:
+            self._emit_partial(utterance, corpus, final=True)
+        self._record.transcripts.append(corpus)
+        self._queue(
+            server_events.completed(
+                utterance.item_id,
+                transcript=corpus,
+                language=self._language(),
+                emotion=self._behaviour.emotion,
+            )
+        )
+
     def _on_finish(self) -> None:
         if self._config.manual:
             if self._manual_buffer and self._behaviour.finish_uncommitted == "commit":
@@ -571,5 +603,7 @@ class EmulatedSession:
         elif self._vad_utterance is not None and self._vad is not None:
             transition = self._vad.force_stop()
             self._close_vad_utterance(transition.ms)
+        elif self._behaviour.context_echo and self._items == 0 and self._audio_seen:
+            self._echo_context()
         self._finished = True
         self._queue(server_events.event(EventType.SESSION_FINISHED))

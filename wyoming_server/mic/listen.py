@@ -15,9 +15,12 @@ import sys
 from typing import Any, TextIO
 
 from qwen_asr_realtime import (
+    AuthenticationError,
+    ConfigError,
     Final,
     ItemFailed,
     Partial,
+    QwenConnectionError,
     QwenError,
     QwenRealtimeClient,
     SpeechStarted,
@@ -35,6 +38,8 @@ PROG = "wyoming-qwen-asr"
 # The client holds audio until the session is ready; keep the start of speech meanwhile.
 LISTEN_BACKLOG = 512  # chunks; about 30 s at 1024 samples
 PRINTER_GRACE_SECONDS = 5.0
+# After a service error or a dropped connection: seconds before the next session.
+RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 async def run_listen(
@@ -44,8 +49,9 @@ async def run_listen(
     capture: MicCapture | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Exit status: 0 after Ctrl-C (or the end of the audio), 1 on a Qwen error, 2 if the
-    microphone cannot be opened. ``capture`` and ``out`` are for tests."""
+    """Exit status: 0 after Ctrl-C (or the end of the audio), 1 if Qwen rejects the key or a
+    setting (other errors reconnect), 2 if the microphone cannot be opened. ``capture``
+    and ``out`` are for tests."""
     stream = out if out is not None else sys.stdout
     capture = capture or MicCapture(capture_config(args))
     try:
@@ -77,35 +83,77 @@ async def run_listen(
 async def _listen(
     settings: ServerSettings, subscription: Subscription[MicChunk], printer: _Printer
 ) -> int:
-    client = settings.new_client(settings.session_config(settings.language))
+    """Session after session until Ctrl-C or the end of the audio: a service error or a
+    dropped connection is announced and followed by a new session after a backoff; the
+    microphone's backlog holds the audio meanwhile. A rejected key or setting ends it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    failures = 0
+    try:
+        while True:
+            client = settings.new_client(settings.session_config(settings.language))
+            try:
+                await _session(client, subscription, printer, stop)
+                return 0
+            except (AuthenticationError, ConfigError) as err:
+                printer.end_line()
+                print(f"{PROG}: error: {err}", file=sys.stderr)
+                return 1
+            except QwenError as err:
+                if client.session_id is not None:
+                    failures = 0  # it worked for a while: retry quickly
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                printer.end_line()
+                print(
+                    f"{PROG}: Qwen session ended: {err}; reconnecting in {delay:g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if await _stopped_within(stop, delay):
+                return 0
+            print(f"{PROG}: reconnecting to Qwen", file=sys.stderr, flush=True)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    return stop.is_set()
+
+
+async def _session(
+    client: QwenRealtimeClient,
+    subscription: Subscription[MicChunk],
+    printer: _Printer,
+    stop: asyncio.Event,
+) -> None:
+    """One Qwen session; returns after Ctrl-C or the end of the audio, raises QwenError."""
     client.start()
     printing = asyncio.create_task(printer.print_events(client))
     feeding = asyncio.create_task(_feed(subscription, client))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({printing, feeding, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if printing.done():  # the session ended on its own: only an error does that
-            printing.result()
-            return 0
-        subscription.close()
-        await feeding  # re-raises a failed append
+        if printing.done():  # the session ended on its own
+            printing.result()  # raises the error that ended it
+            raise QwenConnectionError("The service ended the session")
+        if feeding.done():
+            feeding.result()  # a failed append raises; else the audio has ended
+        else:
+            subscription.close()
+            await feeding
         await client.finish()  # session.finish: the service flushes the last utterance
         async with asyncio.timeout(PRINTER_GRACE_SECONDS):
             await printing
-        return 0
-    except QwenError as err:
-        printer.end_line()
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signum)
         for task in (printing, feeding, stopping):
             task.cancel()
             with contextlib.suppress(BaseException):

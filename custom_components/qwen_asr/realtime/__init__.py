@@ -21,6 +21,7 @@ from .errors import (
     QwenConnectionError,
     QwenError,
     QwenTimeoutError,
+    RateLimitError,
     ServiceError,
     SessionRefusedError,
 )
@@ -40,6 +41,7 @@ from .events import (
 )
 from .home_names import HomeNames, Named, format_home_names
 from .languages import normalize_language
+from .retry import RetryPolicy
 
 __all__ = [
     "AuthenticationError",
@@ -59,6 +61,8 @@ __all__ = [
     "QwenError",
     "QwenRealtimeClient",
     "QwenTimeoutError",
+    "RateLimitError",
+    "RetryPolicy",
     "ServiceError",
     "SessionConfig",
     "SessionCreated",

@@ -35,6 +35,7 @@ from .const import (
     SAMPLE_WIDTH,
     EventType,
 )
+from .echo import ContextEchoFilter
 from .errors import (
     AuthenticationError,
     ConfigError,
@@ -42,7 +43,7 @@ from .errors import (
     QwenConnectionError,
     QwenError,
     QwenTimeoutError,
-    ServiceError,
+    RateLimitError,
     SessionRefusedError,
 )
 from .events import (
@@ -59,7 +60,9 @@ from .events import (
     SpeechStopped,
     parse_event,
 )
+from .liveness import Activity, ServiceSilent, wait_while_alive
 from .redact import RedactingLogger
+from .retry import HTTP_TOO_MANY_REQUESTS, RetryPolicy, error_from_event
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,6 +90,8 @@ class Timeouts:
     setup: float = 10.0  # session.created / session.updated after the handshake
     finish: float = 20.0  # session.finish -> session.finished (the SDK's default)
     close: float = 2.0
+    # After session.finish, a service silent this long has stalled (None: wait ``finish``).
+    finish_silence: float | None = 3.0
 
 
 class QwenRealtimeClient:
@@ -102,6 +107,7 @@ class QwenRealtimeClient:
         ssl_context: ssl_module.SSLContext | None = None,
         user_agent: str = "wyoming-qwen-asr",
         allow_insecure: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if not api_key:
             raise ConfigError("An API key is required")
@@ -112,6 +118,12 @@ class QwenRealtimeClient:
         self._api_key = api_key
         self._ssl_context = ssl_context
         self._user_agent = user_agent
+        self.retry = retry or RetryPolicy()
+        self.connect_attempts = 0
+        self._echo = ContextEchoFilter(self.config.context, manual=self.config.manual)
+        self._activity = Activity()
+        # A rate limit reported while connecting: ends this attempt, not the session.
+        self._attempt_error: RateLimitError | None = None
 
         self.state = SessionState.NEW
         self.session_id: str | None = None
@@ -171,7 +183,25 @@ class QwenRealtimeClient:
         await asyncio.shield(self._connect_task)
 
     async def _connect(self) -> None:
+        """Open the session; a rate limit is retried (audio stays held) per ``self.retry``."""
         self.state = SessionState.CONNECTING
+        backoff = self.retry.backoff()
+        while True:
+            try:
+                await self._open_session()
+                break
+            except RateLimitError as err:
+                delay = next(backoff, None)
+                if delay is None:
+                    raise self._fail(err) from None
+                _LOGGER.warning("Qwen rate limit (%s); retrying in %.1f s", err.detail, delay)
+                await self._discard_attempt()
+                await asyncio.sleep(delay)
+        self.state = SessionState.READY
+        self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
+
+    async def _open_session(self) -> None:
+        self.connect_attempts += 1
         url = f"{self.url}?model={quote(self.config.model, safe='')}"
         host = urlsplit(self.url).hostname
         try:
@@ -194,6 +224,8 @@ class QwenRealtimeClient:
             status = err.response.status_code
             if status in (401, 403):
                 raise self._fail(AuthenticationError(status)) from None
+            if status == HTTP_TOO_MANY_REQUESTS:
+                raise RateLimitError(f"HTTP {status} from {host}") from None
             raise self._fail(SessionRefusedError(host, status)) from None
         except TimeoutError:
             raise self._fail(QwenTimeoutError(f"Timed out connecting to {host}")) from None
@@ -202,11 +234,22 @@ class QwenRealtimeClient:
                 QwenConnectionError(f"Cannot connect to {host}: {type(err).__name__}: {err}")
             ) from None
         self._tasks.append(asyncio.create_task(self._receive_loop(), name="qwen-receive"))
-        # Sent before session.created arrives to save a round trip, as the SDK does.
-        await self._send_now(self._session_update())
+        # Sent before session.created arrives to save a round trip, as the SDK does. A
+        # service that refuses the session closes at once: the receive loop reports why.
+        with contextlib.suppress(ConnectionClosed):
+            await self._ws.send(json.dumps(self._session_update()))
         await self._wait(self._updated, self.timeouts.setup, "the session to be configured")
-        self.state = SessionState.READY
-        self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
+        if self._attempt_error is not None:
+            raise self._attempt_error
+
+    async def _discard_attempt(self) -> None:
+        """Forget a connection refused for a rate limit; queued audio is kept for the next."""
+        await self._release_connection()
+        self._ws = None
+        self._attempt_error = None
+        self.session_id = None
+        self._created.clear()
+        self._updated.clear()
 
     async def update_session(self, config: SessionConfig, timeout: float | None = None) -> None:
         """Change the configuration of the open session (the SDK's ``update_session``).
@@ -310,11 +353,21 @@ class QwenRealtimeClient:
         if self._connect_task is not None and not self._connect_task.done():
             await asyncio.shield(self._connect_task)
         self.state = SessionState.FINISHING
-        await self._wait(
-            self._finished,
-            self.timeouts.finish if timeout is None else timeout,
-            "the final transcript",
-        )
+        self._activity.touch()  # the silence is counted from now (or the last event)
+        try:
+            await wait_while_alive(
+                self._finished,
+                self._activity,
+                idle=self.timeouts.finish_silence,
+                total=self.timeouts.finish if timeout is None else timeout,
+            )
+        except ServiceSilent as err:
+            raise self._fail(QwenTimeoutError(f"Qwen stalled: {err}")) from None
+        except TimeoutError:
+            timed_out = QwenTimeoutError("Timed out waiting for the final transcript")
+            raise self._fail(timed_out) from None
+        if self._error is not None:
+            raise self._error
         return list(self.finals)
 
     async def first_final(self, timeout: float) -> Final | None:
@@ -343,13 +396,6 @@ class QwenRealtimeClient:
 
     def _queue(self, event: dict[str, Any]) -> None:
         self._outbox.put_nowait(json.dumps(event))
-
-    async def _send_now(self, event: dict[str, Any]) -> None:
-        assert self._ws is not None
-        try:
-            await self._ws.send(json.dumps(event))
-        except ConnectionClosed as err:
-            raise self._fail(self._dropped(err)) from None
 
     async def _send_loop(self) -> None:
         assert self._ws is not None
@@ -387,6 +433,7 @@ class QwenRealtimeClient:
         assert self._ws is not None
         try:
             async for message in self._ws:
+                self._activity.touch()
                 if isinstance(message, bytes):
                     raise ProtocolError("The service sent a binary frame")
                 try:
@@ -398,7 +445,7 @@ class QwenRealtimeClient:
                     _LOGGER.debug("Ignoring server event %s", data.get("type"))
                     continue
                 self._handle(event)
-                if isinstance(event, Finished):
+                if isinstance(event, Finished) or self._attempt_error is not None:
                     return
             # The service closed normally but never said session.finished.
             self._fail(self._dropped(None))
@@ -417,9 +464,14 @@ class QwenRealtimeClient:
                 self._created.set()
             case SessionUpdated():
                 self._updated.set()
+            case SpeechStarted():
+                self._echo.speech_started(event.item_id)
             case Partial():
+                if self._echo.withholds(event):
+                    return
                 self.partials[event.item_id] = event
             case Final():
+                event = self._echo.final(event)
                 self.partials.pop(event.item_id, None)
                 self.finals.append(event)
                 self._final_seen.set()
@@ -428,19 +480,20 @@ class QwenRealtimeClient:
                 self.failed_items.append(event)
                 _LOGGER.warning("Qwen could not transcribe an utterance: %s", event.message)
             case ErrorEvent():
+                error = error_from_event(event)
+                if isinstance(error, RateLimitError) and self.state is SessionState.CONNECTING:
+                    self._attempt_error = error  # _connect retries
+                    self._updated.set()
+                    return
                 # Every request this client sends is valid, so any error ends the session.
                 self._events.put_nowait(event)
-                self._fail(
-                    ServiceError(
-                        event.code, event.message, error_type=event.error_type, param=event.param
-                    )
-                )
+                self._fail(error)
                 return
             case Finished():
                 self.state = SessionState.FINISHED
                 self._finished.set()
                 self._final_seen.set()
-            case SpeechStarted() | SpeechStopped() | Committed():
+            case SpeechStopped() | Committed():
                 pass
         self._events.put_nowait(event)
 
@@ -488,6 +541,12 @@ class QwenRealtimeClient:
         # Only now is the task list final: on Python 3.11, asyncio.wait_for returns its
         # result instead of raising when a cancellation races with it, so the connect task
         # may have finished (and started the send loop) despite being cancelled.
+        await self._release_connection()
+        if self.state is not SessionState.FAILED:
+            self.state = SessionState.CLOSED
+
+    async def _release_connection(self) -> None:
+        """Stop the socket's tasks and close it (bounded by the close timeout)."""
         for task in self._tasks:
             task.cancel()
         if self._ws is not None:
@@ -497,8 +556,6 @@ class QwenRealtimeClient:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks.clear()
-        if self.state is not SessionState.FAILED:
-            self.state = SessionState.CLOSED
 
     async def __aenter__(self) -> QwenRealtimeClient:
         try:

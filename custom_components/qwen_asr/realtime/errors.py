@@ -59,3 +59,19 @@ class ServiceError(QwenError):
 
 class ProtocolError(QwenError):
     """The service sent something the protocol does not allow (bad JSON, binary frame...)."""
+
+
+class RateLimitError(QwenError):
+    """The account hit a capacity or rate limit (too many sessions, requests too fast).
+
+    Account-wide and temporary: the service clears it within about a minute. The client
+    already retried connecting a few times before raising this.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"Qwen is rate limiting this account ({detail}): too many recognitions at once "
+            "or in a short time. Wait a minute and try again; if it keeps happening, lower "
+            "the number of simultaneous requests or raise the account's quota."
+        )
+        self.detail = detail

@@ -1,0 +1,157 @@
+"""HA's own frontend in a real browser: log in, Settings -> Devices & services -> Add
+integration -> Qwen ASR, see every text en.json gives the dialog, a wrong key's translated
+error, create the entry, change the language in the options dialog.
+
+Screenshots go to $QWEN_E2E_SCREENSHOTS (the README's come from there), else a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+
+from .browser import HassPage, chromium, hass_page
+from .conftest import API_KEY, WRONG_KEY
+from .entries import diagnostics, wait_for
+from .flows import (
+    DOMAIN,
+    ENDPOINT_FIELD,
+    KEY_FIELD,
+    REGION_FIELD,
+    error_text,
+    option_label,
+    schema_fields,
+    select_options,
+    step_texts,
+)
+from .hass_env import PROJECT
+from .hass_process import HassProcess
+from .services import EmulatorProcess
+
+NAME = json.loads((PROJECT / "custom_components" / DOMAIN / "manifest.json").read_text())["name"]
+NEW_LANGUAGE = "de"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def shots(tmp_path: Path, hass_version: str) -> Path:
+    base = os.environ.get("QWEN_E2E_SCREENSHOTS")
+    return Path(base).resolve() if base else tmp_path / hass_version
+
+
+def _form_texts(form: dict[str, Any], flow: str, step: str) -> list[str]:
+    """What the dialog must show for a form: title, description, and each field's label and
+    description, plus the labels of options shown as radio buttons."""
+    placeholders = form.get("description_placeholders")
+    texts = step_texts(flow, step, placeholders if isinstance(placeholders, dict) else None)
+    fields = schema_fields(form)
+    missing = [name for name in fields if name not in texts.labels]
+    assert not missing, f"fields without a label in en.json: {missing}"
+    shown = [texts.title, texts.description]
+    shown += [texts.labels[name] for name in fields]
+    shown += [texts.descriptions[name] for name in fields if name in texts.descriptions]
+    for field in form["data_schema"]:
+        select = field.get("selector", {}).get("select", {})
+        if select.get("translation_key") and select.get("mode") == "list":
+            values = select_options(form, field["name"])
+            shown += [option_label(select["translation_key"], value) for value in values]
+    return [text for text in shown if text]
+
+
+def _user_form(hass: HassProcess) -> dict[str, Any]:
+    """The first step as the REST API describes it (the dialog renders this)."""
+    rest = hass.rest()
+    form = rest.start_flow(DOMAIN)
+    rest.abort_flow(str(form["flow_id"]))
+    return form
+
+
+def _label(text: str) -> re.Pattern[str]:
+    """A field's accessible name: its label, with " *" when the field is required."""
+    return re.compile(rf"^{re.escape(text)}\s*\*?$")
+
+
+def _fill_account(tab: HassPage, api_key: str, endpoint: str) -> None:
+    labels = step_texts("config", "user").labels
+    tab.page.get_by_role("textbox", name=_label(labels[KEY_FIELD])).fill(api_key)
+    tab.page.get_by_role("radio", name=option_label(REGION_FIELD, "custom"), exact=True).check()
+    tab.page.get_by_role("textbox", name=_label(labels[ENDPOINT_FIELD])).fill(endpoint)
+
+
+def test_add_integration_and_options_in_the_browser(
+    hass: HassProcess,
+    hass_version: str,
+    live_emulator: EmulatorProcess,
+    browser: Browser,
+    shots: Path,
+) -> None:
+    user_form = _user_form(hass)
+    with hass_page(browser, hass.url) as tab:
+        tab.login(hass.onboard())
+        tab.open_integrations()
+        tab.add_integration(NAME)
+        tab.wait_for_texts(_form_texts(user_form, "config", "user"))
+        tab.screenshot(shots / f"add-integration-{hass_version}.png")
+
+        _fill_account(tab, WRONG_KEY, live_emulator.url)
+        tab.submit_button().click()
+        tab.wait_for_texts([error_text("config", "invalid_auth")])
+        tab.screenshot(shots / f"wrong-key-{hass_version}.png")
+
+        _fill_account(tab, API_KEY, live_emulator.url)
+        tab.submit_button().click()
+        entries = wait_for(lambda: hass.rest().entries(DOMAIN), what="the new entry")
+        entry_id = str(entries[0]["entry_id"])
+        try:
+            tab.page.get_by_role("button", name="Finish").click()
+            _change_language_in_options(tab, hass, entry_id, shots / f"options-{hass_version}.png")
+            _check_brand_icon(tab, hass_version)
+        finally:
+            hass.rest().delete_entry(entry_id)
+
+
+def _change_language_in_options(
+    tab: HassPage, hass: HassProcess, entry_id: str, shot: Path
+) -> None:
+    rest = hass.rest()
+    form = rest.start_options_flow(entry_id)
+    rest.request("DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}")
+    # After adding, HA may already show the integration's page; else open it from its card.
+    configure = tab.page.get_by_role("button", name="Configure")
+    card = tab.page.get_by_text(NAME, exact=True)
+    configure.or_(card).first.wait_for()
+    if not configure.is_visible():
+        card.first.click()
+    configure.click()
+    tab.wait_for_texts(_form_texts(form, "options", "init"))
+    tab.screenshot(shot)
+    language_label = step_texts("options", "init").labels["language"]
+    tab.choose(language_label, option_label("language", NEW_LANGUAGE))
+    tab.submit_button().click()
+    wait_for(
+        lambda: diagnostics(hass, entry_id)["options"]["language"] == NEW_LANGUAGE,
+        what="the language option saved",
+    )
+
+
+def _check_brand_icon(tab: HassPage, hass_version: str) -> None:
+    """HA serves a custom integration's brand/ folder from 2026.3 on; older versions ask the
+    brands CDN, which this suite blocks (so the icon stays blank offline)."""
+    major_minor = tuple(int(part) for part in hass_version.split(".")[:2])
+    if major_minor >= (2026, 3):
+        assert tab.image_loaded(f"/api/brands/integration/{DOMAIN}/") is True
+    else:
+        assert any(f"/{DOMAIN}/" in url for url in tab.blocked), tab.blocked
+    assert all("brands.home-assistant.io" in url for url in tab.blocked), tab.blocked
