@@ -43,11 +43,23 @@ class StepTexts:
 
 
 def step_texts(flow: str, step_id: str, placeholders: dict[str, Any] | None = None) -> StepTexts:
-    """``flow`` is ``config`` or ``options``; placeholders fill ``{name}`` style fields."""
+    """``flow`` is ``config`` or ``options``. With ``placeholders`` (a form's
+    ``description_placeholders``) every ``{name}`` is filled, and one the form does not
+    provide is an error; without, the texts stay as written."""
     step = translations()[flow]["step"][step_id]
 
+    def value(match: re.Match[str]) -> str:
+        if placeholders is None:  # the caller wants the texts as written
+            return match[0]
+        if match[1] not in placeholders:
+            raise AssertionError(
+                f"en.json {flow}.step.{step_id} uses {match[0]}, which the flow does not "
+                f"provide (its placeholders: {sorted(placeholders)})"
+            )
+        return str(placeholders[match[1]])
+
     def fill(text: str) -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: str((placeholders or {}).get(m[1], m[0])), text)
+        return re.sub(r"\{(\w+)\}", value, text)
 
     return StepTexts(
         title=fill(step.get("title", "")),

@@ -17,8 +17,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +27,7 @@ from typing import Self
 from .hass_env import PROJECT, HassRuntime
 from .hass_rest import HassRest, Owner, onboard
 from .hass_ws import HassCommandError, command_sync
+from .services import free_port, terminate
 
 INTEGRATION = PROJECT / "custom_components" / "qwen_asr"
 # What the suite's HA loads beyond the integrations it sets up through config flows.
@@ -57,13 +56,6 @@ logger:
     homeassistant.components.wyoming: debug
     custom_components.qwen_asr: debug
 """
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (bind port 0, read it, close)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def install_like_hacs(config_dir: Path, source: Path = INTEGRATION) -> Path:
@@ -155,16 +147,7 @@ class HassProcess:
     def stop(self, timeout: float = 60.0) -> int | None:
         """SIGTERM by PID (HA shuts down cleanly), SIGKILL if it does not exit in time."""
         process, self._process = self._process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                return process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                return process.wait(10)
-        return process.returncode
+        return None if process is None else terminate(process, timeout)
 
     def restart(self) -> None:
         self.stop()

@@ -63,16 +63,10 @@ class ServiceProcess:
 
     def stop(self, timeout: float = 15.0) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
+        if process is not None:
+            terminate(process, timeout)
+            if process.stdout is not None:
+                process.stdout.close()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -145,7 +139,7 @@ class WyomingServerProcess(ServiceProcess):
 
     def __init__(self, *, qwen_url: str, api_key: str, endpointing: str = "ha") -> None:
         super().__init__("wyoming-server", [])
-        self.port = _free_port()
+        self.port = free_port()
         self.qwen_url = qwen_url
         self.endpointing = endpointing
         fd, key_file = tempfile.mkstemp(prefix="qwen-e2e-key-")
@@ -191,10 +185,22 @@ class WyomingServerProcess(ServiceProcess):
         self._key_file.unlink(missing_ok=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on right now (bind port 0, read it, close)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def terminate(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """SIGTERM by PID, SIGKILL if it has not exited within ``timeout``; its exit code."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+    return process.wait(10)
 
 
 def _read_line(stream: IO[bytes], timeout: float) -> str:

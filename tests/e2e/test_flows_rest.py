@@ -37,7 +37,7 @@ def test_user_flow_wrong_key_then_entry_and_entity(
     rest = hass.rest()
     form = rest.start_flow(DOMAIN)
     assert (form["type"], form["step_id"]) == ("form", "user")
-    texts = step_texts("config", "user")
+    texts = step_texts("config", "user", form.get("description_placeholders") or {})
     assert set(schema_fields(form)) <= set(texts.labels), "every field needs a label in en.json"
 
     wrong = rest.flow_step(
@@ -115,7 +115,7 @@ def test_options_change_language(hass: HassProcess, qwen_entry: Entry) -> None:
     rest = hass.rest()
     form = rest.start_options_flow(qwen_entry.entry_id)
     assert (form["type"], form["step_id"]) == ("form", "init")
-    texts = step_texts("options", "init", form.get("description_placeholders"))
+    texts = step_texts("options", "init", form.get("description_placeholders") or {})
     assert set(schema_fields(form)) <= set(texts.labels)
     languages = select_options(form, "language")
     assert "de" in languages

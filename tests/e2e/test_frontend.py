@@ -54,8 +54,7 @@ def shots(tmp_path: Path, hass_version: str) -> Path:
 def _form_texts(form: dict[str, Any], flow: str, step: str) -> list[str]:
     """What the dialog must show for a form: title, description, and each field's label and
     description, plus the labels of options shown as radio buttons."""
-    placeholders = form.get("description_placeholders")
-    texts = step_texts(flow, step, placeholders if isinstance(placeholders, dict) else None)
+    texts = step_texts(flow, step, form.get("description_placeholders") or {})
     fields = schema_fields(form)
     missing = [name for name in fields if name not in texts.labels]
     assert not missing, f"fields without a label in en.json: {missing}"
