@@ -10,7 +10,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_CONTEXT
-from .models import QwenConfigEntry
+from .models import QwenConfigEntry, QwenRuntimeData
 
 TO_REDACT = {CONF_API_KEY}
 
@@ -18,8 +18,13 @@ TO_REDACT = {CONF_API_KEY}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: QwenConfigEntry
 ) -> dict[str, Any]:
-    """Return diagnostics for a config entry."""
-    runtime = entry.runtime_data
+    """Return diagnostics for a config entry, loaded or not.
+
+    A failed setup (rejected key, unreachable service, refused settings) is when diagnostics
+    help most, and Home Assistant drops ``runtime_data`` whenever the entry is not loaded
+    (also for the moment of a reload).
+    """
+    runtime: QwenRuntimeData | None = getattr(entry, "runtime_data", None)
     options = dict(entry.options)
     # The user's context text may be personal: report its size, not its content.
     options[CONF_CONTEXT] = f"<{len(str(options.get(CONF_CONTEXT) or ''))} characters>"
@@ -28,9 +33,13 @@ async def async_get_config_entry_diagnostics(
             {"title": entry.title, "data": dict(entry.data)},
             TO_REDACT,
         ),
+        "state": entry.state.value,
+        "setup_error": entry.reason,
         "options": options,
-        "home_context_lines": len(runtime.home_context.text.splitlines()),
-        "last_session": dict(runtime.last_session),
+        "home_context_lines": (
+            None if runtime is None else len(runtime.home_context.text.splitlines())
+        ),
+        "last_session": {} if runtime is None else dict(runtime.last_session),
         "home_assistant_features": {
             "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
             "partial_results": hasattr(stt, "PartialSpeechResult"),

@@ -60,6 +60,34 @@ def stt_entity_of(hass: HassProcess, entry_id: str) -> str | None:
     return None
 
 
+def entry_state(hass: HassProcess, entry_id: str) -> str | None:
+    for entry in hass.rest().entries(DOMAIN):
+        if entry["entry_id"] == entry_id:
+            return str(entry["state"])
+    return None
+
+
+def entity_available(hass: HassProcess, entity_id: str) -> bool:
+    """The entity is in HA's state machine and not unavailable (a pipeline can use it)."""
+    return any(
+        state["entity_id"] == entity_id and state["state"] != "unavailable"
+        for state in hass.rest().states()
+    )
+
+
+def wait_until_loaded(hass: HassProcess, entry: Entry) -> None:
+    """Wait for the reload that a reauth or reconfigure schedules (HA does not await it):
+    the entry is loaded again and its entity is back, as when a user next looks or speaks.
+    A setup that fails (``setup_error``, ``setup_retry``) times out here."""
+    wait_for(
+        lambda: (
+            entry_state(hass, entry.entry_id) == "loaded"
+            and entity_available(hass, entry.entity_id)
+        ),
+        what=f"{entry.title} loaded again with {entry.entity_id}",
+    )
+
+
 def flows_in_progress(hass: HassProcess, handler: str = DOMAIN) -> list[dict[str, Any]]:
     flows = ws_call(hass, "config_entries/flow/progress")
     return [flow for flow in flows if flow.get("handler") == handler]

@@ -7,8 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components import stt
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.qwen_asr.const import CONF_CONTEXT
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
@@ -43,3 +48,36 @@ async def test_diagnostics_redact_the_key(
     assert last["audio_bytes"] == emulator.sessions[-1].audio_bytes
     assert last["sample_rate"] == 16000
     assert "error" not in last
+
+
+async def test_diagnostics_of_an_entry_whose_setup_failed(
+    hass: HomeAssistant,
+    emulator: Any,
+    config_entry: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A rejected key at setup: diagnostics still download, naming the failure, no key."""
+    emulator.api_keys = frozenset({"another-key"})
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
+    assert TEST_KEY not in json.dumps(diagnostics)
+    assert diagnostics["state"] == "setup_error"
+    assert "API key" in str(diagnostics["setup_error"])
+    assert diagnostics["entry"]["data"]["endpoint"] == emulator.url
+    assert diagnostics["last_session"] == {}
+    assert diagnostics["home_context_lines"] is None
+
+
+async def test_diagnostics_of_an_unloaded_entry(
+    hass: HomeAssistant,
+    setup_entry: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Unloaded (as for the moment of every reload): the settings, no session data."""
+    assert await hass.config_entries.async_unload(setup_entry.entry_id)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_entry)
+    assert diagnostics["state"] == "not_loaded"
+    assert diagnostics["setup_error"] is None
+    assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
+    assert diagnostics["last_session"] == {}
