@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from qwen_asr_realtime import SessionConfig, Timeouts, VadConfig, trim_context
+from qwen_asr_realtime import AudioOptions, SessionConfig, Timeouts, VadConfig, trim_context
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 
@@ -28,6 +28,8 @@ class ServerSettings:
     context: str = ""
     endpointing: Endpointing = Endpointing.HA
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # Coalescing of small pieces into appends, and backlog pacing (see audio_out.py).
+    audio: AudioOptions = field(default_factory=AudioOptions)
     # A request that lasts longer than this is ended with an error (HA stops far earlier).
     max_request_seconds: float = 300.0
     # While a request is open, a client silent for this long is considered gone.

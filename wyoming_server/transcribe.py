@@ -24,11 +24,13 @@ async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: boo
         settings.session_config(settings.language),
         endpoint=settings.endpoint,
         timeouts=settings.timeouts,
+        audio=settings.audio,
     )
+    client.set_audio_converter(converter)
     try:
         client.start()
         async for chunk in audio.stream(realtime=realtime):
-            await client.send_audio(converter.convert(chunk))
+            await client.send_audio(chunk)
         await client.finish()
         transcript: str = client.transcript
         return transcript

@@ -82,6 +82,7 @@ async def _listen(
         settings.session_config(settings.language),
         endpoint=settings.endpoint,
         timeouts=settings.timeouts,
+        audio=settings.audio,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -4,6 +4,7 @@ Shared by the Home Assistant integration and the Wyoming server; it never import
 Home Assistant.
 """
 
+from .audio_out import AudioConverter, AudioOptions
 from .client import QwenRealtimeClient, SessionState, Timeouts, join_transcripts
 from .config import SessionConfig, VadConfig, resolve_endpoint, trim_context
 from .errors import (
@@ -33,6 +34,8 @@ from .home_names import HomeNames, Named, format_home_names
 from .languages import normalize_language
 
 __all__ = [
+    "AudioConverter",
+    "AudioOptions",
     "AuthenticationError",
     "Committed",
     "ConfigError",
