@@ -7,11 +7,14 @@ import asyncio
 import audioop
 from collections.abc import Callable
 
+import pytest
+from qwen_asr_realtime import AudioOptions
 from server_helpers import HOST, read_reply, send_audio, transcribe
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 
+from wyoming_server.cli import build_settings, parse_args
 from wyoming_server.emulator import QwenEmulator
 
 APPEND = "input_audio_buffer.append"
@@ -44,8 +47,6 @@ async def test_ten_ms_chunks_reach_qwen_as_100_ms_appends(
 async def test_zero_coalescing_window_forwards_every_chunk(
     start_server, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    from qwen_asr_realtime import AudioOptions  # noqa: PLC0415
-
     port = await start_server(audio=AudioOptions(coalesce_ms=0))
     pcm = speech_pcm("what_time_is_it")[:32000]
     reply = await transcribe(port, pcm)  # 100 ms chunks
@@ -99,3 +100,12 @@ async def test_a_streaming_client_is_not_timed_out_by_the_read_watchdog(
     finally:
         await client.disconnect()
     assert reply.error is not None and reply.error.code == "timeout"
+
+
+def test_coalescing_window_from_the_command_line_and_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert build_settings(parse_args([]), "k").audio == AudioOptions(coalesce_ms=100)
+    assert build_settings(parse_args(["--coalesce-ms", "0"]), "k").audio.coalesce_ms == 0
+    monkeypatch.setenv("QWEN_ASR_COALESCE_MS", "40")
+    assert build_settings(parse_args(["transcribe", "x.wav"]), "k").audio.coalesce_ms == 40
