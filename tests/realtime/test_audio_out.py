@@ -18,6 +18,7 @@ from qwen_asr_realtime import (
     Timeouts,
     VadConfig,
 )
+from qwen_asr_realtime.audio_out import BacklogPacer
 
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer, SessionRecord
 
@@ -187,6 +188,16 @@ async def test_update_session_sends_pending_audio_under_the_old_configuration(
     assert appends.order[-3:] == ["input_audio_buffer.append", "session.update", "session.finish"]
 
 
+async def test_appends_keep_their_duration_when_the_sample_rate_changes(
+    emulator: QwenEmulator, appends: Appends
+):
+    async with _client(emulator) as client:
+        await client.update_session(SessionConfig(language="en", vad=FAST_VAD, sample_rate=8000))
+        await _send_pieces(client, bytes(160 * 20), size=160)  # 10 ms pieces at 8 kHz
+        await client.finish()
+    assert appends.sizes == [1600, 1600]
+
+
 class CountingConverter:
     """Stereo to mono by keeping the left channel; counts its calls."""
 
@@ -215,6 +226,16 @@ def test_invalid_audio_options_are_refused(options: AudioOptions) -> None:
 
 
 # -- pacing ------------------------------------------------------------------------------
+
+
+def test_pacer_allows_a_burst_then_real_time() -> None:
+    pacer = BacklogPacer(max_ahead_s=2.0)
+    assert pacer.delay(5.0) == 0.0  # nothing sent yet: real time starts with the first send
+    pacer.sent(1.5)
+    assert pacer.delay(0.5) == 0.0  # 2 s ahead: still within the allowance
+    pacer.sent(0.5)
+    assert 0.9 < pacer.delay(1.0) <= 1.0  # 3 s ahead of (almost) no time: wait about 1 s
+    assert BacklogPacer(max_ahead_s=None).delay(100.0) == 0.0
 
 
 @pytest.mark.parametrize("paced", [True, False], ids=["paced", "unpaced"])

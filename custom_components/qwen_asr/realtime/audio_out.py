@@ -135,21 +135,19 @@ class BacklogPacer:
     Real time starts with the first audio sent; ``max_ahead_s=None`` never waits.
     """
 
-    def __init__(self, bytes_per_second: int, max_ahead_s: float | None) -> None:
-        self.bytes_per_second = bytes_per_second
+    def __init__(self, max_ahead_s: float | None) -> None:
         self.max_ahead_s = max_ahead_s
         self._start: float | None = None
-        self._sent_bytes = 0
+        self._sent_s = 0.0
 
-    def delay(self, nbytes: int) -> float:
-        """Seconds to wait before sending ``nbytes`` more."""
+    def delay(self, audio_s: float) -> float:
+        """Seconds to wait before sending ``audio_s`` more seconds of audio."""
         if self.max_ahead_s is None or self._start is None:
             return 0.0
-        audio_s = (self._sent_bytes + nbytes) / self.bytes_per_second
-        ahead = audio_s - (time.monotonic() - self._start)
+        ahead = self._sent_s + audio_s - (time.monotonic() - self._start)
         return max(0.0, ahead - self.max_ahead_s)
 
-    def sent(self, nbytes: int) -> None:
+    def sent(self, audio_s: float) -> None:
         if self._start is None:
             self._start = time.monotonic()
-        self._sent_bytes += nbytes
+        self._sent_s += audio_s

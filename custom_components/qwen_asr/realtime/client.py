@@ -137,12 +137,10 @@ class QwenRealtimeClient:
         self._outbox: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self._unsent = 0
         self._unsent_audio_bytes = 0
-        bytes_per_second = self.config.sample_rate * SAMPLE_WIDTH
         self._coalescer = AudioCoalescer(
-            self.audio_options.coalesce_ms, bytes_per_second, on_stall=self._flush_stalled
+            self.audio_options.coalesce_ms, self._bytes_per_second, on_stall=self._flush_stalled
         )
         self._pacer = BacklogPacer(
-            bytes_per_second,
             None
             if self.audio_options.max_ahead_ms is None
             else self.audio_options.max_ahead_ms / 1000,
@@ -245,6 +243,8 @@ class QwenRealtimeClient:
         self._flush_audio()  # the audio so far keeps the configuration it was sent for
         self._updated.clear()
         self.config = config
+        # Appends keep their duration if the sample rate changes.
+        self._coalescer.set_converter(self._coalescer.converter, self._bytes_per_second)
         self._queue(self._session_update())
         await self._wait(
             self._updated,
@@ -290,7 +290,7 @@ class QwenRealtimeClient:
             self._queue_audio(batch)
             return
         assert self._ws is not None
-        self._pacer.sent(len(batch))
+        self._pacer.sent(len(batch) / self._bytes_per_second)
         try:
             await self._ws.send(self._append_message(batch))
         except ConnectionClosed as err:
@@ -300,7 +300,7 @@ class QwenRealtimeClient:
         """Audio appended from now on is in the converter's input format (None: the session's
         PCM16 mono); it is converted once per append. Pending audio is queued first."""
         self._raise_if_failed()
-        pending = self._coalescer.set_converter(converter, self.config.sample_rate * SAMPLE_WIDTH)
+        pending = self._coalescer.set_converter(converter, self._bytes_per_second)
         if pending:
             self._queue_audio(pending)
 
@@ -330,7 +330,11 @@ class QwenRealtimeClient:
             self._flush_audio()
 
     def _pace_delay(self, nbytes: int) -> float:
-        return 0.0 if self.config.manual else self._pacer.delay(nbytes)
+        return 0.0 if self.config.manual else self._pacer.delay(nbytes / self._bytes_per_second)
+
+    @property
+    def _bytes_per_second(self) -> int:
+        return self.config.sample_rate * SAMPLE_WIDTH
 
     def _check_can_append(self) -> None:
         self._raise_if_failed()
@@ -379,7 +383,7 @@ class QwenRealtimeClient:
             await asyncio.shield(self._connect_task)
         self.state = SessionState.FINISHING
         # A backlog still being paced out must reach the service before it can finish.
-        backlog_s = self._unsent_audio_bytes / (self.config.sample_rate * SAMPLE_WIDTH)
+        backlog_s = self._unsent_audio_bytes / self._bytes_per_second
         await self._wait(
             self._finished,
             (self.timeouts.finish if timeout is None else timeout) + backlog_s,
@@ -434,7 +438,7 @@ class QwenRealtimeClient:
                 if audio_bytes:
                     if (delay := self._pace_delay(audio_bytes)) > 0:
                         await asyncio.sleep(delay)
-                    self._pacer.sent(audio_bytes)
+                    self._pacer.sent(audio_bytes / self._bytes_per_second)
                 await self._ws.send(message)
                 self._unsent -= 1
                 self._unsent_audio_bytes -= audio_bytes
