@@ -21,6 +21,15 @@ COALESCE_WAIT = "coalesce_wait_ms"
 # utterances that Qwen ended before AudioStop): what coalescing adds to Qwen endpointing.
 VAD_STOP_WAIT = "vad_stop_wait_ms"
 STOP_TO_TRANSCRIPT = "stop_to_transcript_ms"  # what the user waits for after speaking
+LABELS = {
+    STOP_TO_FINISH: "AudioStop → session.finish",
+    FINAL_TO_TRANSCRIPT: "completed → Transcript",
+    APPEND_FORWARD: "AudioChunk completing an append → append",
+    COALESCE_WAIT: "any AudioChunk → the append carrying it",
+    VAD_STOP_WAIT: "AudioChunk completing the silence → speech_stopped",
+    STOP_TO_TRANSCRIPT: "AudioStop → Transcript",
+}
+STORED_SAMPLES = 500  # per measure and phase in results.json (per-chunk ones are thinned)
 MEASURES = (
     STOP_TO_FINISH,
     FINAL_TO_TRANSCRIPT,
@@ -80,8 +89,14 @@ class PhaseSamples:
             "messages_per_audio_s": None if rate is None else round(rate, 2),
             "audio_lost_ms": round(self.audio_lost_ms, 1),
             "summary": self.summaries(),
-            "samples": {k: [round(v, 3) for v in vs] for k, vs in self.samples.items()},
+            "samples": {k: thin(vs) for k, vs in self.samples.items()},
         }
+
+
+def thin(values: list[float]) -> list[float]:
+    """At most STORED_SAMPLES values, evenly spread, for plots (summaries use all of them)."""
+    step = max(1, math.ceil(len(values) / STORED_SAMPLES))
+    return [round(v, 3) for v in values[::step]]
 
 
 def _ms(later: float, earlier: float) -> float:

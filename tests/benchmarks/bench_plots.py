@@ -14,6 +14,7 @@ from bench_metrics import (
     APPEND_FORWARD,
     COALESCE_WAIT,
     FINAL_TO_TRANSCRIPT,
+    LABELS,
     STOP_TO_FINISH,
     STOP_TO_TRANSCRIPT,
 )
@@ -24,20 +25,16 @@ QUARTER_PLOT = "quarter_core.png"
 HOP_TARGET_MS = 2.0
 CHUNK_SIZES = (10, 64, 100)
 
-_LABELS = {
-    STOP_TO_FINISH: "AudioStop → session.finish",
-    FINAL_TO_TRANSCRIPT: "completed → Transcript",
-    APPEND_FORWARD: "AudioChunk completing an append → append",
-    COALESCE_WAIT: "any AudioChunk → its append",
-}
 
-
-def _cdf(ax: Any, values: list[float], label: str) -> None:
+def _cdf(ax: Any, phase: dict[str, Any], measure: str, label: str) -> None:
+    """The CDF of a phase's stored samples (thinned), labelled with how many were measured."""
+    values = phase["samples"][measure]
     if not values:
         return
     ordered = sorted(values)
     n = len(ordered)
-    ax.step(ordered, [(i + 1) / n for i in range(n)], where="post", label=f"{label} (n={n})")
+    measured = phase["summary"][measure]["n"]
+    ax.step(ordered, [(i + 1) / n for i in range(n)], where="post", label=f"{label} (n={measured})")
 
 
 def _finish(fig: Any, axes: Any, path: Path) -> None:
@@ -52,16 +49,15 @@ def _finish(fig: Any, axes: Any, path: Path) -> None:
 def plot_latency(results: dict[str, Any], path: Path) -> None:
     phases = results["phases"]
     fig, (hops, wait, total) = plt.subplots(1, 3, figsize=(16, 4.5))
-    samples = phases["streaming"]["samples"]
     for measure in (STOP_TO_FINISH, FINAL_TO_TRANSCRIPT, APPEND_FORWARD):
-        _cdf(hops, samples[measure], _LABELS[measure])
+        _cdf(hops, phases["streaming"], measure, LABELS[measure])
     hops.axvline(HOP_TARGET_MS, color="red", linestyle="--", label="target p95 2 ms")
     hops.set(title="Server hops (10 ms input)", xlabel="ms", ylabel="fraction of samples")
     hops.set_xlim(0, max(4.0, HOP_TARGET_MS * 2))
-    _cdf(wait, samples[COALESCE_WAIT], "AudioChunk → its append, server")
+    _cdf(wait, phases["streaming"], COALESCE_WAIT, "AudioChunk → its append, server")
     entity = results.get("ha_entity", {}).get("phases", {}).get("entity_10ms")
     if entity is not None:
-        _cdf(wait, entity["samples"][COALESCE_WAIT], "AudioChunk → its append, HA entity")
+        _cdf(wait, entity, COALESCE_WAIT, "AudioChunk → its append, HA entity")
     wait.set(title="Coalescing wait per chunk (10 ms input)", xlabel="ms")
     wait.set_xlim(left=0)
     for name, label in (
@@ -70,7 +66,7 @@ def plot_latency(results: dict[str, Any], path: Path) -> None:
         ("buffered", "buffered baseline"),
     ):
         if name in phases:
-            _cdf(total, phases[name]["samples"][STOP_TO_TRANSCRIPT], label)
+            _cdf(total, phases[name], STOP_TO_TRANSCRIPT, label)
     total.set(title="AudioStop → Transcript", xlabel="ms", ylabel="fraction of requests")
     total.set_xscale("log")
     _finish(fig, (hops, wait, total), path)
@@ -115,21 +111,18 @@ def plot_resources(results: dict[str, Any], path: Path, baseline: dict[str, Any]
         runs.insert(0, ("before", _cpu_series(baseline)))
     for label, run in runs:
         style = "--" if label == "before" else "-"
-        ratio.plot(
-            labels,
-            _ratios(run, "server", "server floor"),
-            style,
-            marker="o",
-            label=f"Wyoming server, {label}",
-        )
-        if any(run["HA floor"]):
-            ratio.plot(
-                labels,
-                _ratios(run, "HA entity", "HA floor"),
-                style,
-                marker="s",
-                label=f"HA entity, {label}",
-            )
+        for name, floor, marker in (
+            ("server", "server floor", "o"),
+            ("HA entity", "HA floor", "s"),
+        ):
+            if any(run[floor]):
+                ratio.plot(
+                    labels,
+                    _ratios(run, name, floor),
+                    style,
+                    marker=marker,
+                    label=f"{name}, {label}",
+                )
     ratio.axhline(1.5, color="red", linestyle=":", label="target at 10 ms: 1.5x")
     ratio.axhline(2.0, color="orange", linestyle=":", label="target at 100 ms: 2x")
     ratio.set(title="CPU relative to the floor", xlabel="input chunk size", ylabel="x floor")
@@ -144,9 +137,10 @@ def plot_quarter_core(results: dict[str, Any], path: Path) -> None:
     )
     fig, (total, hops) = plt.subplots(1, 2, figsize=(12, 4.5))
     for phase in rows:
-        label = f"{phase['concurrency']} streams"
-        _cdf(total, phase["samples"][STOP_TO_TRANSCRIPT], label)
-        _cdf(hops, phase["samples"][APPEND_FORWARD], label)
+        n = phase["concurrency"]
+        label = f"{n} stream{'s' if n > 1 else ''}"
+        _cdf(total, phase, STOP_TO_TRANSCRIPT, label)
+        _cdf(hops, phase, APPEND_FORWARD, label)
     total.axvline(20, color="red", linestyle="--", label="target p95 at 10 streams: 20 ms")
     total.set(title="Quarter core: AudioStop → Transcript", xlabel="ms", ylabel="fraction")
     total.set_xlim(left=0)

@@ -10,6 +10,7 @@ from bench_metrics import (
     APPEND_FORWARD,
     COALESCE_WAIT,
     FINAL_TO_TRANSCRIPT,
+    LABELS,
     STOP_TO_FINISH,
     STOP_TO_TRANSCRIPT,
     VAD_STOP_WAIT,
@@ -26,14 +27,6 @@ MESSAGES_AT_10MS = 11.0  # upstream messages per second per stream
 QUARTER_STOP_TO_TRANSCRIPT_MS = 20.0  # p95 at 10 streams
 CHUNK_SIZES = (10, 64, 100)
 
-_LABELS = {
-    STOP_TO_FINISH: "AudioStop → session.finish",
-    FINAL_TO_TRANSCRIPT: "completed → Transcript",
-    APPEND_FORWARD: "AudioChunk completing an append → append",
-    COALESCE_WAIT: "any AudioChunk → the append carrying it",
-    VAD_STOP_WAIT: "AudioChunk completing the silence → speech_stopped",
-    STOP_TO_TRANSCRIPT: "AudioStop → Transcript",
-}
 _HOPS = (STOP_TO_FINISH, FINAL_TO_TRANSCRIPT, APPEND_FORWARD)
 
 
@@ -129,7 +122,7 @@ def latency_table(phase: dict[str, Any], title: str) -> list[str]:
         "| Measure | n | p50 ms | p95 ms | max ms | Target p95 | Met |",
         "|---|---:|---:|---:|---:|---:|:-:|",
     ]
-    for measure, label in _LABELS.items():
+    for measure, label in LABELS.items():
         s = phase["summary"][measure]
         if not s["n"]:
             continue
@@ -333,8 +326,9 @@ NOTES = [
     "thread: its CPU is the process's minus that thread's; its floor is the same paced "
     "audio source read and discarded. The emulator and the Wyoming clients share the "
     "benchmark process, so hop timings also include that process's own event-loop delays "
-    "(an upper bound for the server's share). Raw samples, `held_chunks` (audio held while "
-    "connecting, by design) and throttling counters are in results.json.",
+    "(an upper bound for the server's share). Samples (per-chunk measures thinned to 500 "
+    "per phase), `held_chunks` (audio held while connecting, by design) and throttling "
+    "counters are in results.json.",
 ]
 
 

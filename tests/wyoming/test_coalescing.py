@@ -24,20 +24,25 @@ def _appends(emulator: QwenEmulator) -> int:
     return emulator.sessions[-1].client_types.count(APPEND)
 
 
-async def test_ten_ms_chunks_reach_qwen_as_100_ms_appends(
-    port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
-) -> None:
-    pcm = speech_pcm("what_time_is_it")
+async def _stream_10ms_chunks(port: int, pcm: bytes, *, rate: int = 16000, channels: int = 1):  # type: ignore[no-untyped-def]
+    """One request as Home Assistant's wyoming integration sends it: 10 ms chunks."""
     client = AsyncTcpClient(HOST, port)
     await client.connect()
     try:
         await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(16000, 2, 1).event())
-        await send_audio(client, pcm, chunk_ms=10)  # as HA's wyoming integration does
+        await client.write_event(AudioStart(rate, 2, channels).event())
+        await send_audio(client, pcm, rate=rate, channels=channels, chunk_ms=10)
         await client.write_event(AudioStop().event())
-        reply = await read_reply(client)
+        return await read_reply(client)
     finally:
         await client.disconnect()
+
+
+async def test_ten_ms_chunks_reach_qwen_as_100_ms_appends(
+    port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+) -> None:
+    pcm = speech_pcm("what_time_is_it")
+    reply = await _stream_10ms_chunks(port, pcm)
     assert reply.text == "utterance 1 of 1.4 seconds"  # the scripted recognizer heard it all
     record = emulator.sessions[-1]
     assert record.audio_bytes == len(pcm)
@@ -60,16 +65,7 @@ async def test_48khz_stereo_chunks_are_converted_once_per_append(
     mono16 = speech_pcm("what_time_is_it")
     mono48, _ = audioop.ratecv(mono16, 2, 1, 16000, 48000, None)
     stereo48 = audioop.tostereo(mono48, 2, 1.0, 1.0)
-    client = AsyncTcpClient(HOST, port)
-    await client.connect()
-    try:
-        await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(48000, 2, 2).event())
-        await send_audio(client, stereo48, rate=48000, channels=2, chunk_ms=10)
-        await client.write_event(AudioStop().event())
-        reply = await read_reply(client)
-    finally:
-        await client.disconnect()
+    reply = await _stream_10ms_chunks(port, stereo48, rate=48000, channels=2)
     assert reply.text == "utterance 1 of 1.4 seconds"  # the scripted recognizer heard it all
     record = emulator.sessions[-1]
     assert abs(record.audio_bytes - len(mono16)) <= 8  # resampled back to 16 kHz mono
