@@ -101,13 +101,18 @@ class AudioCoalescer:
             if len(piece) >= self._target:  # no copy for pieces as large as an append
                 return self._convert(piece)
             if self._window_s and piece:
-                self._stall_timer = asyncio.get_running_loop().call_later(
-                    self._window_s * STALL_WINDOWS, self._on_stall
-                )
+                self._arm_stall_timer()
         self._pending += piece
         if len(self._pending) < self._target:
             return None
         return self.take()
+
+    def _arm_stall_timer(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # appended outside the event loop: the session end flushes it
+            return
+        self._stall_timer = loop.call_later(self._window_s * STALL_WINDOWS, self._on_stall)
 
     def take(self) -> bytes:
         """Everything pending, converted (b"" if nothing is)."""
