@@ -45,6 +45,10 @@ class PcmFormat:
     def frame_bytes(self) -> int:
         return self.width * self.channels
 
+    @property
+    def bytes_per_second(self) -> int:
+        return self.rate * self.frame_bytes
+
 
 TARGET_FORMAT = PcmFormat(TARGET_RATE, TARGET_WIDTH, TARGET_CHANNELS)
 
@@ -61,6 +65,10 @@ class PcmConverter:
         self.source = source
         self._tail = b""
         self._ratecv_state: Any = None
+
+    @property
+    def input_bytes_per_second(self) -> int:
+        return self.source.bytes_per_second
 
     def convert(self, audio: bytes) -> bytes:
         if not self._tail and len(audio) % self.source.frame_bytes == 0:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from qwen_asr_realtime import (
+    AudioOptions,
     ConfigError,
     InsecureEndpointError,
     Timeouts,
@@ -23,6 +24,7 @@ from qwen_asr_realtime import (
     require_encryption,
     resolve_endpoint,
 )
+from qwen_asr_realtime.audio_out import DEFAULT_COALESCE_MS, MAX_COALESCE_MS
 from qwen_asr_realtime.const import (
     DEFAULT_MODEL,
     DEFAULT_REGION,
@@ -172,6 +174,13 @@ def _qwen_options() -> _Parser:
         type=Path,
         default=_env("QWEN_ASR_CONTEXT_FILE"),
         help="text (names, terms) that biases recognition (env QWEN_ASR_CONTEXT_FILE)",
+    )
+    qwen.add_argument(
+        "--coalesce-ms",
+        type=int_in_range(0, MAX_COALESCE_MS, unit="ms"),
+        default=_env("QWEN_ASR_COALESCE_MS", str(DEFAULT_COALESCE_MS)),
+        help="join small audio pieces into appends of this duration, 0: one append per "
+        f"piece (default {DEFAULT_COALESCE_MS}; env QWEN_ASR_COALESCE_MS)",
     )
     qwen.add_argument(
         "--timeout",
@@ -342,6 +351,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
         endpointing=endpointing,
         timeouts=Timeouts(finish=args.timeout, finish_silence=args.stall_timeout or None),
         allow_insecure=args.allow_insecure,
+        audio=AudioOptions(coalesce_ms=args.coalesce_ms),
         buffered=bool(getattr(args, "buffered", None) or _env_flag("QWEN_ASR_BUFFERED", False)),
     )
 

@@ -26,6 +26,7 @@ from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
+from .read_watchdog import ReadWatchdog
 from .request import TranscriptionRequest
 from .settings import ServerSettings, request_context
 from .wire import WireError, read_event
@@ -78,12 +79,16 @@ class QwenAsrEventHandler(AsyncEventHandler):
         self._draining = False
         self._warned_stray_audio = False
         self._closing = asyncio.Event()  # set to end the read loop from another task
-        self._reader_task: asyncio.Task[object] | None = None
+        self._watchdog: ReadWatchdog | None = None  # bounds each read; set in run()
+        self._chunk_format: tuple[object, object, object] | None = None  # of the last chunk
 
     # -- connection lifecycle ---------------------------------------------------------
 
     async def run(self) -> None:
         """Like the base class, but with bounded reads and no exception ever escaping."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._watchdog = ReadWatchdog(task, lambda: self._read_timeout)
         try:
             while not self._failed:
                 try:
@@ -105,35 +110,44 @@ class QwenAsrEventHandler(AsyncEventHandler):
         except Exception:  # one broken connection must never take the server down
             _LOGGER.exception("Unexpected error; closing the connection")
         finally:
+            if self._watchdog is not None:
+                self._watchdog.close()
             await self.disconnect()
             self.writer.close()
 
     async def _next_event(self) -> Event | None:
         """The next event; None at the end or when closing; TimeoutError when idle too long.
 
-        The read is awaited directly (no helper tasks): this runs once per audio chunk, and
-        every extra event-loop iteration costs CPU on a Pi. ``_stop_reading`` interrupts it.
+        The read is awaited directly (no helper tasks or timers): this runs once per audio
+        chunk, and every extra event-loop iteration costs CPU on a Pi. ``_stop_reading`` and
+        the watchdog interrupt it.
         """
+        watchdog = self._watchdog
+        assert watchdog is not None, "run() reads"
         if self._closing.is_set():
             return None
-        task = asyncio.current_task()
-        self._reader_task = task
+        watchdog.begin()
         try:
-            async with asyncio.timeout(self._read_timeout):
-                return await read_event(self.reader)
+            return await read_event(self.reader)
         except asyncio.CancelledError:
-            if self._closing.is_set() and task is not None and task.uncancel() == 0:
-                return None
+            if (self._closing.is_set() or watchdog.expired) and watchdog.task.uncancel() == 0:
+                if self._closing.is_set():
+                    return None
+                raise TimeoutError from None
             raise
         finally:
-            self._reader_task = None
+            watchdog.end()
 
     def _stop_reading(self) -> None:
         """End the read loop from another task (shutdown, or a failure of the result task)."""
         self._closing.set()
-        reader = self._reader_task
-        if reader is not None and reader is not asyncio.current_task():
-            reader.cancel()
+        watchdog = self._watchdog
+        if (
+            watchdog is not None
+            and watchdog.reading
+            and watchdog.task is not asyncio.current_task()
+        ):
+            watchdog.task.cancel()
 
     async def _linger(self) -> None:
         with contextlib.suppress(TimeoutError, ConnectionError, OSError):
@@ -165,7 +179,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             return False
         try:
             if AudioChunk.is_type(event.type):
-                return await self._on_chunk(AudioChunk.from_event(event))
+                return await self._on_chunk(event)
             if Describe.is_type(event.type):
                 await self._write(self.info.event())
                 return True
@@ -201,6 +215,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
     async def _begin(self, transcribe: Transcribe | None) -> None:
         """Open the Qwen session at the request's first event, so connecting overlaps speech."""
         await self._drop_request()
+        self._chunk_format = None  # the new request's converter is set by its first format
         settings = self.settings
         if settings.force_language:
             language = settings.language
@@ -232,7 +247,11 @@ class QwenAsrEventHandler(AsyncEventHandler):
         assert self._request is not None
         return await self._set_format(self._request, start.rate, start.width, start.channels)
 
-    async def _on_chunk(self, chunk: AudioChunk) -> bool:
+    async def _on_chunk(self, event: Event) -> bool:
+        """Runs for every chunk (100 a second from Home Assistant): no AudioChunk or format
+        objects unless the format changes."""
+        data = event.data
+        rate, width, channels = data["rate"], data["width"], data["channels"]
         request = self._request
         if request is None:
             if not self._warned_stray_audio:
@@ -241,10 +260,12 @@ class QwenAsrEventHandler(AsyncEventHandler):
             return True
         if request.answered:
             return True  # server endpointing answered already; the rest is ignored
-        if not await self._set_format(request, chunk.rate, chunk.width, chunk.channels):
+        same = (rate, width, channels) == self._chunk_format
+        known = same and type(rate) is type(width) is type(channels) is int  # True == 1
+        if not known and not await self._set_format(request, rate, width, channels):
             return False
         try:
-            await request.feed(chunk.audio)
+            await request.feed(event.payload or b"")
         except QwenError as err:
             await self._fail(err)
             return False
@@ -253,11 +274,13 @@ class QwenAsrEventHandler(AsyncEventHandler):
     async def _set_format(
         self, request: TranscriptionRequest, rate: int, width: int, channels: int
     ) -> bool:
+        self._chunk_format = None
         try:
             request.set_format(PcmFormat(rate, width, channels))
         except AudioFormatError as err:
             await self._reject(str(err), "bad-audio-format")
             return False
+        self._chunk_format = (rate, width, channels)
         return True
 
     async def _on_audio_stop(self) -> bool:

@@ -100,17 +100,18 @@ class TranscriptionRequest:
         """Raises AudioFormatError for formats that are not PCM."""
         if self._converter is None or self._converter.source != audio_format:
             self._converter = PcmConverter(audio_format)
+            if self._held is None:
+                self.client.set_audio_converter(self._converter)  # once per append
         self.audio_started = True
 
     async def feed(self, audio: bytes) -> None:
-        """Convert one chunk (in the format last set) and send it on; raises QwenError once
-        the session has failed."""
+        """Send one chunk (in the format last set) on; the client converts it with the
+        chunks it is joined with. Raises QwenError once the session has failed."""
         assert self._converter is not None, "set_format() comes first"
-        pcm = self._converter.convert(audio)
         if self._held is not None:
-            self._held.extend(pcm)
+            self._held.extend(self._converter.convert(audio))
         else:
-            await self.client.send_audio(pcm)
+            await self.client.send_audio(audio)
 
     async def finish(self) -> None:
         """The audio has ended: wait for every final transcript, then answer."""

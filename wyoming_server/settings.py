@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from qwen_asr_realtime import (
+    AudioOptions,
     QwenRealtimeClient,
     RetryPolicy,
     SessionConfig,
@@ -40,6 +41,8 @@ class ServerSettings:
     allow_insecure: bool = False
     # Connecting again after a capacity/rate limit, while the request's audio is held.
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Coalescing of small pieces into appends, and backlog pacing (see audio_out.py).
+    audio: AudioOptions = field(default_factory=AudioOptions)
     # A request that lasts longer than this is ended with an error (HA stops far earlier).
     max_request_seconds: float = 300.0
     # While a request is open, a client silent for this long is considered gone.
@@ -58,6 +61,7 @@ class ServerSettings:
             timeouts=self.timeouts,
             allow_insecure=self.allow_insecure,
             retry=self.retry,
+            audio=self.audio,
         )
 
     def session_config(

@@ -20,10 +20,11 @@ async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: boo
     audio = read_wav(path)
     converter = PcmConverter(audio.format)
     client = settings.new_client(settings.session_config(settings.language))
+    client.set_audio_converter(converter)
     try:
         client.start()
         async for chunk in audio.stream(realtime=realtime):
-            await client.send_audio(converter.convert(chunk))
+            await client.send_audio(chunk)
         await client.finish()
         transcript: str = client.transcript
         return transcript

@@ -49,7 +49,8 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
 
 def _parse_json(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
+        # Decoded first: json.loads(bytes) detects the encoding in Python code, per event.
+        value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WireError(f"Event {what} is not JSON") from None
     if not isinstance(value, dict):

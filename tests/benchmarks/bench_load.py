@@ -1,8 +1,9 @@
 """Load generator: Wyoming clients streaming speech fixtures in real time.
 
-Each request is what Home Assistant sends: Transcribe, AudioStart, 100 ms AudioChunks, one
-every 100 ms (chunk i leaves when its audio would have been recorded), AudioStop right after
-the last chunk, then it reads until the Transcript.
+Each request is what Home Assistant sends: Transcribe, AudioStart, AudioChunks of one size
+(10 ms as Home Assistant's pipeline cuts them, 64 ms as wyoming-satellite's 1024 samples,
+or 100 ms as Qwen's samples), chunk i leaving when its audio would have been recorded,
+AudioStop right after the last chunk, then it reads until the Transcript.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from wyoming.error import Error
 
 HOST = "127.0.0.1"
 RATE, WIDTH, CHANNELS = 16000, 2, 1  # what the server sends on: byte offsets map 1:1
-CHUNK_MS = 100
-CHUNK_BYTES = RATE * CHUNK_MS // 1000 * WIDTH * CHANNELS
+BYTES_PER_MS = RATE * WIDTH * CHANNELS // 1000
 REQUEST_TIMEOUT_S = 30.0
+
+
+def chunk_bytes(chunk_ms: int) -> int:
+    """Bytes of one chunk; 64 ms is exactly 1024 samples."""
+    return chunk_ms * BYTES_PER_MS
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,8 @@ class Fixture:
     def audio_s(self) -> float:
         return len(self.pcm) / (RATE * WIDTH * CHANNELS)
 
-    @property
-    def chunks(self) -> list[bytes]:
-        return [self.pcm[i : i + CHUNK_BYTES] for i in range(0, len(self.pcm), CHUNK_BYTES)]
+    def chunks(self, size: int) -> list[bytes]:
+        return [self.pcm[i : i + size] for i in range(0, len(self.pcm), size)]
 
 
 def load_fixture(path: Path) -> Fixture:
@@ -56,6 +60,8 @@ class RequestTiming:
     tag: str
     fixture: str
     audio_s: float
+    chunk_bytes: int
+    audio_bytes: int
     chunk_sent: list[float] = field(default_factory=list)  # after write_event returned
     stop_sent: float | None = None
     transcript_at: float | None = None
@@ -78,8 +84,9 @@ async def _read_until_transcript(client: AsyncTcpClient, timing: RequestTiming) 
             return
 
 
-async def run_request(port: int, tag: str, fixture: Fixture) -> RequestTiming:
-    timing = RequestTiming(tag, fixture.name, fixture.audio_s)
+async def run_request(port: int, tag: str, fixture: Fixture, chunk_ms: int) -> RequestTiming:
+    size = chunk_bytes(chunk_ms)
+    timing = RequestTiming(tag, fixture.name, fixture.audio_s, size, len(fixture.pcm))
     client = AsyncTcpClient(HOST, port)
     await client.connect()
     reader: asyncio.Task[None] | None = None
@@ -89,15 +96,18 @@ async def run_request(port: int, tag: str, fixture: Fixture) -> RequestTiming:
         await client.write_event(Transcribe(language="en", transcript_names=[tag]).event())
         await client.write_event(AudioStart(RATE, WIDTH, CHANNELS).event())
         start = time.monotonic()
-        for index, chunk in enumerate(fixture.chunks):
+        for index, chunk in enumerate(fixture.chunks(size)):
             # Absolute schedule: no drift, however long a write took.
-            delay = start + (index + 1) * CHUNK_MS / 1000 - time.monotonic()
+            delay = start + (index + 1) * chunk_ms / 1000 - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if reader.done():
+                break  # answered early (server endpointing): HA stops streaming then too
             await client.write_event(AudioChunk(RATE, WIDTH, CHANNELS, chunk).event())
             timing.chunk_sent.append(time.monotonic())
-        await client.write_event(AudioStop().event())
-        timing.stop_sent = time.monotonic()
+        if not reader.done():
+            await client.write_event(AudioStop().event())
+            timing.stop_sent = time.monotonic()
         await asyncio.wait_for(reader, REQUEST_TIMEOUT_S)
     except (OSError, TimeoutError) as err:
         timing.error = timing.error or f"{type(err).__name__}: {err}"
@@ -116,12 +126,13 @@ async def run_load(
     requests: int,
     concurrency: int,
     prefix: str,
+    chunk_ms: int,
     seed: int = 1,
 ) -> list[RequestTiming]:
     """``requests`` requests over ``concurrency`` back-to-back streams, fixtures in rotation.
 
-    Stream starts are spread over one chunk period (and a short random pause separates a
-    stream's requests) so that chunks of different streams do not all arrive in the same
+    Stream starts are spread over 100 ms (and a short random pause separates a stream's
+    requests) so that chunks of different streams do not all arrive in the same
     millisecond, as independent speakers would not.
     """
     rng = random.Random(seed)
@@ -129,10 +140,10 @@ async def run_load(
     results: list[RequestTiming] = []
 
     async def stream(slot: int) -> None:
-        await asyncio.sleep(slot * CHUNK_MS / 1000 / concurrency)
+        await asyncio.sleep(slot * 0.1 / concurrency)
         while (n := next(counter)) < requests:
             fixture = fixtures[n % len(fixtures)]
-            results.append(await run_request(port, f"{prefix}-{n}", fixture))
+            results.append(await run_request(port, f"{prefix}-{n}", fixture, chunk_ms))
             await asyncio.sleep(rng.uniform(0.0, 0.1))
 
     await asyncio.gather(*(stream(slot) for slot in range(concurrency)))

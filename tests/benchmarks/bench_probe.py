@@ -1,9 +1,11 @@
 """Emulator-side timestamps, keyed by the tag each benchmark request carries.
 
-Every request sends ``Transcribe(transcript_names=[tag])``; the server forwards it as the
-session's corpus text, so the ``session.update`` hook maps an emulator session to its
-request. All times are ``time.monotonic()``: system-wide CLOCK_MONOTONIC on Linux, so they
-compare directly with the load generator's timestamps and the server subprocess's.
+Every Wyoming request sends ``Transcribe(transcript_names=[tag])``; the server forwards it
+as the session's corpus text, so the ``session.update`` hook maps an emulator session to its
+request. A caller that starts requests one at a time (the HA entity benchmark) sets
+``next_tag`` instead: the next session without a tag gets it. All times are
+``time.monotonic()``: system-wide CLOCK_MONOTONIC on Linux, so they compare directly with
+the load generator's timestamps and the server subprocess's.
 """
 
 from __future__ import annotations
@@ -26,11 +28,26 @@ _SETUP_EVENTS = (EventType.SESSION_CREATED, EventType.SESSION_UPDATED)
 class SessionTimes:
     """What the emulator saw of one request."""
 
+    record: SessionRecord
     # Cumulative audio byte offset at which an append starts -> time received.
     appends: dict[int, float] = field(default_factory=dict)
+    messages: int = 0  # every client event, appends included
     updated_sent: float | None = None  # session.updated written to the socket
     finish_received: float | None = None  # session.finish (or the first commit)
     completed_sent: list[float] = field(default_factory=list)
+    # (time written, audio_end_ms) of each speech_stopped: when Qwen's VAD ended speech.
+    stopped_sent: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def audio_bytes(self) -> int:
+        """All audio the emulator received (its record counts appends)."""
+        return self.record.audio_bytes
+
+    def append_spans(self) -> list[tuple[int, int, float]]:
+        """(start offset, end offset, time received) of each append, in order."""
+        starts = sorted(self.appends)
+        ends = [*starts[1:], self.audio_bytes]
+        return [(s, e, self.appends[s]) for s, e in zip(starts, ends, strict=True) if e > s]
 
 
 class Probe:
@@ -39,6 +56,7 @@ class Probe:
     def __init__(self) -> None:
         self.by_tag: dict[str, SessionTimes] = {}
         self._tag_of: dict[str, str] = {}  # emulator session id -> request tag
+        self.next_tag: str | None = None
 
     def _times(self, record: SessionRecord) -> SessionTimes | None:
         tag = self._tag_of.get(record.session_id)
@@ -50,13 +68,15 @@ class Probe:
             corpus = event.get("session", {}).get("input_audio_transcription", {}).get("corpus")
             text = corpus.get("text", "") if isinstance(corpus, dict) else ""
             tag = text.partition("\n")[0]  # Home Assistant may add its home context below
+            if not tag and record.session_id not in self._tag_of:
+                tag, self.next_tag = self.next_tag or "", None
             if tag:
                 self._tag_of[record.session_id] = tag
-                self.by_tag.setdefault(tag, SessionTimes())
-            return
+                self.by_tag.setdefault(tag, SessionTimes(record))
         times = self._times(record)
         if times is None:
             return
+        times.messages += 1
         if kind == EventType.APPEND:
             # Called before the emulator counts this append: audio_bytes is its start offset.
             times.appends[record.audio_bytes] = at
@@ -72,6 +92,8 @@ class Probe:
             times.updated_sent = at
         elif kind == EventType.COMPLETED:
             times.completed_sent.append(at)
+        elif kind == EventType.SPEECH_STOPPED:
+            times.stopped_sent.append((at, int(event.get("audio_end_ms", 0))))
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""The Wyoming server under test, as its own process, so its CPU time and memory are its own."""
+"""The Wyoming server under test (or the floor), as its own process, so its CPU time and memory
+are its own."""
 
 from __future__ import annotations
 
@@ -42,23 +43,30 @@ class Usage:
 class ServerProcess:
     """``python -m wyoming_server`` on a free loopback port, in front of ``region``."""
 
-    def __init__(self, region: str, *, buffered: bool = False, log: IO[bytes] | None = None):
+    def __init__(
+        self,
+        region: str,
+        *,
+        extra_args: tuple[str, ...] = (),
+        floor: bool = False,
+        log: IO[bytes] | None = None,
+    ):
         self.port = _free_port()
-        self._args = [
-            sys.executable,
-            "-m",
-            "wyoming_server",
-            "--uri",
-            f"tcp://{HOST}:{self.port}",
-            "--region",
-            region,
-            "--vad-silence-ms",
-            str(VAD_SILENCE_MS),
-        ]
-        if buffered:
-            self._args.append("--buffered")
+        uri = f"tcp://{HOST}:{self.port}"
+        if floor:
+            self._args = [sys.executable, str(Path(__file__).with_name("bench_floor.py"))]
+            self._args += ["--uri", uri]
+        else:
+            self._args = [sys.executable, "-m", "wyoming_server", "--uri", uri]
+            self._args += ["--region", region, "--vad-silence-ms", str(VAD_SILENCE_MS)]
+            self._args += extra_args
         self._log = log
         self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
 
     async def __aenter__(self) -> Self:
         env = {**os.environ, "QWEN_API_KEY": API_KEY}  # the key stays off the command line

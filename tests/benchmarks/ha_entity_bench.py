@@ -1,12 +1,15 @@
-"""Home Assistant entity path: the same hops, measured through ``stt.py`` inside HA.
+"""Home Assistant entity path: the same measures, through ``stt.py`` inside HA.
 
-Runs in the Home Assistant test venv (not part of the default test run):
+Runs in the Home Assistant test venv (not part of the default test run; ``run.py`` starts it):
 
-    /tmp/havenv/bin/python -m pytest tests/benchmarks/ha_entity_bench.py -s -p no:cacheprovider
+    .venv-ha/bin/python -m pytest tests/benchmarks/ha_entity_bench.py -s -p no:cacheprovider
 
 and writes ha_entity.json to $BENCH_OUT (default tests/benchmarks/results), which
 ``run.py`` merges into its report. The audio stream is an async generator paced in real
-time; its end stands for Home Assistant's VAD stopping the stream.
+time, in pieces of one size (HA's pipeline: 10 ms); its end stands for Home Assistant's VAD
+stopping the stream. The emulator runs on its own thread, so the process's CPU time minus
+that thread's is what HA, the entity and the audio source cost. The floor: the same source
+read and discarded, the least any speech-to-text entity costs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +34,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 # Before phcc's `hass` fixture shadows the repository's custom_components (see design.md).
 import custom_components.qwen_asr  # noqa: F401
 from custom_components.qwen_asr.const import (
-    CONF_CONTEXT,
     CONF_ENDPOINT,
+    CONF_ENDPOINTING,
     CONF_HOME_CONTEXT,
     CONF_MODEL,
     CONF_REGION,
     CONF_SILENCE_MS,
     DEFAULT_OPTIONS,
     DOMAIN,
+    ENDPOINTING_QWEN,
     REGION_CUSTOM,
 )
 
@@ -45,29 +50,39 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from bench_load import CHUNK_BYTES, CHUNK_MS, RequestTiming, load_fixture  # noqa: E402
-from bench_metrics import (  # noqa: E402
-    CHUNK_FORWARD,
-    FINAL_TO_TRANSCRIPT,
-    STOP_TO_FINISH,
-    STOP_TO_TRANSCRIPT,
-    collect,
-)
+from bench_load import BYTES_PER_MS, Fixture, RequestTiming, chunk_bytes, load_fixture  # noqa: E402
+from bench_metrics import collect  # noqa: E402
 from bench_probe import Probe  # noqa: E402
+from bench_thread import EmulatorThread  # noqa: E402
 
 from tests.ha.conftest import pcm_metadata  # noqa: E402
 
-REQUESTS = 60
 CONCURRENCY = 10
 FIXTURES = ("turn_on_kitchen_lights", "what_time_is_it", "set_temperature")
-# The entity's names for the Wyoming measures.
-NAMES = {
-    STOP_TO_FINISH: "last_chunk_to_finish_ms",
-    FINAL_TO_TRANSCRIPT: "completed_to_speech_result_ms",
-    CHUNK_FORWARD: CHUNK_FORWARD,
-    STOP_TO_TRANSCRIPT: "stream_end_to_speech_result_ms",
-}
 METADATA = pcm_metadata("en-US")
+HA_SILENCE_MS = 1200  # as the Wyoming benchmark: the stream's end ends each request
+QWEN_SILENCE_MS = 400  # Qwen endpointing: its VAD ends the request
+BYTES_PER_S = BYTES_PER_MS * 1000
+
+
+@dataclass(frozen=True)
+class EntityPhase:
+    name: str
+    chunk_ms: int
+    requests: int
+    floor: bool = False
+    qwen_endpointing: bool = False
+
+
+PHASES = (
+    EntityPhase("floor_10ms", 10, 40, floor=True),
+    EntityPhase("entity_10ms", 10, 60),
+    EntityPhase("floor_64ms", 64, 40, floor=True),
+    EntityPhase("entity_64ms", 64, 40),
+    EntityPhase("floor_100ms", 100, 40, floor=True),
+    EntityPhase("entity_100ms", 100, 40),
+    EntityPhase("entity_qwen_endpointing", 10, 40, qwen_endpointing=True),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -80,80 +95,145 @@ def allow_loopback(socket_enabled: None) -> None:
     """The emulator listens on 127.0.0.1 (phcc still restricts connections to loopback)."""
 
 
-async def _paced(pcm: bytes, timing: RequestTiming) -> AsyncIterator[bytes]:
+async def _paced(pcm: bytes, timing: RequestTiming, chunk_ms: int) -> AsyncIterator[bytes]:
     start = time.monotonic()
-    for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
-        delay = start + (index + 1) * CHUNK_MS / 1000 - time.monotonic()
+    size = chunk_bytes(chunk_ms)
+    for index, offset in enumerate(range(0, len(pcm), size)):
+        delay = start + (index + 1) * chunk_ms / 1000 - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         timing.chunk_sent.append(time.monotonic())  # the entity gets it at this yield
-        yield pcm[offset : offset + CHUNK_BYTES]
+        yield pcm[offset : offset + size]
     timing.stop_sent = time.monotonic()  # the stream ends: HA's VAD heard the end
 
 
-async def test_ha_entity_path(hass: HomeAssistant, emulator: Any) -> None:
-    # phcc runs the loop in debug mode with debug logging: both would dominate the timings.
-    asyncio.get_running_loop().set_debug(False)
-    logging.getLogger().setLevel(logging.WARNING)
-    probe = Probe()
-    emulator.on_client_event = probe.on_client_event
-    emulator.on_server_event = probe.on_server_event
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        data={
-            "api_key": "test-key",
-            CONF_REGION: REGION_CUSTOM,
-            CONF_ENDPOINT: emulator.url,
-            CONF_MODEL: "qwen3-asr-flash-realtime",
-        },
-        # As the Wyoming benchmark: the stream's end, not Qwen's VAD, ends each request.
-        options={**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: False, CONF_SILENCE_MS: 1200},
-    )
-    entry.add_to_hass(hass)
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    entity = next(iter(hass.data["stt"].entities))  # the only speech-to-text entity
-    fixtures = [load_fixture(HERE.parents[1] / "tests" / "fixtures" / f"{n}.wav") for n in FIXTURES]
-    slots = asyncio.Semaphore(CONCURRENCY)
-    timings: list[RequestTiming] = []
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
-    async def run(timing: RequestTiming, pcm: bytes) -> None:
-        result = await entity.internal_async_process_audio_stream(METADATA, _paced(pcm, timing))
+
+class Bench:
+    def __init__(self, hass: HomeAssistant, entry: MockConfigEntry, emulator: EmulatorThread):
+        self.hass = hass
+        self.entry = entry
+        self.emulator = emulator
+        self.entity: Any = next(iter(hass.data["stt"].entities))  # the only STT entity
+        self.fixtures = [
+            load_fixture(HERE.parents[1] / "tests" / "fixtures" / f"{n}.wav") for n in FIXTURES
+        ]
+
+    async def _one(self, phase: EntityPhase, timing: RequestTiming, fixture: Fixture) -> None:
+        stream = _paced(fixture.pcm, timing, phase.chunk_ms)
+        if phase.floor:
+            async for _ in stream:
+                pass
+            timing.transcript_at = time.monotonic()
+            return
+        result = await self.entity.internal_async_process_audio_stream(METADATA, stream)
         timing.transcript_at = time.monotonic()
         timing.text = result.text
         if result.result is not stt.SpeechResultState.SUCCESS:
             timing.error = "speech-to-text failed"
-        slots.release()
 
-    tasks = []
-    for n in range(REQUESTS):
-        await slots.acquire()
-        fixture = fixtures[n % len(fixtures)]
-        timing = RequestTiming(f"ha-{n}", fixture.name, fixture.audio_s)
-        timings.append(timing)
-        # The tag travels as the context option, read when the request starts: change it
-        # for the next request only once this one's session.update has arrived.
-        options = {**entry.options, CONF_CONTEXT: timing.tag}
-        hass.config_entries.async_update_entry(entry, options=options)
-        tasks.append(asyncio.create_task(run(timing, fixture.pcm)))
-        async with asyncio.timeout(10):
-            while timing.tag not in probe.by_tag:
-                await asyncio.sleep(0.001)
-    await asyncio.gather(*tasks)
+    async def run(self, phase: EntityPhase, probe: Probe) -> dict[str, Any]:
+        silence = QWEN_SILENCE_MS if phase.qwen_endpointing else HA_SILENCE_MS
+        options = {**self.entry.options, CONF_SILENCE_MS: silence}
+        if phase.qwen_endpointing:
+            options[CONF_ENDPOINTING] = ENDPOINTING_QWEN
+        self.hass.config_entries.async_update_entry(self.entry, options=options)
+        slots = asyncio.Semaphore(CONCURRENCY)
+        timings: list[RequestTiming] = []
+        tasks = []
 
-    samples = collect(timings, probe)
-    assert samples.errors == []
-    result = {
-        "requests": REQUESTS,
-        "concurrency": CONCURRENCY,
-        "held_chunks": samples.held_chunks,
-        "summary": {NAMES[k]: v for k, v in samples.summaries().items()},
-        "samples": {NAMES[k]: [round(x, 3) for x in v] for k, v in samples.samples.items()},
-    }
-    _write(result)
-    for name, summary in result["summary"].items():
-        print(f"{name}: {summary}")
+        async def request(timing: RequestTiming, fixture: Fixture) -> None:
+            try:
+                await self._one(phase, timing, fixture)
+            finally:
+                slots.release()
+
+        rss_before, cpu_before = _rss_mb(), time.process_time() - self.emulator.cpu_s()
+        started = time.monotonic()
+        for n in range(phase.requests):
+            await slots.acquire()
+            fixture = self.fixtures[n % len(self.fixtures)]
+            size = chunk_bytes(phase.chunk_ms)
+            timing = RequestTiming(
+                f"{phase.name}-{n}", fixture.name, fixture.audio_s, size, len(fixture.pcm)
+            )
+            timings.append(timing)
+            if not phase.floor:
+                probe.next_tag = timing.tag  # for the session this request opens
+            tasks.append(asyncio.create_task(request(timing, fixture)))
+            if not phase.floor:
+                async with asyncio.timeout(10):
+                    while timing.tag not in probe.by_tag:
+                        await asyncio.sleep(0.001)
+        await asyncio.gather(*tasks)
+        wall_s = time.monotonic() - started
+        cpu_s = time.process_time() - self.emulator.cpu_s() - cpu_before
+        # The floor opens no sessions: only its CPU time matters.
+        samples = collect(
+            [] if phase.floor else timings,
+            probe,
+            vad_silence_ms=silence if phase.qwen_endpointing else None,
+        )
+        audio_s = sum(len(t.chunk_sent) * t.chunk_bytes for t in timings) / BYTES_PER_S
+        result = {
+            "name": phase.name,
+            "floor": phase.floor,
+            "chunk_ms": phase.chunk_ms,
+            "requests": phase.requests,
+            "concurrency": CONCURRENCY,
+            "qwen_endpointing": phase.qwen_endpointing,
+            "wall_s": round(wall_s, 2),
+            "audio_s": round(audio_s, 2),
+            "cpu_s": round(cpu_s, 3),
+            "cpu_s_per_audio_s": round(cpu_s / audio_s, 5) if audio_s else None,
+            "rss_growth_mb": round(_rss_mb() - rss_before, 1),
+            **({} if phase.floor else samples.to_json()),
+        }
+        print(
+            f"{phase.name:>24}: CPU {result['cpu_s_per_audio_s']} s/audio-s, "
+            f"{result.get('messages_per_audio_s', '-')} messages/s, "
+            f"errors {len(samples.errors)}",
+            flush=True,
+        )
+        return result
+
+
+async def test_ha_entity_path(hass: HomeAssistant) -> None:
+    # phcc runs the loop in debug mode with debug logging: both would dominate the timings.
+    asyncio.get_running_loop().set_debug(False)
+    logging.getLogger().setLevel(logging.WARNING)
+    probe = Probe()
+    with EmulatorThread(
+        on_client_event=probe.on_client_event, on_server_event=probe.on_server_event
+    ) as emulator:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            data={
+                "api_key": "test-key",
+                CONF_REGION: REGION_CUSTOM,
+                CONF_ENDPOINT: emulator.url,
+                CONF_MODEL: "qwen3-asr-flash-realtime",
+            },
+            options={**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: False},
+        )
+        entry.add_to_hass(hass)
+        assert await async_setup_component(hass, "homeassistant", {})
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        bench = Bench(hass, entry, emulator)
+        names = os.environ.get("BENCH_PHASES")
+        phases = [p for p in PHASES if names is None or p.name in names.split(",")]
+        results = {phase.name: await bench.run(phase, probe) for phase in phases}
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    for result in results.values():
+        assert result.get("errors", []) == [], result["errors"][:3]
+    _write({"concurrency": CONCURRENCY, "phases": results})
 
 
 def _write(result: dict[str, Any]) -> None:

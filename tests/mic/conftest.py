@@ -108,12 +108,14 @@ async def stop_fed_capture(capture: object, fifo: FifoDevice) -> None:
         await stopping
 
 
-async def feed_silence_until(task: asyncio.Future[Any], fifo: FifoDevice) -> None:
-    """Keep a FIFO device's reader moving (real time x4) until ``task`` is done."""
+async def feed_silence_until(
+    task: asyncio.Future[Any], fifo: FifoDevice, speed: float = 4.0
+) -> None:
+    """Keep a FIFO device's reader moving (real time x ``speed``) until ``task`` is done."""
     async with asyncio.timeout(15):
         while not task.done():
             await fifo.write(bytes(PERIOD_BYTES))
-            await asyncio.wait({task}, timeout=PERIOD_SAMPLES / 16000 / 4)
+            await asyncio.wait({task}, timeout=PERIOD_SAMPLES / 16000 / speed)
 
 
 class FailingOnce:

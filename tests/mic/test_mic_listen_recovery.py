@@ -68,7 +68,9 @@ async def test_listen_reconnects_after_a_failure_and_keeps_transcribing(
         out = _Finals()
         args = listen_args("--mic-device", fifo_device.device, "--json")
         listening = asyncio.ensure_future(run_listen(args, settings, out=out))
-        feeding = asyncio.ensure_future(feed_silence_until(listening, fifo_device))
+        # A live microphone runs at real time: faster, the client's backlog pacing (VAD mode)
+        # would fall further and further behind the device.
+        feeding = asyncio.ensure_future(feed_silence_until(listening, fifo_device, speed=1.0))
         # The first session fails; then the fault is gone and listen opens the second.
         await _until(lambda: emulator.sessions and emulator.sessions[0].closed_at is not None)
         emulator.faults.reset()
@@ -79,7 +81,7 @@ async def test_listen_reconnects_after_a_failure_and_keeps_transcribing(
             )
         )
         assert not listening.done()
-        await fifo_device.write(speech_pcm("turn_on_kitchen_lights"), realtime=4.0)
+        await fifo_device.write(speech_pcm("turn_on_kitchen_lights"), realtime=1.0)
         async with asyncio.timeout(10):
             await out.final.wait()
         os.kill(os.getpid(), signal.SIGINT)

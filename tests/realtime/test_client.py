@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from qwen_asr_realtime import (
+    AudioOptions,
     AuthenticationError,
     ConfigError,
     Final,
@@ -38,7 +39,9 @@ FAST_VAD = VadConfig(threshold=0.2, silence_duration_ms=400)
 SHORT = Timeouts(connect=2.0, setup=2.0, finish=3.0, close=1.0)
 
 
-def _client(emulator: QwenEmulator, **config: object) -> QwenRealtimeClient:
+def _client(
+    emulator: QwenEmulator, *, audio: AudioOptions | None = None, **config: object
+) -> QwenRealtimeClient:
     settings: dict[str, object] = {"language": "en", "vad": FAST_VAD}
     settings.update(config)
     return QwenRealtimeClient(
@@ -46,6 +49,7 @@ def _client(emulator: QwenEmulator, **config: object) -> QwenRealtimeClient:
         SessionConfig(**settings),  # type: ignore[arg-type]
         endpoint=emulator.url,
         timeouts=SHORT,
+        audio=audio,
     )
 
 
@@ -177,7 +181,8 @@ async def test_silence_only_session_returns_no_transcript(scripted: QwenEmulator
 
 async def test_oversize_audio_is_split_under_the_limit(scripted: QwenEmulator) -> None:
     pcm = bytes(12_000_000)  # base64 of this is ~16 MB: over one append's 15 MiB limit
-    async with _client(scripted) as client:
+    # Unpaced: a paced VAD session would send 1 s appends over 375 s of real time.
+    async with _client(scripted, audio=AudioOptions(max_ahead_ms=None)) as client:
         client.append_audio(pcm)
         assert await client.finish(timeout=30) == []
     record = scripted.sessions[-1]

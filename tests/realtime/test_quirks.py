@@ -266,3 +266,19 @@ async def test_without_the_watchdog_only_the_total_bound_applies(
         _append_all(client, speech_pcm("turn_on_kitchen_lights"))
         with pytest.raises(QwenTimeoutError, match="final transcript"):
             await client.finish()
+
+
+async def test_the_silence_is_counted_from_the_last_message_sent(service: QwenEmulator) -> None:
+    """A paced backlog (VAD mode) still going out when finish() is called is not a stall:
+    the service owes nothing before session.finish reaches it, seconds later."""
+    timeouts = Timeouts(connect=3.0, setup=3.0, finish=20.0, close=1.0, finish_silence=1.0)
+    client = _client(service, timeouts=timeouts)
+    async with client:
+        # 5 s of silence at once: 2 s go ahead of real time, the rest is paced (no events).
+        _append_all(client, bytes(5 * 32000))
+        started = time.monotonic()
+        finals = await client.finish()
+        elapsed = time.monotonic() - started
+    assert finals == []
+    assert elapsed > 2 * timeouts.finish_silence  # type: ignore[operator]
+    assert service.sessions[-1].audio_bytes == 5 * 32000

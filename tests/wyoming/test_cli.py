@@ -75,6 +75,8 @@ async def test_version() -> None:
         (("--no-such-flag",), {"QWEN_API_KEY": "k"}, "unrecognized"),
         ((), {"QWEN_API_KEY": "k", "QWEN_ASR_VAD": "maybe"}, "QWEN_ASR_VAD"),
         ((), {"QWEN_API_KEY": "k", "QWEN_ASR_VAD_SILENCE_MS": "10"}, "--vad-silence-ms"),
+        (("--coalesce-ms", "-1"), {"QWEN_API_KEY": "k"}, "--coalesce-ms"),
+        ((), {"QWEN_API_KEY": "k", "QWEN_ASR_COALESCE_MS": "5000"}, "--coalesce-ms"),
         (("--api-key-file", "/nonexistent/key"), {}, "cannot read --api-key-file"),
     ],
 )

@@ -59,6 +59,9 @@ class Behaviour:
     vad_prefix_padding_ms: int = 300
     vad_dbfs_at_zero: float = -45.0
     vad_dbfs_per_unit: float = 20.0
+    # A backlog sent far faster than real time: the VAD hears at most this far ahead of real
+    # time and loses the rest (backlog.py); None: every byte is heard, however fast it came.
+    vad_backlog_limit_ms: int | None = None
 
 
 @dataclass(slots=True)

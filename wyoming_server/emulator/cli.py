@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .behaviour import Behaviour
 from .recognizers import RecognizerFactory, ScriptedRecognizer
 from .server import QwenEmulator
 
@@ -39,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="scripted recognizer: the transcript of utterance k of every session is the k-th "
         "--transcript (repeatable); later utterances get placeholders",
+    )
+    parser.add_argument(
+        "--vad-backlog-limit-ms",
+        type=int,
+        metavar="MS",
+        help="model a VAD that loses audio arriving more than MS ahead of real time",
     )
     parser.add_argument("--debug", action="store_true")
     return parser
@@ -71,8 +78,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(NotImplementedError):  # not available on Windows
             loop.add_signal_handler(sig, stop.set)
     api_keys = frozenset(args.api_key) if args.api_key else None
+    behaviour = Behaviour(vad_backlog_limit_ms=args.vad_backlog_limit_ms)
     async with QwenEmulator(
-        host=args.host, port=args.port, api_keys=api_keys, recognizer_factory=recognizer
+        host=args.host,
+        port=args.port,
+        api_keys=api_keys,
+        recognizer_factory=recognizer,
+        behaviour=behaviour,
     ) as emulator:
         print(emulator.url, flush=True)
         await stop.wait()

@@ -29,6 +29,7 @@ class SessionRecord:
     closed_at: float | None = None
     close_code: int | None = None
     dropped: bool = False  # closed abruptly by the drop_after_audio_ms fault
+    vad_lost_ms: float = 0.0  # audio the VAD never heard (Behaviour.vad_backlog_limit_ms)
 
     @property
     def client_types(self) -> list[str]:

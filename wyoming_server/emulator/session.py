@@ -17,6 +17,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from . import server_events
+from .backlog import RealTimeBudget
 from .ids import new_item_id
 from .limits import CLOSE_TRY_AGAIN_LATER
 from .pcm import FrameSplitter, duration_ms
@@ -92,6 +93,8 @@ class EmulatedSession:
         # Manual mode state
         self._manual_buffer = bytearray()
         self._manual_utterance: _Utterance | None = None
+        limit = context.behaviour.vad_backlog_limit_ms
+        self._backlog = None if limit is None else RealTimeBudget(limit)
         self._reset_audio_pipeline()
 
     @property
@@ -389,6 +392,10 @@ class EmulatedSession:
             return
         if self._config.manual:
             self._append_manual(pcm)
+        elif self._backlog is not None:
+            heard = self._backlog.admit(pcm, self._config.sample_rate, time.monotonic())
+            self._record.vad_lost_ms = self._backlog.lost_ms
+            self._append_vad(heard)
         else:
             self._append_vad(pcm)
 

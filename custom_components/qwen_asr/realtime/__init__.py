@@ -4,6 +4,7 @@ Shared by the Home Assistant integration and the Wyoming server; it never import
 Home Assistant.
 """
 
+from .audio_out import AudioConverter, AudioOptions
 from .client import QwenRealtimeClient, SessionState, Timeouts, join_transcripts
 from .config import (
     SessionConfig,
@@ -44,6 +45,8 @@ from .languages import normalize_language
 from .retry import RetryPolicy
 
 __all__ = [
+    "AudioConverter",
+    "AudioOptions",
     "AuthenticationError",
     "Committed",
     "ConfigError",

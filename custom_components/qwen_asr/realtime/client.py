@@ -6,7 +6,8 @@ not), close at once, the session id and the latest item id, and every server eve
 typed async iterator.
 
 Audio may be appended before the session is ready: it is held (not sent) until the
-service has confirmed the configuration, so connecting overlaps with speech.
+service has confirmed the configuration, so connecting overlaps with speech. Small pieces
+are joined into appends of about 100 ms, and backlogs are paced in VAD mode (audio_out.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from urllib.parse import quote, urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
+from .audio_out import (
+    PACED_APPEND_MS,
+    AudioCoalescer,
+    AudioConverter,
+    AudioOptions,
+    BacklogPacer,
+)
 from .config import SessionConfig, resolve_endpoint
 from .const import (
     DEFAULT_REGION,
@@ -108,11 +116,14 @@ class QwenRealtimeClient:
         user_agent: str = "wyoming-qwen-asr",
         allow_insecure: bool = False,
         retry: RetryPolicy | None = None,
+        audio: AudioOptions | None = None,
     ) -> None:
         if not api_key:
             raise ConfigError("An API key is required")
         self.config = config or SessionConfig()
         self.config.validate()
+        self.audio_options = audio or AudioOptions()
+        self.audio_options.validate()
         self.url = resolve_endpoint(endpoint, allow_insecure=allow_insecure)
         self.timeouts = timeouts or Timeouts()
         self._api_key = api_key
@@ -136,7 +147,18 @@ class QwenRealtimeClient:
         self.audio_bytes_sent = 0
 
         self._ws: ClientConnection | None = None
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        # (message, bytes of audio it carries); _unsent counts what the send loop holds too.
+        self._outbox: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+        self._unsent = 0
+        self._unsent_audio_bytes = 0
+        self._coalescer = AudioCoalescer(
+            self.audio_options.coalesce_ms, self._bytes_per_second, on_stall=self._flush_stalled
+        )
+        self._pacer = BacklogPacer(
+            None
+            if self.audio_options.max_ahead_ms is None
+            else self.audio_options.max_ahead_ms / 1000,
+        )
         self._events: asyncio.Queue[Event | QwenError] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._connect_task: asyncio.Task[None] | None = None
@@ -198,6 +220,7 @@ class QwenRealtimeClient:
                 await self._discard_attempt()
                 await asyncio.sleep(delay)
         self.state = SessionState.READY
+        self._flush_audio()  # the held backlog goes out now, not when an append fills
         self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
 
     async def _open_session(self) -> None:
@@ -260,8 +283,11 @@ class QwenRealtimeClient:
         self._raise_if_failed()
         if not self.ready or self._finish_sent:
             raise ProtocolError("update_session needs a connected session that is not finishing")
+        self._flush_audio()  # the audio so far keeps the configuration it was sent for
         self._updated.clear()
         self.config = config
+        # Appends keep their duration if the sample rate changes.
+        self._coalescer.set_converter(self._coalescer.converter, self._bytes_per_second)
         self._queue(self._session_update())
         await self._wait(
             self._updated,
@@ -272,39 +298,86 @@ class QwenRealtimeClient:
     # -- sending ----------------------------------------------------------------------
 
     def append_audio(self, pcm: bytes) -> None:
-        """Queue PCM16 mono audio at the session's sample rate; never blocks.
+        """Queue PCM16 mono audio at the session's sample rate (or in the format of the
+        converter set); never blocks.
 
         In manual mode an utterance that reaches the service's 60 s limit is committed
         automatically so the service never rejects it.
         """
         self._check_can_append()
-        for start in range(0, len(pcm), _MAX_APPEND_PCM_BYTES):
-            piece = pcm[start : start + _MAX_APPEND_PCM_BYTES]
-            if self.config.manual and self._uncommitted_bytes + len(piece) > self._manual_limit:
-                self.commit()
-            self._outbox.put_nowait(self._append_message(piece))
+        batch = self._coalescer.add(pcm)
+        if batch:
+            self._queue_audio(batch)
 
     async def send_audio(self, pcm: bytes) -> None:
-        """Like ``append_audio``, but writes to the socket at once when nothing is queued.
+        """Like ``append_audio``, but writes a full append to the socket at once when nothing
+        is queued and no backlog is being paced.
 
-        Saves the sender task's wake-up, one event-loop iteration per chunk, which is most
-        of this client's CPU cost on a Pi. Waits only if the socket's buffer is full.
+        Saves the sender task's wake-up, one event-loop iteration per append. Waits only if
+        the socket's buffer is full.
         """
+        self._check_can_append()
+        batch = self._coalescer.add(pcm)
+        if not batch:
+            return
         direct = (
             self.ready
-            and self._outbox.empty()  # everything queued earlier is already written
-            and len(pcm) <= _MAX_APPEND_PCM_BYTES
-            and not (self.config.manual and self._uncommitted_bytes + len(pcm) > self._manual_limit)
+            and self._unsent == 0  # everything queued earlier is already written
+            and len(batch) <= self._max_append_bytes
+            and not (
+                self.config.manual and self._uncommitted_bytes + len(batch) > self._manual_limit
+            )
+            and self._pace_delay(len(batch)) == 0.0
         )
-        if not direct or not pcm:
-            self.append_audio(pcm)
+        if not direct:
+            self._queue_audio(batch)
             return
-        self._check_can_append()
         assert self._ws is not None
+        self._pacer.sent(len(batch) / self._bytes_per_second)
         try:
-            await self._ws.send(self._append_message(pcm))
+            await self._ws.send(self._append_message(batch))
         except ConnectionClosed as err:
             raise self._fail(self._dropped(err)) from None
+
+    def set_audio_converter(self, converter: AudioConverter | None) -> None:
+        """Audio appended from now on is in the converter's input format (None: the session's
+        PCM16 mono); it is converted once per append. Pending audio is queued first."""
+        self._raise_if_failed()
+        pending = self._coalescer.set_converter(converter, self._bytes_per_second)
+        if pending:
+            self._queue_audio(pending)
+
+    @property
+    def _max_append_bytes(self) -> int:
+        if self.config.manual or self._pacer.max_ahead_s is None:
+            return _MAX_APPEND_PCM_BYTES
+        return PACED_APPEND_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
+
+    def _queue_audio(self, pcm: bytes) -> None:
+        step = self._max_append_bytes
+        for start in range(0, len(pcm), step):
+            piece = pcm[start : start + step]
+            if self.config.manual and self._uncommitted_bytes + len(piece) > self._manual_limit:
+                self.commit()
+            self._put(self._append_message(piece), len(piece))
+
+    def _flush_audio(self) -> None:
+        """Queue whatever audio is pending, however short."""
+        pending = self._coalescer.take()
+        if pending:
+            self._queue_audio(pending)
+
+    def _flush_stalled(self) -> None:
+        # The source stopped sending mid-append; held audio waits for the session instead.
+        if self.ready and not self._finish_sent and self._error is None:
+            self._flush_audio()
+
+    def _pace_delay(self, nbytes: int) -> float:
+        return 0.0 if self.config.manual else self._pacer.delay(nbytes / self._bytes_per_second)
+
+    @property
+    def _bytes_per_second(self) -> int:
+        return self.config.sample_rate * SAMPLE_WIDTH
 
     def _check_can_append(self) -> None:
         self._raise_if_failed()
@@ -314,13 +387,10 @@ class QwenRealtimeClient:
     def _append_message(self, piece: bytes) -> str:
         self._uncommitted_bytes += len(piece)
         self.audio_bytes_sent += len(piece)
-        return json.dumps(
-            {
-                "event_id": self._next_event_id(),
-                "type": EventType.APPEND,
-                "audio": base64.b64encode(piece).decode("ascii"),
-            }
-        )
+        # Formatted by hand: base64 and event ids need no JSON escaping, and json.dumps
+        # would scan all of the audio text for characters to escape.
+        event_id, audio = self._next_event_id(), base64.b64encode(piece).decode("ascii")
+        return f'{{"event_id":"{event_id}","type":"{EventType.APPEND}","audio":"{audio}"}}'
 
     @property
     def _manual_limit(self) -> int:
@@ -331,6 +401,7 @@ class QwenRealtimeClient:
         self._raise_if_failed()
         if not self.config.manual:
             raise ConfigError("commit is only available in manual mode (server VAD is on)")
+        self._flush_audio()
         if self._uncommitted_bytes == 0:
             return False  # the service answers an empty commit with an error
         self._queue({"event_id": self._next_event_id(), "type": EventType.COMMIT})
@@ -342,6 +413,7 @@ class QwenRealtimeClient:
         self._raise_if_failed()
         if self._finish_sent:
             return
+        self._flush_audio()
         if self.config.manual:
             self.commit()
         self._finish_sent = True
@@ -354,12 +426,15 @@ class QwenRealtimeClient:
             await asyncio.shield(self._connect_task)
         self.state = SessionState.FINISHING
         self._activity.touch()  # the silence is counted from now (or the last event)
+        # A backlog still being paced out must reach the service before it can finish; the
+        # send loop counts the silence from the last message it writes (finish included).
+        backlog_s = self._unsent_audio_bytes / self._bytes_per_second
         try:
             await wait_while_alive(
                 self._finished,
                 self._activity,
                 idle=self.timeouts.finish_silence,
-                total=self.timeouts.finish if timeout is None else timeout,
+                total=(self.timeouts.finish if timeout is None else timeout) + backlog_s,
             )
         except ServiceSilent as err:
             raise self._fail(QwenTimeoutError(f"Qwen stalled: {err}")) from None
@@ -395,13 +470,26 @@ class QwenRealtimeClient:
         return f"{self._event_prefix}{self._event_count:x}"
 
     def _queue(self, event: dict[str, Any]) -> None:
-        self._outbox.put_nowait(json.dumps(event))
+        self._put(json.dumps(event), 0)
+
+    def _put(self, message: str, audio_bytes: int) -> None:
+        self._unsent += 1
+        self._unsent_audio_bytes += audio_bytes
+        self._outbox.put_nowait((message, audio_bytes))
 
     async def _send_loop(self) -> None:
         assert self._ws is not None
         try:
             while True:
-                await self._ws.send(await self._outbox.get())
+                message, audio_bytes = await self._outbox.get()
+                if audio_bytes:
+                    if (delay := self._pace_delay(audio_bytes)) > 0:
+                        await asyncio.sleep(delay)
+                    self._pacer.sent(audio_bytes / self._bytes_per_second)
+                await self._ws.send(message)
+                self._activity.touch()  # a reply is due from here on, not from an older send
+                self._unsent -= 1
+                self._unsent_audio_bytes -= audio_bytes
         except ConnectionClosed as err:
             self._fail(self._dropped(err))
 
@@ -533,6 +621,7 @@ class QwenRealtimeClient:
 
     async def close(self) -> None:
         """Release the socket and every task at once; safe to call any number of times."""
+        self._coalescer.close()
         connect_task = self._connect_task
         if connect_task is not None and not connect_task.done():
             connect_task.cancel()
