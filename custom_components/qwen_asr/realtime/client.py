@@ -8,6 +8,7 @@ typed async iterator.
 Audio may be appended before the session is ready: it is held (not sent) until the
 service has confirmed the configuration, so connecting overlaps with speech. Small pieces
 are joined into appends of about 100 ms, and backlogs are paced in VAD mode (audio_out.py).
+The sending side lives in audio_sender.py, the receiving side in receiving.py.
 """
 
 from __future__ import annotations
@@ -36,22 +37,11 @@ from .errors import (
     QwenTimeoutError,
     RateLimitError,
 )
-from .event_inbox import EventInbox, decode_message
-from .events import (
-    Committed,
-    ErrorEvent,
-    Event,
-    Final,
-    Finished,
-    ItemFailed,
-    Partial,
-    SessionCreated,
-    SessionUpdated,
-    SpeechStarted,
-    SpeechStopped,
-)
+from .event_inbox import EventInbox
+from .events import Event, Final, ItemFailed, Partial
 from .liveness import Activity, ServiceSilent, wait_while_alive
-from .retry import RetryPolicy, error_from_event
+from .receiving import ServerEventReceiver
+from .retry import RetryPolicy
 from .session_state import SessionState
 from .timeouts import Timeouts
 from .transcripts import join_transcripts
@@ -62,7 +52,7 @@ __all__ = ["QwenRealtimeClient", "SessionState", "Timeouts", "join_transcripts"]
 _LOGGER = logging.getLogger(__name__)
 
 
-class QwenRealtimeClient:
+class QwenRealtimeClient(ServerEventReceiver):
     """A single streaming recognition session with Qwen3-ASR-Flash-Realtime."""
 
     def __init__(
@@ -374,86 +364,7 @@ class QwenRealtimeClient:
         """The next server event, waiting at most ``timeout`` seconds."""
         return await self._events.next_event(timeout)
 
-    async def _receive_loop(self) -> None:
-        assert self._ws is not None
-        try:
-            async for message in self._ws:
-                self._activity.touch()
-                event = decode_message(message)
-                if event is None:
-                    continue
-                self._handle(event)
-                if isinstance(event, Finished) or self._attempt_error is not None:
-                    return
-            # The service closed normally but never said session.finished.
-            self._fail(self._dropped(None))
-        except ConnectionClosed as err:
-            self._fail(self._dropped(err))
-        except QwenError as err:
-            self._fail(err)
-
-    def _handle(self, event: Event) -> None:
-        item_id = getattr(event, "item_id", None)
-        if item_id:
-            self.last_item_id = item_id
-        match event:
-            case SessionCreated(session_id=session_id):
-                self.session_id = session_id
-                self._created.set()
-            case SessionUpdated():
-                self._updated.set()
-            case SpeechStarted():
-                self._echo.speech_started(event.item_id)
-            case Partial():
-                if self._echo.withholds(event):
-                    return
-                self.partials[event.item_id] = event
-            case Final():
-                event = self._echo.final(event)
-                self.partials.pop(event.item_id, None)
-                self.finals.append(event)
-                self._final_seen.set()
-            case ItemFailed():
-                self.partials.pop(event.item_id, None)
-                self.failed_items.append(event)
-                _LOGGER.warning("Qwen could not transcribe an utterance: %s", event.message)
-            case ErrorEvent():
-                error = error_from_event(event)
-                if isinstance(error, RateLimitError) and self.state is SessionState.CONNECTING:
-                    self._attempt_error = error  # _connect retries
-                    self._updated.set()
-                    return
-                # Every request this client sends is valid, so any error ends the session.
-                self._events.put(event)
-                self._fail(error)
-                return
-            case Finished():
-                self.state = SessionState.FINISHED
-                self._finished.set()
-                self._final_seen.set()
-            case SpeechStopped() | Committed():
-                pass
-        self._events.put(event)
-
     # -- failure and shutdown ---------------------------------------------------------
-
-    def _dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
-        if err is not None and err.rcvd is not None:
-            self.close_code, self.close_reason = err.rcvd.code, err.rcvd.reason
-            return QwenConnectionError(
-                f"The service closed the connection (code {err.rcvd.code} {err.rcvd.reason})"
-            )
-        return QwenConnectionError("The connection to the service was lost")
-
-    def _fail(self, error: QwenError) -> QwenError:
-        """Record the first error, wake every waiter, and return it for raising."""
-        if self._error is None and self.state is not SessionState.FINISHED:
-            self._error = error
-            self.state = SessionState.FAILED
-            self._events.put(error)
-            for waiter in (self._created, self._updated, self._finished, self._final_seen):
-                waiter.set()
-        return self._error or error
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
