@@ -8,101 +8,51 @@ typed async iterator.
 Audio may be appended before the session is ready: it is held (not sent) until the
 service has confirmed the configuration, so connecting overlaps with speech. Small pieces
 are joined into appends of about 100 ms, and backlogs are paced in VAD mode (audio_out.py).
+The sending side lives in audio_sender.py, the receiving side in receiving.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 import ssl as ssl_module
-import uuid
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
-from urllib.parse import quote, urlsplit
+from collections.abc import AsyncIterator
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
-from .audio_out import (
-    PACED_APPEND_MS,
-    AudioCoalescer,
-    AudioConverter,
-    AudioOptions,
-    BacklogPacer,
-)
+from .audio_out import AudioConverter, AudioOptions
+from .audio_sender import AudioSender
 from .config import SessionConfig, resolve_endpoint
-from .const import (
-    DEFAULT_REGION,
-    MAX_APPEND_BASE64_BYTES,
-    MAX_MANUAL_UTTERANCE_MS,
-    SAMPLE_WIDTH,
-    EventType,
-)
+from .connection import open_socket
+from .const import DEFAULT_REGION, EventType
 from .echo import ContextEchoFilter
 from .errors import (
-    AuthenticationError,
     ConfigError,
     ProtocolError,
     QwenConnectionError,
     QwenError,
     QwenTimeoutError,
     RateLimitError,
-    SessionRefusedError,
 )
-from .events import (
-    Committed,
-    ErrorEvent,
-    Event,
-    Final,
-    Finished,
-    ItemFailed,
-    Partial,
-    SessionCreated,
-    SessionUpdated,
-    SpeechStarted,
-    SpeechStopped,
-    parse_event,
-)
+from .event_inbox import EventInbox
+from .events import Event, Final, ItemFailed, Partial
 from .liveness import Activity, ServiceSilent, wait_while_alive
-from .redact import RedactingLogger
-from .retry import HTTP_TOO_MANY_REQUESTS, RetryPolicy, error_from_event
+from .receiving import ServerEventReceiver
+from .retry import RetryPolicy
+from .session_state import SessionState
+from .timeouts import Timeouts
+from .transcripts import join_transcripts
+
+# Re-exported: these lived here before the client was split into modules.
+__all__ = ["QwenRealtimeClient", "SessionState", "Timeouts", "join_transcripts"]
 
 _LOGGER = logging.getLogger(__name__)
 
-# Raw PCM bytes per append so that the base64 text stays within the service's limit.
-_MAX_APPEND_PCM_BYTES = (MAX_APPEND_BASE64_BYTES // 4) * 3 // SAMPLE_WIDTH * SAMPLE_WIDTH
 
-
-class SessionState(StrEnum):
-    """Lifecycle of a session, as the SDK's open/close notifications would report it."""
-
-    NEW = "new"
-    CONNECTING = "connecting"
-    READY = "ready"
-    FINISHING = "finishing"
-    FINISHED = "finished"
-    FAILED = "failed"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Every wait of the client is bounded by one of these (seconds)."""
-
-    connect: float = 10.0  # TCP + TLS + WebSocket handshake
-    setup: float = 10.0  # session.created / session.updated after the handshake
-    finish: float = 20.0  # session.finish -> session.finished (the SDK's default)
-    close: float = 2.0
-    # After session.finish, a service silent this long has stalled (None: wait ``finish``).
-    finish_silence: float | None = 3.0
-
-
-class QwenRealtimeClient:
+class QwenRealtimeClient(ServerEventReceiver):
     """A single streaming recognition session with Qwen3-ASR-Flash-Realtime."""
 
     def __init__(
@@ -120,8 +70,8 @@ class QwenRealtimeClient:
     ) -> None:
         if not api_key:
             raise ConfigError("An API key is required")
-        self.config = config or SessionConfig()
-        self.config.validate()
+        config = config or SessionConfig()
+        config.validate()
         self.audio_options = audio or AudioOptions()
         self.audio_options.validate()
         self.url = resolve_endpoint(endpoint, allow_insecure=allow_insecure)
@@ -131,7 +81,7 @@ class QwenRealtimeClient:
         self._user_agent = user_agent
         self.retry = retry or RetryPolicy()
         self.connect_attempts = 0
-        self._echo = ContextEchoFilter(self.config.context, manual=self.config.manual)
+        self._echo = ContextEchoFilter(config.context, manual=config.manual)
         self._activity = Activity()
         # A rate limit reported while connecting: ends this attempt, not the session.
         self._attempt_error: RateLimitError | None = None
@@ -144,22 +94,12 @@ class QwenRealtimeClient:
         self.partials: dict[str, Partial] = {}
         self.close_code: int | None = None
         self.close_reason: str = ""
-        self.audio_bytes_sent = 0
 
         self._ws: ClientConnection | None = None
-        # (message, bytes of audio it carries); _unsent counts what the send loop holds too.
-        self._outbox: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
-        self._unsent = 0
-        self._unsent_audio_bytes = 0
-        self._coalescer = AudioCoalescer(
-            self.audio_options.coalesce_ms, self._bytes_per_second, on_stall=self._flush_stalled
+        self._sender = AudioSender(
+            config, self.audio_options, self._activity, on_stall=self._flush_stalled
         )
-        self._pacer = BacklogPacer(
-            None
-            if self.audio_options.max_ahead_ms is None
-            else self.audio_options.max_ahead_ms / 1000,
-        )
-        self._events: asyncio.Queue[Event | QwenError] = asyncio.Queue()
+        self._events = EventInbox()
         self._tasks: list[asyncio.Task[None]] = []
         self._connect_task: asyncio.Task[None] | None = None
         self._created = asyncio.Event()
@@ -168,10 +108,6 @@ class QwenRealtimeClient:
         self._final_seen = asyncio.Event()
         self._error: QwenError | None = None
         self._finish_sent = False
-        self._uncommitted_bytes = 0
-        # Event ids: a random per-session prefix and a counter (no entropy syscall per chunk).
-        self._event_prefix = "event_" + uuid.uuid4().hex[:12]
-        self._event_count = 0
 
     def __repr__(self) -> str:
         # Deliberately omits the API key.
@@ -179,6 +115,20 @@ class QwenRealtimeClient:
             f"<QwenRealtimeClient url={self.url!r} model={self.config.model!r} "
             f"state={self.state.value} session_id={self.session_id!r}>"
         )
+
+    @property
+    def config(self) -> SessionConfig:
+        """The session's configuration (replaced by ``update_session``)."""
+        return self._sender.config
+
+    @config.setter
+    def config(self, config: SessionConfig) -> None:
+        self._sender.config = config
+
+    @property
+    def audio_bytes_sent(self) -> int:
+        """PCM bytes of audio written into appends so far."""
+        return self._sender.audio_bytes_sent
 
     # -- connection -------------------------------------------------------------------
 
@@ -220,42 +170,24 @@ class QwenRealtimeClient:
                 await self._discard_attempt()
                 await asyncio.sleep(delay)
         self.state = SessionState.READY
-        self._flush_audio()  # the held backlog goes out now, not when an append fills
+        self._sender.flush_audio()  # the held backlog goes out now, not when an append fills
         self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
 
     async def _open_session(self) -> None:
         self.connect_attempts += 1
-        url = f"{self.url}?model={quote(self.config.model, safe='')}"
-        host = urlsplit(self.url).hostname
         try:
-            self._ws = await connect(
-                url,
-                additional_headers={"Authorization": f"Bearer {self._api_key}"},
-                user_agent_header=self._user_agent,
-                open_timeout=self.timeouts.connect,
-                close_timeout=self.timeouts.close,
-                # Base64 audio barely compresses; deflate would only cost CPU on a Pi.
-                compression=None,
-                # True: websockets' default context, certificates and host name verified.
-                # (None is refused for wss:// URIs.)
-                ssl=(self._ssl_context or True) if self.url.startswith("wss://") else None,
-                max_size=2**22,
-                # websockets logs every handshake header at debug level, Authorization too.
-                logger=RedactingLogger(logging.getLogger("websockets.client"), self._api_key),
+            self._ws = await open_socket(
+                self.url,
+                self.config.model,
+                self._api_key,
+                timeouts=self.timeouts,
+                ssl_context=self._ssl_context,
+                user_agent=self._user_agent,
             )
-        except InvalidStatus as err:
-            status = err.response.status_code
-            if status in (401, 403):
-                raise self._fail(AuthenticationError(status)) from None
-            if status == HTTP_TOO_MANY_REQUESTS:
-                raise RateLimitError(f"HTTP {status} from {host}") from None
-            raise self._fail(SessionRefusedError(host, status)) from None
-        except TimeoutError:
-            raise self._fail(QwenTimeoutError(f"Timed out connecting to {host}")) from None
-        except (OSError, WebSocketException) as err:
-            raise self._fail(
-                QwenConnectionError(f"Cannot connect to {host}: {type(err).__name__}: {err}")
-            ) from None
+        except RateLimitError:
+            raise  # retried by _connect
+        except QwenError as err:
+            raise self._fail(err) from None
         self._tasks.append(asyncio.create_task(self._receive_loop(), name="qwen-receive"))
         # Sent before session.created arrives to save a round trip, as the SDK does. A
         # service that refuses the session closes at once: the receive loop reports why.
@@ -283,12 +215,13 @@ class QwenRealtimeClient:
         self._raise_if_failed()
         if not self.ready or self._finish_sent:
             raise ProtocolError("update_session needs a connected session that is not finishing")
-        self._flush_audio()  # the audio so far keeps the configuration it was sent for
+        self._sender.flush_audio()  # the audio so far keeps the configuration it was sent for
         self._updated.clear()
         self.config = config
         # Appends keep their duration if the sample rate changes.
-        self._coalescer.set_converter(self._coalescer.converter, self._bytes_per_second)
-        self._queue(self._session_update())
+        coalescer = self._sender.coalescer
+        coalescer.set_converter(coalescer.converter, self._sender.bytes_per_second)
+        self._sender.queue(self._session_update())
         await self._wait(
             self._updated,
             self.timeouts.setup if timeout is None else timeout,
@@ -305,9 +238,9 @@ class QwenRealtimeClient:
         automatically so the service never rejects it.
         """
         self._check_can_append()
-        batch = self._coalescer.add(pcm)
+        batch = self._sender.coalescer.add(pcm)
         if batch:
-            self._queue_audio(batch)
+            self._sender.queue_audio(batch)
 
     async def send_audio(self, pcm: bytes) -> None:
         """Like ``append_audio``, but writes a full append to the socket at once when nothing
@@ -317,25 +250,16 @@ class QwenRealtimeClient:
         the socket's buffer is full.
         """
         self._check_can_append()
-        batch = self._coalescer.add(pcm)
+        batch = self._sender.coalescer.add(pcm)
         if not batch:
             return
-        direct = (
-            self.ready
-            and self._unsent == 0  # everything queued earlier is already written
-            and len(batch) <= self._max_append_bytes
-            and not (
-                self.config.manual and self._uncommitted_bytes + len(batch) > self._manual_limit
-            )
-            and self._pace_delay(len(batch)) == 0.0
-        )
-        if not direct:
-            self._queue_audio(batch)
+        message = self._sender.direct_append(batch) if self.ready else None
+        if message is None:
+            self._sender.queue_audio(batch)
             return
         assert self._ws is not None
-        self._pacer.sent(len(batch) / self._bytes_per_second)
         try:
-            await self._ws.send(self._append_message(batch))
+            await self._ws.send(message)
         except ConnectionClosed as err:
             raise self._fail(self._dropped(err)) from None
 
@@ -343,81 +267,39 @@ class QwenRealtimeClient:
         """Audio appended from now on is in the converter's input format (None: the session's
         PCM16 mono); it is converted once per append. Pending audio is queued first."""
         self._raise_if_failed()
-        pending = self._coalescer.set_converter(converter, self._bytes_per_second)
+        pending = self._sender.coalescer.set_converter(converter, self._sender.bytes_per_second)
         if pending:
-            self._queue_audio(pending)
-
-    @property
-    def _max_append_bytes(self) -> int:
-        if self.config.manual or self._pacer.max_ahead_s is None:
-            return _MAX_APPEND_PCM_BYTES
-        return PACED_APPEND_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
-
-    def _queue_audio(self, pcm: bytes) -> None:
-        step = self._max_append_bytes
-        for start in range(0, len(pcm), step):
-            piece = pcm[start : start + step]
-            if self.config.manual and self._uncommitted_bytes + len(piece) > self._manual_limit:
-                self.commit()
-            self._put(self._append_message(piece), len(piece))
-
-    def _flush_audio(self) -> None:
-        """Queue whatever audio is pending, however short."""
-        pending = self._coalescer.take()
-        if pending:
-            self._queue_audio(pending)
+            self._sender.queue_audio(pending)
 
     def _flush_stalled(self) -> None:
         # The source stopped sending mid-append; held audio waits for the session instead.
         if self.ready and not self._finish_sent and self._error is None:
-            self._flush_audio()
-
-    def _pace_delay(self, nbytes: int) -> float:
-        return 0.0 if self.config.manual else self._pacer.delay(nbytes / self._bytes_per_second)
-
-    @property
-    def _bytes_per_second(self) -> int:
-        return self.config.sample_rate * SAMPLE_WIDTH
+            self._sender.flush_audio()
 
     def _check_can_append(self) -> None:
         self._raise_if_failed()
         if self._finish_sent:
             raise ProtocolError("Audio appended after the session was finished")
 
-    def _append_message(self, piece: bytes) -> str:
-        self._uncommitted_bytes += len(piece)
-        self.audio_bytes_sent += len(piece)
-        # Formatted by hand: base64 and event ids need no JSON escaping, and json.dumps
-        # would scan all of the audio text for characters to escape.
-        event_id, audio = self._next_event_id(), base64.b64encode(piece).decode("ascii")
-        return f'{{"event_id":"{event_id}","type":"{EventType.APPEND}","audio":"{audio}"}}'
-
-    @property
-    def _manual_limit(self) -> int:
-        return MAX_MANUAL_UTTERANCE_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
-
     def commit(self) -> bool:
         """Manual mode: mark the audio so far as one utterance. False if nothing to commit."""
         self._raise_if_failed()
         if not self.config.manual:
             raise ConfigError("commit is only available in manual mode (server VAD is on)")
-        self._flush_audio()
-        if self._uncommitted_bytes == 0:
-            return False  # the service answers an empty commit with an error
-        self._queue({"event_id": self._next_event_id(), "type": EventType.COMMIT})
-        self._uncommitted_bytes = 0
-        return True
+        return self._sender.commit()
 
     def end_session_nowait(self) -> None:
         """Send ``session.finish`` (after all queued audio) without waiting for results."""
         self._raise_if_failed()
         if self._finish_sent:
             return
-        self._flush_audio()
+        self._sender.flush_audio()
         if self.config.manual:
             self.commit()
         self._finish_sent = True
-        self._queue({"event_id": self._next_event_id(), "type": EventType.SESSION_FINISH})
+        self._sender.queue(
+            {"event_id": self._sender.next_event_id(), "type": EventType.SESSION_FINISH}
+        )
 
     async def finish(self, timeout: float | None = None) -> list[Final]:
         """End the session and wait for every final transcript and ``session.finished``."""
@@ -428,7 +310,7 @@ class QwenRealtimeClient:
         self._activity.touch()  # the silence is counted from now (or the last event)
         # A backlog still being paced out must reach the service before it can finish; the
         # send loop counts the silence from the last message it writes (finish included).
-        backlog_s = self._unsent_audio_bytes / self._bytes_per_second
+        backlog_s = self._sender.unsent_audio_bytes / self._sender.bytes_per_second
         try:
             await wait_while_alive(
                 self._finished,
@@ -458,152 +340,31 @@ class QwenRealtimeClient:
         """All final transcripts of the session so far, joined."""
         return join_transcripts(f.transcript for f in self.finals)
 
-    def _session_update(self) -> dict[str, Any]:
+    def _session_update(self) -> dict[str, object]:
         return {
-            "event_id": self._next_event_id(),
+            "event_id": self._sender.next_event_id(),
             "type": EventType.SESSION_UPDATE,
             "session": self.config.session_payload(),
         }
 
-    def _next_event_id(self) -> str:
-        self._event_count += 1
-        return f"{self._event_prefix}{self._event_count:x}"
-
-    def _queue(self, event: dict[str, Any]) -> None:
-        self._put(json.dumps(event), 0)
-
-    def _put(self, message: str, audio_bytes: int) -> None:
-        self._unsent += 1
-        self._unsent_audio_bytes += audio_bytes
-        self._outbox.put_nowait((message, audio_bytes))
-
     async def _send_loop(self) -> None:
         assert self._ws is not None
         try:
-            while True:
-                message, audio_bytes = await self._outbox.get()
-                if audio_bytes:
-                    if (delay := self._pace_delay(audio_bytes)) > 0:
-                        await asyncio.sleep(delay)
-                    self._pacer.sent(audio_bytes / self._bytes_per_second)
-                await self._ws.send(message)
-                self._activity.touch()  # a reply is due from here on, not from an older send
-                self._unsent -= 1
-                self._unsent_audio_bytes -= audio_bytes
+            await self._sender.run(self._ws)
         except ConnectionClosed as err:
             self._fail(self._dropped(err))
 
     # -- receiving --------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[Event]:
+    def events(self) -> AsyncIterator[Event]:
         """Yield server events until ``session.finished``; raise the error that ends it."""
-        while True:
-            item = await self._events.get()
-            if isinstance(item, QwenError):
-                self._events.put_nowait(item)  # later readers see the failure too
-                raise item
-            yield item
-            if isinstance(item, Finished):
-                return
+        return self._events.events()
 
     async def next_event(self, timeout: float) -> Event:
         """The next server event, waiting at most ``timeout`` seconds."""
-        try:
-            item = await asyncio.wait_for(self._events.get(), timeout)
-        except TimeoutError:
-            raise QwenTimeoutError("Timed out waiting for the service") from None
-        if isinstance(item, QwenError):
-            self._events.put_nowait(item)
-            raise item
-        return item
-
-    async def _receive_loop(self) -> None:
-        assert self._ws is not None
-        try:
-            async for message in self._ws:
-                self._activity.touch()
-                if isinstance(message, bytes):
-                    raise ProtocolError("The service sent a binary frame")
-                try:
-                    data = json.loads(message)
-                except ValueError:
-                    raise ProtocolError("The service sent invalid JSON") from None
-                event = parse_event(data)
-                if event is None:
-                    _LOGGER.debug("Ignoring server event %s", data.get("type"))
-                    continue
-                self._handle(event)
-                if isinstance(event, Finished) or self._attempt_error is not None:
-                    return
-            # The service closed normally but never said session.finished.
-            self._fail(self._dropped(None))
-        except ConnectionClosed as err:
-            self._fail(self._dropped(err))
-        except QwenError as err:
-            self._fail(err)
-
-    def _handle(self, event: Event) -> None:
-        item_id = getattr(event, "item_id", None)
-        if item_id:
-            self.last_item_id = item_id
-        match event:
-            case SessionCreated(session_id=session_id):
-                self.session_id = session_id
-                self._created.set()
-            case SessionUpdated():
-                self._updated.set()
-            case SpeechStarted():
-                self._echo.speech_started(event.item_id)
-            case Partial():
-                if self._echo.withholds(event):
-                    return
-                self.partials[event.item_id] = event
-            case Final():
-                event = self._echo.final(event)
-                self.partials.pop(event.item_id, None)
-                self.finals.append(event)
-                self._final_seen.set()
-            case ItemFailed():
-                self.partials.pop(event.item_id, None)
-                self.failed_items.append(event)
-                _LOGGER.warning("Qwen could not transcribe an utterance: %s", event.message)
-            case ErrorEvent():
-                error = error_from_event(event)
-                if isinstance(error, RateLimitError) and self.state is SessionState.CONNECTING:
-                    self._attempt_error = error  # _connect retries
-                    self._updated.set()
-                    return
-                # Every request this client sends is valid, so any error ends the session.
-                self._events.put_nowait(event)
-                self._fail(error)
-                return
-            case Finished():
-                self.state = SessionState.FINISHED
-                self._finished.set()
-                self._final_seen.set()
-            case SpeechStopped() | Committed():
-                pass
-        self._events.put_nowait(event)
+        return await self._events.next_event(timeout)
 
     # -- failure and shutdown ---------------------------------------------------------
-
-    def _dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
-        if err is not None and err.rcvd is not None:
-            self.close_code, self.close_reason = err.rcvd.code, err.rcvd.reason
-            return QwenConnectionError(
-                f"The service closed the connection (code {err.rcvd.code} {err.rcvd.reason})"
-            )
-        return QwenConnectionError("The connection to the service was lost")
-
-    def _fail(self, error: QwenError) -> QwenError:
-        """Record the first error, wake every waiter, and return it for raising."""
-        if self._error is None and self.state is not SessionState.FINISHED:
-            self._error = error
-            self.state = SessionState.FAILED
-            self._events.put_nowait(error)
-            for waiter in (self._created, self._updated, self._finished, self._final_seen):
-                waiter.set()
-        return self._error or error
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
@@ -621,7 +382,7 @@ class QwenRealtimeClient:
 
     async def close(self) -> None:
         """Release the socket and every task at once; safe to call any number of times."""
-        self._coalescer.close()
+        self._sender.coalescer.close()
         connect_task = self._connect_task
         if connect_task is not None and not connect_task.done():
             connect_task.cancel()
@@ -656,26 +417,3 @@ class QwenRealtimeClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-def join_transcripts(parts: Iterable[str]) -> str:
-    """Join utterances: no separator between CJK texts, a space between others."""
-    text = ""
-    for raw in parts:
-        part = raw.strip()
-        if not part:
-            continue
-        if text and not (_is_cjk(text[-1]) and _is_cjk(part[0])):
-            text += " "
-        text += part
-    return text
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x3000 <= code <= 0x9FFF
-        or 0xAC00 <= code <= 0xD7AF
-        or 0xF900 <= code <= 0xFAFF
-        or 0xFF00 <= code <= 0xFFEF
-    )
