@@ -26,6 +26,7 @@ from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
+from .limits import Refusal, RequestGate, Ticket
 from .read_watchdog import ReadWatchdog
 from .request import TranscriptionRequest
 from .settings import ServerSettings, request_context
@@ -70,11 +71,15 @@ class QwenAsrEventHandler(AsyncEventHandler):
         *,
         settings: ServerSettings,
         info: Info,
+        gate: RequestGate | None = None,
     ) -> None:
         super().__init__(reader, writer)
         self.settings = settings
         self.info = info
+        # Shared by the server's connections: --max-sessions, --daily-audio-minutes.
+        self._gate = gate if gate is not None else RequestGate(None)
         self._request: TranscriptionRequest | None = None
+        self._ticket: Ticket | None = None  # the open request's session slot
         self._failed = False
         self._draining = False
         self._warned_stray_audio = False
@@ -237,6 +242,11 @@ class QwenAsrEventHandler(AsyncEventHandler):
             emit=self._write,
             on_failure=self._fail,
         )
+        admitted = self._gate.admit()  # before the session opens: no slot, no session
+        if isinstance(admitted, Refusal):
+            await self._reject(admitted.text, admitted.code)
+            return
+        self._ticket = admitted
         _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
         request.start()
         self._request = request
@@ -244,7 +254,8 @@ class QwenAsrEventHandler(AsyncEventHandler):
     async def _on_audio_start(self, start: AudioStart) -> bool:
         if self._request is None or self._request.answered:
             await self._begin(None)
-        assert self._request is not None
+        if self._request is None:
+            return False  # refused
         return await self._set_format(self._request, start.rate, start.width, start.channels)
 
     async def _on_chunk(self, event: Event) -> bool:
@@ -294,7 +305,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             await self._fail(err)
             return False
         finally:
-            await request.close()
+            await self._close(request)
         return not (self._draining or self._failed)
 
     # -- output and failure -----------------------------------------------------------
@@ -331,4 +342,13 @@ class QwenAsrEventHandler(AsyncEventHandler):
         request, self._request = self._request, None
         if request is not None:
             with contextlib.suppress(Exception):
-                await request.close()
+                await self._close(request)
+
+    async def _close(self, request: TranscriptionRequest) -> None:
+        """Close the Qwen session, then free its slot and count the audio it sent."""
+        try:
+            await request.close()
+        finally:
+            ticket, self._ticket = self._ticket, None
+            if ticket is not None:
+                await ticket.release(request.audio_seconds_sent)

@@ -11,9 +11,9 @@ from qwen_asr_realtime import (
     Final,
     Partial,
     QwenError,
-    QwenTimeoutError,
     join_transcripts,
 )
+from qwen_asr_realtime.const import SAMPLE_WIDTH
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 from wyoming.event import Event
 
@@ -88,6 +88,11 @@ class TranscriptionRequest:
         self._pump: asyncio.Task[None] | None = None
         self._held: bytearray | None = bytearray() if settings.buffered else None
 
+    @property
+    def audio_seconds_sent(self) -> float:
+        """Audio written upstream so far (what the daily budget counts)."""
+        return self.client.audio_bytes_sent / (self.client.config.sample_rate * SAMPLE_WIDTH)
+
     def __repr__(self) -> str:
         return f"<TranscriptionRequest {self.client!r} answered={self.answered}>"
 
@@ -153,9 +158,15 @@ class TranscriptionRequest:
             if not self.answered:
                 await self._on_failure(err)
         except TimeoutError:
-            await self._on_failure(
-                QwenTimeoutError(f"The request lasted longer than {self._max_seconds:g} s")
+            # Home Assistant reads up to the first Transcript (or Error): the text finalized
+            # so far is the most useful answer; the rest of the request's audio is ignored.
+            _LOGGER.warning(
+                "A request reached --max-request-seconds (%g s): answering with the "
+                "transcript so far and ending its Qwen session",
+                self._max_seconds,
             )
+            await self._answer(self.client.transcript)
+            await self.client.close()
 
     async def _chunk(self, text: str) -> None:
         if not text or self.answered:
