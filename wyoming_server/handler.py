@@ -26,7 +26,7 @@ from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
-from .limits import Refusal, RequestGate, Ticket
+from .limits import Refusal, RequestGate
 from .read_watchdog import ReadWatchdog
 from .request import TranscriptionRequest
 from .settings import ServerSettings, request_context
@@ -79,7 +79,6 @@ class QwenAsrEventHandler(AsyncEventHandler):
         # Shared by the server's connections: --max-sessions, --daily-audio-minutes.
         self._gate = gate if gate is not None else RequestGate(None)
         self._request: TranscriptionRequest | None = None
-        self._ticket: Ticket | None = None  # the open request's session slot
         self._failed = False
         self._draining = False
         self._warned_stray_audio = False
@@ -246,7 +245,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         if isinstance(admitted, Refusal):
             await self._reject(admitted.text, admitted.code)
             return
-        self._ticket = admitted
+        request.on_session_end = admitted.release
         _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
         request.start()
         self._request = request
@@ -305,7 +304,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             await self._fail(err)
             return False
         finally:
-            await self._close(request)
+            await request.close()
         return not (self._draining or self._failed)
 
     # -- output and failure -----------------------------------------------------------
@@ -342,13 +341,4 @@ class QwenAsrEventHandler(AsyncEventHandler):
         request, self._request = self._request, None
         if request is not None:
             with contextlib.suppress(Exception):
-                await self._close(request)
-
-    async def _close(self, request: TranscriptionRequest) -> None:
-        """Close the Qwen session, then free its slot and count the audio it sent."""
-        try:
-            await request.close()
-        finally:
-            ticket, self._ticket = self._ticket, None
-            if ticket is not None:
-                await ticket.release(request.audio_seconds_sent)
+                await request.close()

@@ -87,6 +87,9 @@ class TranscriptionRequest:
         self._detected_language: str | None = None
         self._pump: asyncio.Task[None] | None = None
         self._held: bytearray | None = bytearray() if settings.buffered else None
+        # Called once when the Qwen session ends (answered early, or closed), with the audio
+        # seconds it sent: frees the request's --max-sessions slot and counts the budget.
+        self.on_session_end: Callable[[float], Awaitable[None]] | None = None
 
     @property
     def audio_seconds_sent(self) -> float:
@@ -139,7 +142,16 @@ class TranscriptionRequest:
             pump.cancel()
             with contextlib.suppress(BaseException):
                 await pump
-        await self.client.close()
+        await self._end_session()
+
+    async def _end_session(self) -> None:
+        """Close the Qwen session; the first time, tell ``on_session_end`` what it sent."""
+        try:
+            await self.client.close()
+        finally:
+            callback, self.on_session_end = self.on_session_end, None
+            if callback is not None:
+                await callback(self.audio_seconds_sent)
 
     async def _pump_events(self) -> None:
         try:
@@ -152,7 +164,7 @@ class TranscriptionRequest:
                         await self._chunk(self._chunks.final(event.transcript))
                         if self._early and not self.answered:
                             await self._answer(event.transcript)
-                            await self.client.close()
+                            await self._end_session()
                             return
         except QwenError as err:
             if not self.answered:
@@ -166,7 +178,7 @@ class TranscriptionRequest:
                 self._max_seconds,
             )
             await self._answer(self.client.transcript)
-            await self.client.close()
+            await self._end_session()
 
     async def _chunk(self, text: str) -> None:
         if not text or self.answered:

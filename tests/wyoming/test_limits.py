@@ -26,6 +26,7 @@ from wyoming.error import Error
 from wyoming_server.audio_budget import read_usage, utc_today, write_usage
 from wyoming_server.cli import build_settings, parse_args
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
+from wyoming_server.settings import Endpointing
 
 SILENCE = b"\0" * 32000  # 1 s: the emulator's VAD ends the utterance
 
@@ -94,6 +95,26 @@ async def test_a_request_at_max_request_seconds_gets_its_transcript_so_far(
     assert "--max-request-seconds" in caplog.text
     await wait_sessions_closed(emulator)  # the Qwen session ended with the answer
     await client.disconnect()
+
+
+async def test_an_answered_request_frees_its_session_slot_before_audio_stop(
+    start_server: StartServer, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+) -> None:
+    """What counts is a held Qwen session: server endpointing ends it at the first
+    utterance, while the client may still be streaming (no AudioStop yet)."""
+    emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
+    port = await start_server(max_sessions=1, endpointing=Endpointing.SERVER)
+    pcm = speech_pcm("what_time_is_it")
+    streaming = await open_request(port)
+    await send_audio(streaming, pcm + SILENCE)
+    assert (await read_reply(streaming)).text == "what time is it"
+    # The slot is freed once the session has closed (just after the answer).
+    async with asyncio.timeout(10):
+        while (reply := await transcribe(port, pcm)).error is not None:
+            assert reply.error.code == "busy"
+            await asyncio.sleep(0.05)
+    assert reply.text == "what time is it"
+    await streaming.disconnect()
 
 
 def _wait_for_usage(path: Path) -> Callable[[], float | None]:
