@@ -39,6 +39,7 @@ from . import __version__
 from .arg_types import float_in_range, int_in_range
 from .hass.args import add_hass_arguments
 from .health import add_health_arguments
+from .limit_args import add_limit_arguments, limit_settings
 from .mic import add_listen_arguments, add_mic_arguments
 from .secret_file import read_secret_file
 from .settings import Endpointing, ServerSettings
@@ -243,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Benchmark baseline (tests/benchmarks): send all audio after AudioStop.
     serve.add_argument("--buffered", action="store_true", default=None, help=argparse.SUPPRESS)
 
-    add_mic_arguments(serve)
+    add_limit_arguments(serve)
+    add_mic_arguments(serve)  # also --allow-clients, for the STT and the mic service
     add_hass_arguments(serve)
 
     transcribe = commands.add_parser(
@@ -353,6 +355,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
         allow_insecure=args.allow_insecure,
         audio=AudioOptions(coalesce_ms=args.coalesce_ms),
         buffered=bool(getattr(args, "buffered", None) or _env_flag("QWEN_ASR_BUFFERED", False)),
+        **limit_settings(args),
     )
 
 

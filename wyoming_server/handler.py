@@ -26,6 +26,7 @@ from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
+from .limits import Refusal, RequestGate
 from .read_watchdog import ReadWatchdog
 from .request import TranscriptionRequest
 from .settings import ServerSettings, request_context
@@ -70,10 +71,13 @@ class QwenAsrEventHandler(AsyncEventHandler):
         *,
         settings: ServerSettings,
         info: Info,
+        gate: RequestGate | None = None,
     ) -> None:
         super().__init__(reader, writer)
         self.settings = settings
         self.info = info
+        # Shared by the server's connections: --max-sessions, --daily-audio-minutes.
+        self._gate = gate if gate is not None else RequestGate(None)
         self._request: TranscriptionRequest | None = None
         self._failed = False
         self._draining = False
@@ -237,6 +241,11 @@ class QwenAsrEventHandler(AsyncEventHandler):
             emit=self._write,
             on_failure=self._fail,
         )
+        admitted = self._gate.admit()  # before the session opens: no slot, no session
+        if isinstance(admitted, Refusal):
+            await self._reject(admitted.text, admitted.code)
+            return
+        request.on_session_end = admitted.release
         _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
         request.start()
         self._request = request
@@ -244,7 +253,8 @@ class QwenAsrEventHandler(AsyncEventHandler):
     async def _on_audio_start(self, start: AudioStart) -> bool:
         if self._request is None or self._request.answered:
             await self._begin(None)
-        assert self._request is not None
+        if self._request is None:
+            return False  # refused
         return await self._set_format(self._request, start.rate, start.width, start.channels)
 
     async def _on_chunk(self, event: Event) -> bool:

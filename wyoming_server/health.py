@@ -18,6 +18,8 @@ from wyoming.event import async_write_event
 from wyoming.info import Describe, Info
 
 from .arg_types import float_in_range
+from .audio_budget import read_usage, utc_today
+from .limit_args import add_state_file_argument
 from .server import ListenAddress, parse_uri
 from .wire import WireError, read_event
 
@@ -42,6 +44,7 @@ def add_health_arguments(health: argparse.ArgumentParser, *, default_uri: str) -
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for the whole exchange (default {DEFAULT_TIMEOUT:g})",
     )
+    add_state_file_argument(health)  # today's usage, when --daily-audio-minutes counts it
 
 
 def describe_target(address: ListenAddress) -> str:
@@ -117,4 +120,7 @@ def run_health(args: argparse.Namespace) -> int:
         print(f"wyoming-qwen-asr health: {err}", file=sys.stderr)
         return 1
     print(f"healthy: {summarize(info)}")
+    usage = read_usage(args.state_file, utc_today())
+    if usage is not None:
+        print(f"audio sent to Qwen today (UTC): {usage / 60:.1f} minutes ({args.state_file})")
     return 0

@@ -11,9 +11,9 @@ from qwen_asr_realtime import (
     Final,
     Partial,
     QwenError,
-    QwenTimeoutError,
     join_transcripts,
 )
+from qwen_asr_realtime.const import SAMPLE_WIDTH
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 from wyoming.event import Event
 
@@ -87,6 +87,14 @@ class TranscriptionRequest:
         self._detected_language: str | None = None
         self._pump: asyncio.Task[None] | None = None
         self._held: bytearray | None = bytearray() if settings.buffered else None
+        # Called once when the Qwen session ends (answered early, or closed), with the audio
+        # seconds it sent: frees the request's --max-sessions slot and counts the budget.
+        self.on_session_end: Callable[[float], Awaitable[None]] | None = None
+
+    @property
+    def audio_seconds_sent(self) -> float:
+        """Audio written upstream so far (what the daily budget counts)."""
+        return self.client.audio_bytes_sent / (self.client.config.sample_rate * SAMPLE_WIDTH)
 
     def __repr__(self) -> str:
         return f"<TranscriptionRequest {self.client!r} answered={self.answered}>"
@@ -134,7 +142,16 @@ class TranscriptionRequest:
             pump.cancel()
             with contextlib.suppress(BaseException):
                 await pump
-        await self.client.close()
+        await self._end_session()
+
+    async def _end_session(self) -> None:
+        """Close the Qwen session; the first time, tell ``on_session_end`` what it sent."""
+        try:
+            await self.client.close()
+        finally:
+            callback, self.on_session_end = self.on_session_end, None
+            if callback is not None:
+                await callback(self.audio_seconds_sent)
 
     async def _pump_events(self) -> None:
         try:
@@ -147,15 +164,21 @@ class TranscriptionRequest:
                         await self._chunk(self._chunks.final(event.transcript))
                         if self._early and not self.answered:
                             await self._answer(event.transcript)
-                            await self.client.close()
+                            await self._end_session()
                             return
         except QwenError as err:
             if not self.answered:
                 await self._on_failure(err)
         except TimeoutError:
-            await self._on_failure(
-                QwenTimeoutError(f"The request lasted longer than {self._max_seconds:g} s")
+            # Home Assistant reads up to the first Transcript (or Error): the text finalized
+            # so far is the most useful answer; the rest of the request's audio is ignored.
+            _LOGGER.warning(
+                "A request reached --max-request-seconds (%g s): answering with the "
+                "transcript so far and ending its Qwen session",
+                self._max_seconds,
             )
+            await self._answer(self.client.transcript)
+            await self._end_session()
 
     async def _chunk(self, text: str) -> None:
         if not text or self.answered:

@@ -16,10 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from wyoming.error import Error
 from wyoming.event import async_get_stdin
 
+from .access import ClientGate, refuse
+from .audio_budget import AudioBudget, default_state_file
 from .handler import QwenAsrEventHandler
 from .info import build_info
+from .limits import RequestGate
 from .settings import ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,15 +69,27 @@ class QwenAsrServer:
         self._handlers: dict[asyncio.Task[None], QwenAsrEventHandler] = {}
         self._server: asyncio.Server | None = None
         self._stopping = asyncio.Event()
+        self.clients = ClientGate(settings.allow_clients, "speech-to-text")
+        budget = None
+        if settings.daily_audio_seconds is not None:
+            path = settings.state_file or default_state_file()
+            budget = AudioBudget(path, settings.daily_audio_seconds)
+        self.gate = RequestGate(settings.max_sessions, budget)
 
     def handler_factory(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> QwenAsrEventHandler:
-        return QwenAsrEventHandler(reader, writer, settings=self.settings, info=self.info)
+        return QwenAsrEventHandler(
+            reader, writer, settings=self.settings, info=self.info, gate=self.gate
+        )
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        if not self.clients.admits(writer):
+            text = "This server does not accept clients from this address (--allow-clients)"
+            await refuse(reader, writer, Error(text=text, code="client-not-allowed").event())
+            return
         handler = self.handler_factory(reader, writer)
         task = asyncio.current_task()
         assert task is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from qwen_asr_realtime import (
     AudioOptions,
@@ -16,6 +17,9 @@ from qwen_asr_realtime import (
     trim_context,
 )
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
+
+from .access import DEFAULT_FILTER, ClientFilter
+from .limits import DEFAULT_MAX_SESSIONS
 
 
 class Endpointing(StrEnum):
@@ -43,8 +47,15 @@ class ServerSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # Coalescing of small pieces into appends, and backlog pacing (see audio_out.py).
     audio: AudioOptions = field(default_factory=AudioOptions)
-    # A request that lasts longer than this is ended with an error (HA stops far earlier).
+    # A request that lasts this long is answered with its transcript so far (HA stops far
+    # earlier); --max-request-seconds.
     max_request_seconds: float = 300.0
+    # Who may connect (--allow-clients), how many Qwen sessions at once (None: no limit),
+    # and the audio per UTC day (None: no limit) counted in state_file.
+    allow_clients: ClientFilter = DEFAULT_FILTER
+    max_sessions: int | None = DEFAULT_MAX_SESSIONS
+    daily_audio_seconds: float | None = None
+    state_file: Path | None = None
     # While a request is open, a client silent for this long is considered gone.
     request_idle_seconds: float = 30.0
     # Benchmark baseline only: hold all audio until AudioStop, as upload-style servers do.

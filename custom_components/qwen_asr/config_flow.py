@@ -92,6 +92,15 @@ def _account_schema(defaults: Mapping[str, Any], *, key_required: bool) -> vol.S
     )
 
 
+def _user_schema() -> vol.Schema:
+    """The account, and the choice to send the home's names (stated at setup, where the
+    user decides; the options dialog keeps the same switch)."""
+    default = bool(DEFAULT_OPTIONS[CONF_HOME_CONTEXT])
+    return _account_schema({}, key_required=True).extend(
+        {vol.Required(CONF_HOME_CONTEXT, default=default): BooleanSelector()}
+    )
+
+
 class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add, reauthenticate and reconfigure a Qwen account."""
 
@@ -131,14 +140,13 @@ class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             check = await self._async_check(clean_account(user_input))
             if not check.errors:
+                options = {**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: user_input[CONF_HOME_CONTEXT]}
                 return self.async_create_entry(
-                    title=title_for(check.data), data=check.data, options=dict(DEFAULT_OPTIONS)
+                    title=title_for(check.data), data=check.data, options=options
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                _account_schema({}, key_required=True), user_input
-            ),
+            data_schema=self.add_suggested_values_to_schema(_user_schema(), user_input),
             errors=check.errors,
             description_placeholders=check.placeholders,
         )

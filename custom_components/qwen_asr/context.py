@@ -130,3 +130,10 @@ def build_context(user_text: str, home_text: str) -> str:
     """The user's own context first (it survives trimming), then the home's names."""
     parts = [part.strip() for part in (user_text, home_text) if part and part.strip()]
     return trim_context("\n".join(parts))
+
+
+def home_names_sent(context: str, user_text: str) -> int:
+    """How many of the home's names a context carries: its lines after the user's own text
+    (trimming cuts at a line boundary). For diagnostics, which never show the names."""
+    user_lines = len(user_text.strip().splitlines())
+    return max(0, len(context.splitlines()) - user_lines)

@@ -9,7 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_CONTEXT
+from .const import CONF_CONTEXT, CONF_HOME_CONTEXT
 from .models import QwenConfigEntry, QwenRuntimeData
 
 TO_REDACT = {CONF_API_KEY}
@@ -40,6 +40,13 @@ async def async_get_config_entry_diagnostics(
             None if runtime is None else len(runtime.home_context.text.splitlines())
         ),
         "last_session": {} if runtime is None else dict(runtime.last_session),
+        # Whether the home's names go to the service, and how many went last (never which).
+        "home_names": {
+            "enabled": bool(options.get(CONF_HOME_CONTEXT)),
+            "sent_in_last_request": (
+                None if runtime is None else runtime.last_session.get("home_names_sent")
+            ),
+        },
         "home_assistant_features": {
             "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
             "partial_results": hasattr(stt, "PartialSpeechResult"),

@@ -26,7 +26,7 @@ from .const import (
     HA_LANGUAGE_TAGS,
     VAD_SERVER,
 )
-from .context import build_context
+from .context import build_context, home_names_sent
 from .helpers import make_client, session_config
 from .models import QwenConfigEntry
 from .realtime import AuthenticationError, QwenError, QwenRealtimeClient
@@ -151,6 +151,7 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         options = self._options
         runtime = self._entry.runtime_data
         home = runtime.home_context.text if options[CONF_HOME_CONTEXT] else ""
+        user_text = str(options[CONF_CONTEXT] or "")
         started = time.monotonic()
         summary: dict[str, Any] = {"sample_rate": int(metadata.sample_rate)}
         result = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
@@ -161,9 +162,10 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                 options,
                 pipeline_language=metadata.language,
                 sample_rate=int(metadata.sample_rate),
-                context=build_context(str(options[CONF_CONTEXT] or ""), home),
+                context=build_context(user_text, home),
             )
             summary |= {"language": config.language, "context_chars": len(config.context)}
+            summary["home_names_sent"] = home_names_sent(config.context, user_text) if home else 0
             client = make_client(self._entry.data, config)
             recognition = Recognition(client, stream, first_final_ends=self._qwen_endpointing)
             async with contextlib.aclosing(recognition.transcripts()) as transcripts:

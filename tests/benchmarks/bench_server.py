@@ -59,6 +59,8 @@ class ServerProcess:
         else:
             self._args = [sys.executable, "-m", "wyoming_server", "--uri", uri]
             self._args += ["--region", region, "--vad-silence-ms", str(VAD_SILENCE_MS)]
+            # 50 streams at once: above the household default of --max-sessions.
+            self._args += ["--max-sessions", "1000"]
             self._args += extra_args
         self._log = log
         self._proc: subprocess.Popen[bytes] | None = None

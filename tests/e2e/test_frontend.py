@@ -37,6 +37,7 @@ from .services import EmulatorProcess
 
 NAME = json.loads((PROJECT / "custom_components" / DOMAIN / "manifest.json").read_text())["name"]
 NEW_LANGUAGE = "de"
+HOME_NAMES_FIELD = "home_context"
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,27 @@ def _fill_account(tab: HassPage, api_key: str, endpoint: str) -> None:
     tab.page.get_by_role("textbox", name=_label(labels[ENDPOINT_FIELD])).fill(endpoint)
 
 
+def _untick_home_names(tab: HassPage, user_form: dict[str, Any]) -> None:
+    """The setup step offers the choice to send the home's names, ticked by default."""
+    (field,) = (f for f in user_form["data_schema"] if f["name"] == HOME_NAMES_FIELD)
+    assert field["default"] is True
+    label = _label(step_texts("config", "user").labels[HOME_NAMES_FIELD])
+    switch = tab.page.get_by_role("switch", name=label)
+    checkbox = tab.page.get_by_role("checkbox", name=label)
+    control = switch.or_(checkbox).first
+    assert control.is_checked()
+    control.click()
+    assert not control.is_checked()
+
+
+def _home_names_switch(hass: HassProcess, entry_id: str) -> object:
+    rest = hass.rest()
+    form = rest.start_options_flow(entry_id)
+    rest.request("DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}")
+    (field,) = (f for f in form["data_schema"] if f["name"] == HOME_NAMES_FIELD)
+    return (field.get("description") or {}).get("suggested_value")
+
+
 def test_add_integration_and_options_in_the_browser(
     hass: HassProcess,
     hass_version: str,
@@ -110,10 +132,13 @@ def test_add_integration_and_options_in_the_browser(
         tab.screenshot(shots / f"wrong-key-{hass_version}.png")
 
         _fill_account(tab, API_KEY, live_emulator.url)
+        _untick_home_names(tab, user_form)
         tab.submit_button().click()
         entries = wait_for(lambda: hass.rest().entries(DOMAIN), what="the new entry")
         entry_id = str(entries[0]["entry_id"])
         try:
+            # The setup step's choice is what the options dialog's switch shows.
+            assert _home_names_switch(hass, entry_id) is False
             tab.page.get_by_role("button", name="Finish").click()
             _change_language_in_options(tab, hass, entry_id, shots / f"options-{hass_version}.png")
             _check_brand_icon(tab, hass_version)

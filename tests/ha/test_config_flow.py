@@ -444,3 +444,24 @@ async def test_options_flow(hass: HomeAssistant, config_entry: MockConfigEntry) 
         result["flow_id"], base | {CONF_VAD_MODE: VAD_SERVER}
     )
     assert config_entry.options[CONF_CONTEXT] == ""
+
+
+async def test_user_step_offers_the_home_names_choice(
+    hass: HomeAssistant, offline_check: MagicMock, entry_data: dict[str, Any]
+) -> None:
+    """The setup step says that names can be sent and lets the user choose; the choice is
+    stored where the options dialog's switch reads it."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    fields = {str(key): key for key in result["data_schema"].schema}
+    assert fields[CONF_HOME_CONTEXT].default() is True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**entry_data, CONF_HOME_CONTEXT: False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: False}
+    assert CONF_HOME_CONTEXT not in result["data"]
+    options = await hass.config_entries.options.async_init(result["result"].entry_id)
+    switch = next(k for k in options["data_schema"].schema if k == CONF_HOME_CONTEXT)
+    assert switch.description["suggested_value"] is False  # the switch shows the choice

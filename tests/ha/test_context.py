@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
 
 import pytest
+from homeassistant import config_entries
+from homeassistant.components import stt
 from homeassistant.components.homeassistant.exposed_entities import (
     async_expose_entity,
     async_should_expose,
@@ -16,12 +19,14 @@ from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import floor_registry as fr
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.qwen_asr.const import CONF_CONTEXT, CONF_HOME_CONTEXT
+from custom_components.qwen_asr.const import CONF_CONTEXT, CONF_HOME_CONTEXT, DOMAIN
 from custom_components.qwen_asr.context import HomeContext
+from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
 
-from .conftest import stt_entity_id
+from .conftest import chunks, pcm_metadata, stt_entity_id
 
 
 def _aliases(*extra: str) -> Any:
@@ -296,3 +301,43 @@ async def test_context_skips_the_computed_name_alias(
 
     await recognize(speech_pcm("what_time_is_it"))
     assert emulator.sessions[-1].config.corpus_text == "Desk lamp\nreading light"
+
+
+async def test_the_setup_steps_choice_is_honoured_and_shown_in_diagnostics(
+    hass: HomeAssistant,
+    emulator: Any,
+    entry_data: dict[str, Any],
+    set_options: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Names unticked at setup: no context reaches the service; diagnostics say so and
+    count the names of the last request, never showing them."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    _build_home(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**entry_data, CONF_HOME_CONTEXT: False}
+    )
+    await hass.async_block_till_done()
+    entry = result["result"]
+    entity = stt.async_get_speech_to_text_entity(hass, stt_entity_id(hass, entry))
+    assert entity is not None
+    pcm = speech_pcm("what_time_is_it")
+
+    await entity.internal_async_process_audio_stream(pcm_metadata("en-US"), chunks(pcm))
+    assert emulator.sessions[-1].config.corpus_text is None  # nothing but the audio
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["home_names"] == {"enabled": False, "sent_in_last_request": 0}
+
+    set_options(entry, **{CONF_HOME_CONTEXT: True})
+    await entity.internal_async_process_audio_stream(pcm_metadata("en-US"), chunks(pcm))
+    sent = emulator.sessions[-1].config.corpus_text
+    assert "Kitchen" in sent
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["home_names"] == {
+        "enabled": True,
+        "sent_in_last_request": len(sent.splitlines()),
+    }
+    assert "Kitchen" not in json.dumps(diagnostics)

@@ -136,3 +136,32 @@ async def test_clients_stay_connected_while_the_microphone_recovers(
     assert capture.failures == 1 and capture.recoveries == 1
     assert before == pcm[: PERIOD_BYTES * 5]
     assert after == pcm[PERIOD_BYTES * 5 :]
+
+
+async def test_a_mic_client_outside_allow_clients_is_closed(
+    fifo_device: FifoDevice, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whoever reaches the mic port hears the room: the same --allow-clients as the STT."""
+    parser = argparse.ArgumentParser()
+    add_mic_arguments(parser)
+    mic = ["--mic-uri", "tcp://127.0.0.1:0", "--mic-device", fifo_device.device]
+    args = parser.parse_args([*mic, "--allow-clients", "127.0.0.3/32"])
+    service = await start_mic_service(args)
+    try:
+        port = service.bound_port
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, local_addr=("127.0.0.2", 0)
+        )
+        async with asyncio.timeout(10):
+            assert await reader.read() == b""  # closed: no AudioStart, no audio
+        writer.close()
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, local_addr=("127.0.0.3", 0)
+        )
+        async with asyncio.timeout(10):
+            line = await reader.readline()
+        assert b'"audio-start"' in line
+        writer.close()
+    finally:
+        await feed_silence_until(asyncio.ensure_future(service.stop()), fifo_device)
+    assert "Refused a mic client from 127.0.0.2" in caplog.text

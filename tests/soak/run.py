@@ -209,6 +209,9 @@ class ServerProcess:
             "0",
             "--vad-silence-ms",
             "200",
+            # Waves of 50 at once: far above the household default of --max-sessions.
+            "--max-sessions",
+            "1000",
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,

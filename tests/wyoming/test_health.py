@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from server_helpers import HOST, StartServer, free_port, settings_for
 
+from wyoming_server.audio_budget import utc_today, write_usage
 from wyoming_server.cli import parse_args
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.health import describe_target
@@ -167,3 +168,17 @@ def test_health_needs_no_api_key() -> None:
 )
 def test_checked_address(uri: str, target: str) -> None:
     assert describe_target(parse_uri(uri)) == target
+
+
+async def test_health_prints_todays_audio_usage(start_server: StartServer, tmp_path: Path) -> None:
+    port = await start_server()
+    state = tmp_path / "audio-usage.json"
+    status, out, _, _ = await run_health(
+        "--uri", f"tcp://{HOST}:{port}", "--state-file", str(state)
+    )
+    assert status == 0 and "audio sent" not in out  # nothing counted
+    write_usage(state, utc_today(), 90.0)
+    env = {"QWEN_ASR_STATE_FILE": str(state)}
+    status, out, _, _ = await run_health("--uri", f"tcp://{HOST}:{port}", env=env)
+    assert status == 0
+    assert "audio sent to Qwen today (UTC): 1.5 minutes" in out

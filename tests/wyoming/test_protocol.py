@@ -9,6 +9,7 @@ from collections.abc import Callable
 from qwen_asr_realtime.const import LANGUAGES
 from server_helpers import (
     HOST,
+    StartServer,
     assert_result_order,
     read_reply,
     send_audio,
@@ -174,8 +175,9 @@ async def test_server_endpointing_answers_at_first_utterance(
 
 
 async def test_twenty_concurrent_transcriptions(
-    port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+    start_server: StartServer, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
+    port = await start_server(max_sessions=20)
     emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
     pcm = speech_pcm("what_time_is_it")
     replies = await asyncio.gather(*(transcribe(port, pcm, timeout=30) for _ in range(20)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..access import add_access_arguments
 from ..arg_types import int_in_range
 from ..server import parse_uri
 from .alsa import CaptureConfig
@@ -28,9 +29,11 @@ def _mic_uri(value: str) -> str:
 
 
 def add_mic_arguments(parser: argparse.ArgumentParser, *, with_uri: bool = True) -> None:
-    """Capture options; ``with_uri`` adds ``--mic-uri`` (the Wyoming mic service of ``serve``)."""
+    """Capture options; ``with_uri`` adds ``--mic-uri`` (the Wyoming mic service of ``serve``)
+    and ``--allow-clients``, which the mic service shares with the STT service."""
     mic = parser.add_argument_group("microphone (ALSA)")
     if with_uri:
+        add_access_arguments(parser)
         mic.add_argument(
             "--mic-uri",
             type=_mic_uri,

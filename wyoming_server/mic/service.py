@@ -16,6 +16,7 @@ from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import Attribution, Describe, Info, MicProgram
 
 from .. import __version__
+from ..access import DEFAULT_FILTER, ClientFilter, ClientGate, refuse
 from ..server import ListenAddress, parse_uri
 from .args import capture_config
 from .capture import OUTPUT_FORMAT, MicCapture, MicChunk
@@ -50,8 +51,9 @@ def build_mic_info(device: str) -> Info:
 class MicService:
     """Serves one capture to any number of Wyoming clients."""
 
-    def __init__(self, capture: MicCapture) -> None:
+    def __init__(self, capture: MicCapture, allowed: ClientFilter = DEFAULT_FILTER) -> None:
         self.capture = capture
+        self.clients = ClientGate(allowed, "mic")  # whoever connects hears the room
         self.info = build_mic_info(capture.config.device)
         self._server: asyncio.Server | None = None
         self._clients: dict[asyncio.Task[None], Subscription[MicChunk]] = {}
@@ -89,6 +91,9 @@ class MicService:
     async def _serve_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        if not self.clients.admits(writer):
+            await refuse(reader, writer)  # closed without a word: no audio, no Info
+            return
         task = asyncio.current_task()
         assert task is not None
         peer = writer.get_extra_info("peername") or "unix socket"
@@ -146,7 +151,7 @@ async def start_mic_service(args: argparse.Namespace) -> MicService:
     """
     capture = MicCapture(capture_config(args))
     await capture.start()
-    service = MicService(capture)
+    service = MicService(capture, getattr(args, "allow_clients", DEFAULT_FILTER))
     try:
         await service.start(parse_uri(args.mic_uri))
     except BaseException:

@@ -1,0 +1,189 @@
+"""Who may connect: ``--allow-clients`` for the STT service and the mic service.
+
+The Wyoming protocol has no authentication, so the client's address is the only thing a
+server can check. The default admits the addresses a household uses (loopback, the private
+and link-local ranges, IPv6 unique-local) so that a port forwarded to the internet refuses
+strangers, while Home Assistant on the LAN, Docker bridges and the add-on network work.
+unix:// and stdio:// connections have no address: they are always allowed (the socket's
+file permissions, or the parent process, decide who gets there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from wyoming.event import Event, async_write_event
+
+_LOGGER = logging.getLogger(__name__)
+
+ANY = "any"
+DEFAULT_NETWORKS = (
+    "127.0.0.0/8",  # loopback
+    "::1/128",
+    "10.0.0.0/8",  # RFC 1918 private
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",  # link-local
+    "fe80::/10",
+    "fc00::/7",  # unique-local
+)
+DEFAULT_SPEC = "private"  # the name --help shows for DEFAULT_NETWORKS
+REFUSAL_LOG_SECONDS = 60.0  # one log line per refused address and minute
+_REFUSAL_LOG_MAX = 1024  # addresses remembered for rate limiting (a scan must not grow it)
+_WRITE_TIMEOUT_SECONDS = 5.0
+_LINGER_SECONDS = 2.0
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(specs: Iterable[str]) -> list[Network]:
+    return [ipaddress.ip_network(spec) for spec in specs]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFilter:
+    """The networks clients may connect from; ``None``: every address."""
+
+    networks: tuple[Network, ...] | None
+
+    @classmethod
+    def parse(cls, spec: str) -> ClientFilter:
+        """``any``, ``private`` (the default list) or CIDRs/addresses separated by commas;
+        raises ValueError naming the bad item."""
+        items = [item.strip() for item in spec.split(",") if item.strip()]
+        if not items:
+            raise ValueError("--allow-clients needs 'any', 'private' or CIDR[,CIDR...]")
+        if any(item.lower() == ANY for item in items):
+            if len(items) > 1:
+                raise ValueError("--allow-clients 'any' cannot be combined with networks")
+            return cls(None)
+        networks: list[Network] = []
+        for item in items:
+            if item.lower() == DEFAULT_SPEC:
+                networks.extend(_networks(DEFAULT_NETWORKS))
+                continue
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"--allow-clients: {item!r} is not an address or CIDR") from None
+        return cls(tuple(networks))
+
+    def allows(self, address: str | None) -> bool:
+        """Whether a client at ``address`` may connect; None (unix socket, stdio): yes."""
+        if self.networks is None or address is None:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False  # not an IP address: nothing to match
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d
+        return any(ip in network for network in self.networks)
+
+    def describe(self) -> str:
+        if self.networks is None:
+            return "any address"
+        return ", ".join(str(network) for network in self.networks)
+
+
+DEFAULT_FILTER = ClientFilter(tuple(_networks(DEFAULT_NETWORKS)))
+
+
+def peer_address(writer: asyncio.StreamWriter) -> str | None:
+    """The client's IP address; None for connections without one (unix socket, pipes)."""
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and peer and isinstance(peer[0], str):
+        return peer[0]
+    return None
+
+
+class RefusalLog:
+    """Logs a refused address at most once per ``interval``: a scanner must not flood the log."""
+
+    def __init__(self, service: str, interval: float = REFUSAL_LOG_SECONDS) -> None:
+        self._service = service
+        self._interval = interval
+        self._last: dict[str, float] = {}
+
+    def refused(self, address: str, allowed: ClientFilter) -> None:
+        now = time.monotonic()
+        last = self._last.get(address)
+        if last is not None and now - last < self._interval:
+            return
+        if len(self._last) >= _REFUSAL_LOG_MAX:
+            self._last = {a: t for a, t in self._last.items() if now - t < self._interval}
+            if len(self._last) >= _REFUSAL_LOG_MAX:
+                return  # still full: this minute's other addresses stay unlogged
+        self._last[address] = now
+        _LOGGER.warning(
+            "Refused a %s client from %s: not in --allow-clients (%s); "
+            "further refusals of this address are logged at most once a minute",
+            self._service,
+            address,
+            allowed.describe(),
+        )
+
+
+class ClientGate:
+    """Checks each new connection of one service against the filter."""
+
+    def __init__(self, allowed: ClientFilter, service: str) -> None:
+        self.allowed = allowed
+        self._log = RefusalLog(service)
+
+    def admits(self, writer: asyncio.StreamWriter) -> bool:
+        address = peer_address(writer)
+        if self.allowed.allows(address):
+            return True
+        assert address is not None
+        self._log.refused(address, self.allowed)
+        return False
+
+
+async def refuse(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, event: Event | None = None
+) -> None:
+    """Send ``event`` (if any), then close. Input is read and discarded briefly first: closing
+    with unread data sends a TCP reset, which can destroy the event before the client reads it."""
+    with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+        if event is not None:
+            async with asyncio.timeout(_WRITE_TIMEOUT_SECONDS):
+                await async_write_event(event, writer)
+        if writer.can_write_eof():
+            writer.write_eof()
+        async with asyncio.timeout(_LINGER_SECONDS):
+            while await reader.read(1 << 16):
+                pass
+    writer.close()
+    with contextlib.suppress(OSError, TimeoutError):
+        await asyncio.wait_for(writer.wait_closed(), _WRITE_TIMEOUT_SECONDS)
+
+
+def _client_filter(value: str) -> ClientFilter:
+    try:
+        return ClientFilter.parse(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_access_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--allow-clients``: one option for the STT service and the mic service."""
+    group = parser.add_argument_group("who may connect")
+    group.add_argument(
+        "--allow-clients",
+        type=_client_filter,
+        default=os.environ.get("QWEN_ASR_ALLOW_CLIENTS", DEFAULT_SPEC),
+        metavar="CIDR[,CIDR...]",
+        help="client addresses the STT and mic services accept: 'private' (default: loopback, "
+        "10/8, 172.16/12, 192.168/16, link-local, fc00::/7), networks such as "
+        "192.168.1.0/24,::1, or 'any'; unix:// and stdio:// clients are always accepted "
+        "(env QWEN_ASR_ALLOW_CLIENTS)",
+    )
