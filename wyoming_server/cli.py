@@ -298,10 +298,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if args.command == "health":
         return args  # no Qwen options
-    if args.vad is None:
-        args.vad = _env_flag("QWEN_ASR_VAD", True)
     if args.debug is None:
         args.debug = _env_flag("QWEN_ASR_DEBUG", False)
+    if args.command == "mic":
+        return args  # no Qwen options
+    if args.vad is None:
+        args.vad = _env_flag("QWEN_ASR_VAD", True)
     if args.allow_insecure is None:
         args.allow_insecure = _env_flag("QWEN_ASR_ALLOW_INSECURE", False)
     return args
