@@ -79,12 +79,16 @@ async def pi(
         server = QwenAsrServer(settings)
         await server.start(ListenAddress("tcp", host="127.0.0.1", port=0))
         mic = start_mic_service(microphone.device, mic_port, tmp_path / "mic-1.log")
+        try:
+            await mic.wait_for_log("Mic service ready")  # as systemd orders the units
+        except BaseException:
+            await mic.terminate()
+            raise
         satellite = start_satellite(
             satellite_python, satellite_port, mic_port, tmp_path / "satellite.log"
         )
         pi = Pi(mic_port, satellite_port, server.bound_port, mic, satellite, tmp_path)
         try:
-            await mic.wait_for_log("Mic service ready")
             yield pi
         finally:
             codes = [await pi.satellite.terminate(), await pi.mic.terminate()]

@@ -14,8 +14,8 @@ from wyoming.info import Describe, Info
 from wyoming.pipeline import RunPipeline
 from wyoming.satellite import RunSatellite
 
-CONNECT_TIMEOUT = 30.0
-COMMAND_TIMEOUT = 40.0
+CONNECT_TIMEOUT = 120.0  # generous: under qemu (the arm64 CI step) Python starts slowly
+COMMAND_TIMEOUT = 120.0
 
 
 class SatelliteConnection:
