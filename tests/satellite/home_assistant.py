@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -60,18 +61,17 @@ class SatelliteConnection:
     async def run_satellite(self) -> RunPipeline:
         """``RunSatellite``; the satellite answers with the pipeline it wants run."""
         await self.send(RunSatellite().event())
-        async with asyncio.timeout(COMMAND_TIMEOUT):
-            while True:
-                event = await self.events.get()
-                if RunPipeline.is_type(event.type):
-                    return RunPipeline.from_event(event)
+        return RunPipeline.from_event(await self._next(RunPipeline.is_type))
 
     async def next_chunk(self) -> AudioChunk:
+        return AudioChunk.from_event(await self._next(AudioChunk.is_type))
+
+    async def _next(self, is_type: Callable[[str], bool]) -> Event:
+        """The next event of one type; the others (satellite status events) are skipped."""
         async with asyncio.timeout(COMMAND_TIMEOUT):
-            while True:
-                event = await self.events.get()
-                if AudioChunk.is_type(event.type):
-                    return AudioChunk.from_event(event)
+            while not is_type((event := await self.events.get()).type):
+                pass
+        return event
 
     async def close(self) -> None:
         if self._reader is not None:
