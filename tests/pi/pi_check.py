@@ -46,12 +46,12 @@ async def check(satellite_python: Path, logs: Path) -> str:
         server = QwenAsrServer(settings)
         await server.start(ListenAddress("tcp", host="127.0.0.1", port=0))
         mic = start_mic_service(microphone.device, mic_port, logs / "mic.log")
-        await mic.wait_for_log("Mic service ready", timeout=120)
-        satellite_process = start_satellite(
-            satellite_python, satellite_port, mic_port, logs / "satellite.log"
-        )
+        processes = [mic]
         satellite = SatelliteConnection(satellite_port)
         try:
+            await mic.wait_for_log("Mic service ready", timeout=120)
+            log = logs / "satellite.log"
+            processes.insert(0, start_satellite(satellite_python, satellite_port, mic_port, log))
             await satellite.connect()
             await satellite.run_satellite()
             await satellite.next_chunk()
@@ -59,14 +59,10 @@ async def check(satellite_python: Path, logs: Path) -> str:
             return await speech_to_text(satellite, server.bound_port)
         finally:
             await satellite.close()
-            for process in (satellite_process, mic):
+            for process in processes:
                 await process.terminate()
             await server.stop(grace=2.0)
             microphone.close()
-            for log in ("mic.log", "satellite.log"):
-                print(
-                    f"--- {log} (last lines)", *(logs / log).read_text().splitlines()[-8:], sep="\n"
-                )
 
 
 def main() -> int:
@@ -75,7 +71,12 @@ def main() -> int:
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"pi-check-{os.getpid()}"
     logs.mkdir(parents=True)
     started = time.monotonic()
-    text = asyncio.run(check(satellite_python, logs))
+    try:
+        text = asyncio.run(check(satellite_python, logs))
+    finally:
+        for path in sorted(logs.iterdir()):
+            tail = path.read_text().splitlines()[-8:]
+            print(f"--- {path.name} (last lines)", *tail, sep="\n")
     ok = text.strip().lower().rstrip(".") == COMMAND
     print(
         f"pi-check: transcript {text!r} ({time.monotonic() - started:.1f} s): "
