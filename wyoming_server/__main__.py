@@ -21,7 +21,7 @@ from .cli import (
 from .hass import HassConfig, HomeNamesSource
 from .hass.args import hass_config
 from .health import run_health
-from .mic import MicDeviceError, check_mic_args, print_mic_devices, run_listen, start_mic_service
+from .mic import check_mic_args, print_mic_devices, run_listen, run_mic_command, start_mic_or_report
 from .server import parse_uri, serve
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(args)
         if getattr(args, "mic_list", False):
             return print_mic_devices()
+        if args.command == "mic":
+            return run_mic_command(args)
         # Without a key, demo and listen use the local emulator.
         api_key = read_api_key(args, required=args.command not in ("demo", "listen"))
         protect_secret(api_key)
@@ -82,14 +84,9 @@ async def _run_command(
         return await run_listen(args, settings)
     mic = None
     if args.mic_uri:
-        try:
-            mic = await start_mic_service(args)
-        except MicDeviceError as err:
-            print(f"wyoming-qwen-asr: error: {err}", file=sys.stderr)
-            return 2
-        except OSError as err:
-            _LOGGER.error("Cannot listen on %s: %s", args.mic_uri, err)
-            return 1
+        mic, status = await start_mic_or_report(args)
+        if mic is None:
+            return status
     _LOGGER.info("wyoming-qwen-asr %s starting (model %s)", __version__, settings.model)
     home_names = None
     if hass is not None:

@@ -1,4 +1,4 @@
-"""Command line: subcommands ``serve`` (default), ``transcribe``, ``demo``, ``listen``, ``health``.
+"""Command line: ``serve`` (default), ``transcribe``, ``demo``, ``listen``, ``mic``, ``health``.
 
 Every option can also come from an environment variable (shown in ``--help``), so a
 systemd unit or container can configure the server without putting the key on the
@@ -40,7 +40,7 @@ from .arg_types import float_in_range, int_in_range
 from .hass.args import add_hass_arguments
 from .health import add_health_arguments
 from .limit_args import add_limit_arguments, limit_settings
-from .mic import add_listen_arguments, add_mic_arguments
+from .mic import add_listen_arguments, add_mic_arguments, add_mic_command
 from .secret_file import read_secret_file
 from .settings import Endpointing, ServerSettings
 
@@ -49,7 +49,7 @@ _LOGGER = logging.getLogger(__name__)
 PROG = "wyoming-qwen-asr"
 DEFAULT_URI = "tcp://0.0.0.0:10300"
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-COMMANDS = ("serve", "transcribe", "demo", "listen", "health")
+COMMANDS = ("serve", "transcribe", "demo", "listen", "mic", "health")
 AUTO_LANGUAGE = "auto"
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -109,9 +109,23 @@ def _language(value: str) -> str:
     return code
 
 
-def _qwen_options() -> _Parser:
-    """Options shared by every subcommand that talks to Qwen."""
+def _log_options() -> _Parser:
     parent = _Parser(add_help=False)
+    log = parent.add_argument_group("logging")
+    log.add_argument(
+        "--debug", action="store_true", default=None, help="debug logging (env QWEN_ASR_DEBUG)"
+    )
+    log.add_argument(
+        "--log-format",
+        default=_env("QWEN_ASR_LOG_FORMAT", DEFAULT_LOG_FORMAT),
+        help="Python logging format (env QWEN_ASR_LOG_FORMAT)",
+    )
+    return parent
+
+
+def _qwen_options(log: _Parser) -> _Parser:
+    """Options shared by every subcommand that talks to Qwen."""
+    parent = _Parser(add_help=False, parents=[log])
     qwen = parent.add_argument_group("Qwen service")
     qwen.add_argument(
         "--api-key",
@@ -196,15 +210,6 @@ def _qwen_options() -> _Parser:
         help="after the end of audio, give up when Qwen sends nothing for this long; "
         "0: only --timeout (default 3; env QWEN_ASR_STALL_TIMEOUT)",
     )
-    log = parent.add_argument_group("logging")
-    log.add_argument(
-        "--debug", action="store_true", default=None, help="debug logging (env QWEN_ASR_DEBUG)"
-    )
-    log.add_argument(
-        "--log-format",
-        default=_env("QWEN_ASR_LOG_FORMAT", DEFAULT_LOG_FORMAT),
-        help="Python logging format (env QWEN_ASR_LOG_FORMAT)",
-    )
     return parent
 
 
@@ -216,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    qwen = _qwen_options()
+    log = _log_options()
+    qwen = _qwen_options(log)
 
     serve = commands.add_parser(
         "serve", parents=[qwen], help="run the Wyoming server (default)", description=None
@@ -272,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(uses the local emulator when no key is set)",
     )
     add_listen_arguments(listen)
+    add_mic_command(commands, parents=[log])
     health = commands.add_parser(
         "health",
         help="check that a server answers Describe with Info (exit 0: healthy, 1: not)",
@@ -293,10 +300,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if args.command == "health":
         return args  # no Qwen options
-    if args.vad is None:
-        args.vad = _env_flag("QWEN_ASR_VAD", True)
     if args.debug is None:
         args.debug = _env_flag("QWEN_ASR_DEBUG", False)
+    if args.command == "mic":
+        return args  # no Qwen options
+    if args.vad is None:
+        args.vad = _env_flag("QWEN_ASR_VAD", True)
     if args.allow_insecure is None:
         args.allow_insecure = _env_flag("QWEN_ASR_ALLOW_INSECURE", False)
     return args

@@ -185,10 +185,9 @@ async def serve(
         await server.start(address)
         _LOGGER.info("Ready: listening on %s", _describe(address, server))
         if zeroconf_name is not None and address.scheme == "tcp":
-            from .zeroconf import ZeroconfAdvertiser  # noqa: PLC0415 - optional dependency
+            from .zeroconf import start_advertising  # noqa: PLC0415 - optional dependency
 
-            advertiser = ZeroconfAdvertiser(zeroconf_name, server.bound_port, address.host)
-            await advertiser.start()
+            advertiser = await start_advertising(zeroconf_name, server.bound_port, address.host)
         if on_ready is not None:
             result = on_ready(server)
             if result is not None:

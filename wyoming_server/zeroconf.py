@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 
@@ -64,3 +65,29 @@ class ZeroconfAdvertiser:
             await zeroconf.async_unregister_service(self.info)
         finally:
             await zeroconf.async_close()
+
+
+async def start_advertising(name: str, port: int, listen_host: str) -> ZeroconfAdvertiser | None:
+    """Advertise, or log why not and return None.
+
+    The server is already listening and works without discovery (Home Assistant can add it
+    by host and port), so a failed advertisement is a warning, not a reason to exit: under
+    systemd an exit would restart-loop a working server over a missing multicast route.
+    """
+    advertiser: ZeroconfAdvertiser | None = None
+    try:
+        advertiser = ZeroconfAdvertiser(name, port, listen_host)
+        await advertiser.start()
+    except Exception as err:  # zeroconf raises OSError and its own errors; all mean the same
+        if advertiser is not None:
+            with contextlib.suppress(Exception):
+                await advertiser.stop()
+        _LOGGER.warning(
+            "Cannot advertise the server over mDNS (zeroconf): %s; serving without "
+            "discovery: add the Wyoming Protocol integration in Home Assistant with this "
+            "host and port %d",
+            str(err) or type(err).__name__,
+            port,
+        )
+        return None
+    return advertiser

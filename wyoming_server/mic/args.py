@@ -12,6 +12,8 @@ from .alsa import CaptureConfig
 
 DEFAULT_DEVICE = "default"
 DEFAULT_SAMPLES_PER_CHUNK = 1024
+# Loopback: a satellite on the same Pi reaches it; nobody else can listen to the room.
+DEFAULT_MIC_URI = "tcp://127.0.0.1:10301"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -28,19 +30,25 @@ def _mic_uri(value: str) -> str:
     return value
 
 
-def add_mic_arguments(parser: argparse.ArgumentParser, *, with_uri: bool = True) -> None:
-    """Capture options; ``with_uri`` adds ``--mic-uri`` (the Wyoming mic service of ``serve``)
-    and ``--allow-clients``, which the mic service shares with the STT service."""
+def add_mic_arguments(
+    parser: argparse.ArgumentParser, *, with_uri: bool = True, uri_default: str | None = None
+) -> None:
+    """Capture options; ``with_uri`` adds ``--mic-uri`` (the Wyoming mic service), off
+    unless ``uri_default`` is given (``serve``: off; the ``mic`` command: loopback), and
+    ``--allow-clients``, which the mic service shares with the STT service."""
     mic = parser.add_argument_group("microphone (ALSA)")
     if with_uri:
         add_access_arguments(parser)
+        what = "serve" if uri_default else "also serve"
+        default = f"default {uri_default}" if uri_default else "off"
         mic.add_argument(
             "--mic-uri",
             type=_mic_uri,
-            default=_env("QWEN_ASR_MIC_URI"),
+            default=_env("QWEN_ASR_MIC_URI", uri_default),
             metavar="URI",
-            help="also serve the microphone as a Wyoming mic service, e.g. tcp://0.0.0.0:10301 "
-            "(env QWEN_ASR_MIC_URI)",
+            help=f"{what} the microphone as a Wyoming mic service, e.g. {DEFAULT_MIC_URI} "
+            "(this machine only; a LAN address lets anyone on the network listen) "
+            f"({default}; env QWEN_ASR_MIC_URI)",
         )
     mic.add_argument(
         "--mic-device",

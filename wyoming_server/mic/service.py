@@ -20,6 +20,7 @@ from ..access import DEFAULT_FILTER, ClientFilter, ClientGate, refuse
 from ..server import ListenAddress, parse_uri
 from .args import capture_config
 from .capture import OUTPUT_FORMAT, MicCapture, MicChunk
+from .exposure import exposure_warning
 from .fanout import Subscription
 
 _LOGGER = logging.getLogger(__name__)
@@ -149,13 +150,16 @@ async def start_mic_service(args: argparse.Namespace) -> MicService:
     Raises MicDeviceError (one line) when the device cannot be opened, OSError when the
     address cannot be bound. Call ``await service.stop()`` at shutdown.
     """
+    address = parse_uri(args.mic_uri)
     capture = MicCapture(capture_config(args))
     await capture.start()
     service = MicService(capture, getattr(args, "allow_clients", DEFAULT_FILTER))
     try:
-        await service.start(parse_uri(args.mic_uri))
+        await service.start(address)
     except BaseException:
         await capture.stop()
         raise
     _LOGGER.info("Mic service ready on %s", args.mic_uri)
+    if (warning := exposure_warning(args.mic_uri, address)) is not None:
+        _LOGGER.warning("%s", warning)
     return service

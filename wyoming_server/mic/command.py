@@ -1,0 +1,80 @@
+"""``wyoming-qwen-asr mic``: the Wyoming mic service in a process of its own.
+
+The satellite's microphone then survives a restart of the speech-to-text server (and the
+other way round). ``serve --mic-uri`` runs the same service inside the server process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any
+
+from .alsa import MicDeviceError
+from .args import DEFAULT_MIC_URI, add_mic_arguments, check_mic_args
+from .service import MicService, start_mic_service
+
+_LOGGER = logging.getLogger(__name__)
+
+PROG = "wyoming-qwen-asr"
+
+
+def add_mic_command(
+    commands: argparse._SubParsersAction[Any], parents: list[argparse.ArgumentParser]
+) -> None:
+    mic = commands.add_parser(
+        "mic",
+        parents=parents,
+        help="serve the ALSA microphone as a Wyoming mic service (for wyoming-satellite)",
+        description="Serve the microphone as a Wyoming mic service on its own, so that the "
+        "speech-to-text server and the microphone can be restarted apart.",
+    )
+    add_mic_arguments(mic, uri_default=DEFAULT_MIC_URI)
+
+
+async def start_mic_or_report(args: argparse.Namespace) -> tuple[MicService | None, int]:
+    """Start the service on ``args.mic_uri``; on failure say why and give the exit status
+    (2: the device cannot be opened, 1: the address cannot be bound)."""
+    try:
+        return await start_mic_service(args), 0
+    except MicDeviceError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return None, 2
+    except OSError as err:
+        _LOGGER.error("Cannot listen on %s: %s", args.mic_uri, err)
+        return None, 1
+
+
+def run_mic_command(args: argparse.Namespace) -> int:
+    try:
+        check_mic_args(args)
+    except ValueError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(_serve_until_stopped(args))
+    return 130
+
+
+async def _serve_until_stopped(args: argparse.Namespace) -> int:
+    service, status = await start_mic_or_report(args)
+    if service is None:
+        return status
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+        _LOGGER.info("Shutting down the mic service")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+        await service.stop()
+    return 0
