@@ -26,6 +26,7 @@ from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
+from .fallback_request import GuardedRequest, open_request
 from .read_watchdog import ReadWatchdog
 from .request import TranscriptionRequest
 from .settings import ServerSettings, request_context
@@ -74,7 +75,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         super().__init__(reader, writer)
         self.settings = settings
         self.info = info
-        self._request: TranscriptionRequest | None = None
+        self._request: TranscriptionRequest | GuardedRequest | None = None
         self._failed = False
         self._draining = False
         self._warned_stray_audio = False
@@ -229,7 +230,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             if transcribe
             else ""
         )
-        request = TranscriptionRequest(
+        request = open_request(  # with --fallback-uri, one the fallback can answer
             settings,
             language=language,
             model=model,
@@ -272,7 +273,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         return True
 
     async def _set_format(
-        self, request: TranscriptionRequest, rate: int, width: int, channels: int
+        self, request: TranscriptionRequest | GuardedRequest, rate: int, width: int, channels: int
     ) -> bool:
         self._chunk_format = None
         try:

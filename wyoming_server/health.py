@@ -18,6 +18,7 @@ from wyoming.event import async_write_event
 from wyoming.info import Describe, Info
 
 from .arg_types import float_in_range
+from .fallback_args import engine_in_use
 from .server import ListenAddress, parse_uri
 from .wire import WireError, read_event
 
@@ -94,6 +95,7 @@ async def describe(uri: str, timeout: float) -> Info:
 
 
 def summarize(info: Info) -> str:
+    engines = [f"in use: {engine}" for p in info.asr if (engine := engine_in_use(p.description))]
     services = [
         f"{kind} {program.name}{f' {program.version}' if program.version else ''}"
         for kind, programs in (
@@ -107,7 +109,7 @@ def summarize(info: Info) -> str:
         )
         for program in programs
     ]
-    return ", ".join(services) or "no services"
+    return ", ".join(services + engines) or "no services"
 
 
 def run_health(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from wyoming.event import async_get_stdin
 
+from .fallback_args import info_with_engine
 from .handler import QwenAsrEventHandler
 from .info import build_info
 from .settings import ServerSettings
@@ -69,7 +70,9 @@ class QwenAsrServer:
     def handler_factory(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> QwenAsrEventHandler:
-        return QwenAsrEventHandler(reader, writer, settings=self.settings, info=self.info)
+        # With a fallback, Info tells which engine is in use now (read by ``health``).
+        info = info_with_engine(self.info, self.settings.fallback)
+        return QwenAsrEventHandler(reader, writer, settings=self.settings, info=info)
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
