@@ -40,6 +40,7 @@ async def async_get_config_entry_diagnostics(
             None if runtime is None else len(runtime.home_context.text.splitlines())
         ),
         "last_session": {} if runtime is None else dict(runtime.last_session),
+        "last_fallback": {} if runtime is None else dict(runtime.last_fallback),
         "home_assistant_features": {
             "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
             "partial_results": hasattr(stt, "PartialSpeechResult"),
