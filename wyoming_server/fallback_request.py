@@ -32,6 +32,11 @@ from .settings import ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
+# Qwen answers about 0.3 s after the end of audio. When it has not after this long, the
+# recording is replayed to the fallback (without AudioStop) while Qwen is still awaited:
+# if Qwen then stalls, the fallback only has to finish, not to hear everything first.
+PREPARE_FALLBACK_AFTER_S = 1.0
+
 
 class GuardedRequest:
     """Qwen first; the fallback service if Qwen fails (or is skipped by the breaker)."""
@@ -63,6 +68,8 @@ class GuardedRequest:
                 on_failure=self._qwen_failed,
             )
         self._session: FallbackSession | None = None
+        self._prepared: FallbackSession | None = None  # replaying while Qwen finishes
+        self._client_stopped = False
         self._answer: asyncio.Task[None] | None = None
         self._qwen_error: QwenError | None = None  # what the client gets if all fails
         self._reason = ""
@@ -107,14 +114,19 @@ class GuardedRequest:
 
     async def finish(self) -> None:
         """The audio has ended: Qwen's answer, else the fallback's; raises Qwen's error."""
-        self._recording.stop()
+        self._client_stopped = True
         if self._session is None and self._primary is not None:
+            loop = asyncio.get_running_loop()
+            prepare = loop.call_later(PREPARE_FALLBACK_AFTER_S, self._prepare_fallback)
             try:
                 await self._primary.finish()
                 return
             except QwenError as err:
                 if not self._switch(err):
                     raise
+            finally:
+                prepare.cancel()
+        self._recording.stop()
         await self._fallback_answer()
 
     async def close(self) -> None:
@@ -123,6 +135,8 @@ class GuardedRequest:
             answer.cancel()
             with contextlib.suppress(BaseException):
                 await answer
+        if self._prepared is not None and self._prepared is not self._session:
+            await self._prepared.close()  # Qwen answered after all
         if self._session is not None:
             await self._session.close()
         if self._primary is not None:
@@ -166,10 +180,20 @@ class GuardedRequest:
 
     # -- the fallback's side --------------------------------------------------------------
 
+    def _prepare_fallback(self) -> None:
+        if self._session is None and self._prepared is None and not self._recording.overflowed:
+            _LOGGER.debug("Qwen is slow to finish; replaying the audio to the fallback meanwhile")
+            self._prepared = FallbackSession(self._engine, self._recording, self._language)
+            self._prepared.start()
+
     def _use_fallback(self, reason: str) -> None:
         self._reason = reason
         _LOGGER.warning("Asking the fallback %s: %s", self._engine.uri, reason)
-        self._session = FallbackSession(self._engine, self._recording, self._language)
+        self._session = self._prepared or FallbackSession(
+            self._engine, self._recording, self._language
+        )
+        if self._client_stopped:
+            self._recording.stop()  # AudioStop goes to the fallback now
         self._answer = asyncio.create_task(self._relay_answer(), name="qwen-fallback-answer")
 
     async def _relay_answer(self) -> None:

@@ -167,3 +167,30 @@ async def test_breaker_skips_qwen_then_tries_it_again(
     assert again.reply.text == PRIMARY_TEXT and len(primary.sessions) == 2
     info = await describe(f"tcp://{HOST}:{port}", 5)
     assert (engine_in_use(info.asr[0].description) or "").startswith("Qwen")
+
+
+async def test_slow_qwen_is_replayed_to_the_fallback_while_awaited(
+    start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
+) -> None:  # type: ignore[no-untyped-def]
+    """A stall longer than PREPARE_FALLBACK_AFTER_S: the replay done meanwhile is used."""
+    pcm = speech_pcm("what_time_is_it")
+    primary.faults.stall_on = "session.finish"
+    port = await start_server(
+        fallback=fallback.engine(),
+        timeouts=Timeouts(connect=3, setup=3, finish=5, close=0.5, finish_silence=1.5),
+    )
+    timed = await timed_request(port, pcm)
+    _report("stalled 1.5 s, replayed meanwhile", timed)
+    assert timed.reply.text == await fallback.direct(pcm)
+    # One fallback session for the request (the prepared one), one for the direct request.
+    assert len(fallback.emulator.sessions) == 2
+
+
+async def test_slow_qwen_that_answers_keeps_its_answer(
+    start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
+) -> None:  # type: ignore[no-untyped-def]
+    primary.faults.finish_event_delay_s = 1.2  # alive, but slower than the prepare delay
+    port = await start_server(fallback=fallback.engine())
+    timed = await timed_request(port, speech_pcm("what_time_is_it"))
+    _report("slow Qwen", timed)
+    assert timed.reply.text == PRIMARY_TEXT
