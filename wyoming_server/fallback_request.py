@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 
 from qwen_asr_realtime import QwenConnectionError, QwenError
 from wyoming.asr import Transcript, TranscriptStart, TranscriptStop
@@ -45,13 +47,13 @@ class GuardedRequest:
         self,
         settings: ServerSettings,
         engine: FallbackEngine,
+        primary: Callable[..., TranscriptionRequest],
         *,
         language: str | None,
-        model: str,
-        extra_context: str,
         emit: Emit,
         on_failure: OnFailure,
     ) -> None:
+        """``primary(emit=..., on_failure=...)`` makes the Qwen request (unless skipped)."""
         self._engine = engine
         self._language = language
         self._emit = emit
@@ -59,14 +61,7 @@ class GuardedRequest:
         self._recording = AudioRecording(settings.max_request_seconds)
         self._primary: TranscriptionRequest | None = None
         if engine.breaker.allows_qwen():
-            self._primary = TranscriptionRequest(
-                settings,
-                language=language,
-                model=model,
-                extra_context=extra_context,
-                emit=self._emit_from_qwen,
-                on_failure=self._qwen_failed,
-            )
+            self._primary = primary(emit=self._emit_from_qwen, on_failure=self._qwen_failed)
         self._session: FallbackSession | None = None
         self._prepared: FallbackSession | None = None  # replaying while Qwen finishes
         self._client_stopped = False
@@ -251,22 +246,12 @@ def open_request(
     on_failure: OnFailure,
 ) -> TranscriptionRequest | GuardedRequest:
     """The request for one Transcribe: with a fallback when the server has one."""
+    primary = functools.partial(
+        TranscriptionRequest, settings, language=language, model=model, extra_context=extra_context
+    )
     engine = settings.fallback
     if engine is None:
-        return TranscriptionRequest(
-            settings,
-            language=language,
-            model=model,
-            extra_context=extra_context,
-            emit=emit,
-            on_failure=on_failure,
-        )
+        return primary(emit=emit, on_failure=on_failure)
     return GuardedRequest(
-        settings,
-        engine,
-        language=language,
-        model=model,
-        extra_context=extra_context,
-        emit=emit,
-        on_failure=on_failure,
+        settings, engine, primary, language=language, emit=emit, on_failure=on_failure
     )

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+import pytest
 from fallback_helpers import PRIMARY_TEXT, Fallback, Timed, timed_request
 from qwen_asr_realtime import Timeouts
 from server_helpers import HOST, free_port
@@ -57,18 +58,26 @@ async def test_dropped_after_one_second_loses_no_audio(
     assert timed.reply.text == await fallback.direct(pcm)
 
 
+@pytest.mark.parametrize("stall_timeout", [0.5, 1.5])
 async def test_stall_after_finish_is_answered_by_the_fallback(
-    start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
+    start_server,
+    primary: QwenEmulator,
+    fallback: Fallback,
+    speech_pcm: Callable[..., bytes],
+    stall_timeout: float,
 ) -> None:  # type: ignore[no-untyped-def]
+    """1.5 s is longer than PREPARE_FALLBACK_AFTER_S: the replay done meanwhile is used."""
     pcm = speech_pcm("what_time_is_it")
     primary.faults.stall_on = "session.finish"
     port = await start_server(
         fallback=fallback.engine(),
-        timeouts=Timeouts(connect=3, setup=3, finish=5, close=0.5, finish_silence=0.5),
+        timeouts=Timeouts(connect=3, setup=3, finish=5, close=0.5, finish_silence=stall_timeout),
     )
     timed = await timed_request(port, pcm)
-    _report("stalled", timed)
+    _report(f"stalled ({stall_timeout:g} s stall timeout)", timed)
     assert timed.reply.text == await fallback.direct(pcm)
+    # One fallback session for the request (prepared or not), one for the direct request.
+    assert len(fallback.emulator.sessions) == 2
 
 
 async def test_service_error_is_answered_by_the_fallback(
@@ -167,23 +176,6 @@ async def test_breaker_skips_qwen_then_tries_it_again(
     assert again.reply.text == PRIMARY_TEXT and len(primary.sessions) == 2
     info = await describe(f"tcp://{HOST}:{port}", 5)
     assert (engine_in_use(info.asr[0].description) or "").startswith("Qwen")
-
-
-async def test_slow_qwen_is_replayed_to_the_fallback_while_awaited(
-    start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
-) -> None:  # type: ignore[no-untyped-def]
-    """A stall longer than PREPARE_FALLBACK_AFTER_S: the replay done meanwhile is used."""
-    pcm = speech_pcm("what_time_is_it")
-    primary.faults.stall_on = "session.finish"
-    port = await start_server(
-        fallback=fallback.engine(),
-        timeouts=Timeouts(connect=3, setup=3, finish=5, close=0.5, finish_silence=1.5),
-    )
-    timed = await timed_request(port, pcm)
-    _report("stalled 1.5 s, replayed meanwhile", timed)
-    assert timed.reply.text == await fallback.direct(pcm)
-    # One fallback session for the request (the prepared one), one for the direct request.
-    assert len(fallback.emulator.sessions) == 2
 
 
 async def test_slow_qwen_that_answers_keeps_its_answer(
