@@ -121,12 +121,11 @@ async def _run(hass: HassProcess, pipeline_id: str) -> AssistRun:
 
 
 def _report(case: str, run: AssistRun) -> None:
+    """The time from the end of speech (HA's VAD: the engine's AudioStop) to the transcript."""
     text = run.transcript if run.has("stt-end") else None
-    arrived = run.first("stt-end")[0] if run.has("stt-end") else time.monotonic()
-    print(
-        f"\n{case}: {text!r}, last audio frame -> transcript "
-        f"{(arrived - run.last_frame) * 1000:.0f} ms, events {run.types}"
-    )
+    ended = run.first("stt-vad-end")[0] if run.has("stt-vad-end") else run.last_frame
+    answered = run.first("stt-end" if text is not None else "error")[0]
+    print(f"\n{case}: {text!r}, end of speech -> answer {(answered - ended) * 1000:.0f} ms")
 
 
 @pytest.mark.parametrize(
