@@ -209,7 +209,7 @@ def _language_options() -> list[SelectOptionDict]:
     ]
 
 
-def _options_schema(own_entity_id: str | None) -> vol.Schema:
+def _options_schema(own_entity_id: str | None = None) -> vol.Schema:
     low, high = VAD_THRESHOLD_RANGE
     low_ms, high_ms = SILENCE_MS_RANGE
     return vol.Schema(
