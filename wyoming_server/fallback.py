@@ -152,6 +152,8 @@ class FallbackSession:
         """Connect and replay in the background; the task's result is the answer."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="qwen-fallback")
+            # An unused (prepared) session's failure is not an error worth a warning.
+            self._task.add_done_callback(retrieve_exception)
         return self._task
 
     async def close(self) -> None:
@@ -231,3 +233,9 @@ class FallbackSession:
                 return FallbackAnswer(transcript.text, transcript.language)
             if Error.is_type(event.type):
                 raise FallbackError(f"answered an error: {Error.from_event(event).text}")
+
+
+def retrieve_exception(task: asyncio.Task[FallbackAnswer] | asyncio.Task[None]) -> None:
+    """Mark a background task's exception as seen (asyncio warns about unseen ones)."""
+    if not task.cancelled():
+        task.exception()

@@ -28,6 +28,7 @@ from .fallback import (
     FallbackError,
     FallbackSession,
     describe_failure,
+    retrieve_exception,
 )
 from .request import Emit, OnFailure, TranscriptionRequest
 from .settings import ServerSettings
@@ -190,6 +191,7 @@ class GuardedRequest:
         if self._client_stopped:
             self._recording.stop()  # AudioStop goes to the fallback now
         self._answer = asyncio.create_task(self._relay_answer(), name="qwen-fallback-answer")
+        self._answer.add_done_callback(retrieve_exception)
 
     async def _relay_answer(self) -> None:
         """Write the fallback's transcript as soon as it comes (even before AudioStop)."""
