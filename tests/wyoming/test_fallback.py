@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 from fallback_helpers import PRIMARY_TEXT, Fallback, Timed, timed_request
-from qwen_asr_realtime import Timeouts
+from qwen_asr_realtime import RetryPolicy, Timeouts
 from server_helpers import HOST, free_port
 
 from wyoming_server.breaker import CircuitBreaker
@@ -88,6 +88,20 @@ async def test_service_error_is_answered_by_the_fallback(
     port = await start_server(fallback=fallback.engine())
     timed = await timed_request(port, pcm)
     _report("service error", timed)
+    assert timed.reply.text == await fallback.direct(pcm)
+
+
+async def test_rate_limits_outlasting_the_retries_are_answered_by_the_fallback(
+    start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
+) -> None:  # type: ignore[no-untyped-def]
+    pcm = speech_pcm("what_time_is_it")
+    primary.faults.rate_limit = "connections"  # every connection, so the retries run out
+    port = await start_server(
+        fallback=fallback.engine(), retry=RetryPolicy(delays=(0.05, 0.1), jitter=0.0)
+    )
+    timed = await timed_request(port, pcm, pace=0.02)
+    _report("rate limited", timed)
+    assert len(primary.sessions) + len(primary.rejected) >= 3  # first try and both retries
     assert timed.reply.text == await fallback.direct(pcm)
 
 
