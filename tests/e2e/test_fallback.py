@@ -139,7 +139,9 @@ async def test_failing_qwen_is_answered_by_the_second_engine(
     case: str,
     faults: list[str] | None,
 ) -> None:
-    expected = (await _run(hass, second.pipeline_id)).transcript
+    own = await _run(hass, second.pipeline_id)
+    _report("the second engine alone", own)
+    expected = own.transcript
     assert expected.startswith("utterance 1 of"), expected
     if faults is None:
         primary.emulator.stop()  # nothing listens: the connection is refused
