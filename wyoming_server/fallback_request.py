@@ -116,12 +116,13 @@ class GuardedRequest:
             prepare = loop.call_later(PREPARE_FALLBACK_AFTER_S, self._prepare_fallback)
             try:
                 await self._primary.finish()
-                return
             except QwenError as err:
                 if not self._switch(err):
                     raise
             finally:
                 prepare.cancel()
+            if self._session is None:
+                return  # Qwen answered (if its result task failed, the fallback answers)
         self._recording.stop()
         await self._fallback_answer()
 

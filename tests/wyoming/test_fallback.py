@@ -39,11 +39,12 @@ async def test_refused_connection_is_answered_by_the_fallback(
     port = await start_server(
         endpoint=f"ws://{HOST}:{free_port()}/api-ws/v1/realtime", fallback=fallback.engine()
     )
-    timed = await timed_request(port, pcm, pace=0.02)
+    timed = await timed_request(port, pcm, pace=0.02, language="de")
     _report("refused", timed)
     assert timed.reply.error is None
+    assert fallback.emulator.sessions[0].config.language == "de"  # the request's language
     assert timed.reply.text == await fallback.direct(pcm)
-    assert timed.reply.types[-2:] == ["transcript", "transcript-stop"]
+    assert timed.reply.types == ["transcript-start", "transcript", "transcript-stop"]
 
 
 async def test_dropped_after_one_second_loses_no_audio(
