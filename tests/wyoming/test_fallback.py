@@ -81,14 +81,27 @@ async def test_stall_after_finish_is_answered_by_the_fallback(
     assert len(fallback.emulator.sessions) == 2
 
 
+@pytest.mark.parametrize(
+    ("case", "fault", "value"),
+    [
+        ("service error", "error_after_events", 3),
+        ("handshake refused (HTTP 503)", "reject_status", 503),
+    ],
+)
 async def test_service_error_is_answered_by_the_fallback(
-    start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
+    start_server,
+    primary: QwenEmulator,
+    fallback: Fallback,
+    speech_pcm: Callable[..., bytes],
+    case: str,
+    fault: str,
+    value: int,
 ) -> None:  # type: ignore[no-untyped-def]
     pcm = speech_pcm("two_commands")
-    primary.faults.error_after_events = 3
+    setattr(primary.faults, fault, value)
     port = await start_server(fallback=fallback.engine())
     timed = await timed_request(port, pcm)
-    _report("service error", timed)
+    _report(case, timed)
     assert timed.reply.text == await fallback.direct(pcm)
 
 
