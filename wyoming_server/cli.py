@@ -37,6 +37,7 @@ from qwen_asr_realtime.const import (
 
 from . import __version__
 from .arg_types import float_in_range, int_in_range
+from .fallback_args import add_fallback_arguments, fallback_engine
 from .hass.args import add_hass_arguments
 from .health import add_health_arguments
 from .limit_args import add_limit_arguments, limit_settings
@@ -253,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_limit_arguments(serve)
     add_mic_arguments(serve)  # also --allow-clients, for the STT and the mic service
     add_hass_arguments(serve)
+    add_fallback_arguments(serve)
 
     transcribe = commands.add_parser(
         "transcribe", parents=[qwen], help="print the transcript of WAV files (tests a key)"
@@ -365,6 +367,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
         audio=AudioOptions(coalesce_ms=args.coalesce_ms),
         buffered=bool(getattr(args, "buffered", None) or _env_flag("QWEN_ASR_BUFFERED", False)),
         **limit_settings(args),
+        fallback=fallback_engine(args),
     )
 
 

@@ -26,6 +26,7 @@ from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
+from .fallback_request import GuardedRequest, open_request
 from .limits import Refusal, RequestGate
 from .read_watchdog import ReadWatchdog
 from .request import TranscriptionRequest
@@ -78,7 +79,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         self.info = info
         # Shared by the server's connections: --max-sessions, --daily-audio-minutes.
         self._gate = gate if gate is not None else RequestGate(None)
-        self._request: TranscriptionRequest | None = None
+        self._request: TranscriptionRequest | GuardedRequest | None = None
         self._failed = False
         self._draining = False
         self._warned_stray_audio = False
@@ -233,7 +234,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             if transcribe
             else ""
         )
-        request = TranscriptionRequest(
+        request = open_request(  # with --fallback-uri, one the fallback can answer
             settings,
             language=language,
             model=model,
@@ -282,7 +283,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         return True
 
     async def _set_format(
-        self, request: TranscriptionRequest, rate: int, width: int, channels: int
+        self, request: TranscriptionRequest | GuardedRequest, rate: int, width: int, channels: int
     ) -> bool:
         self._chunk_format = None
         try:

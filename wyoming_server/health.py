@@ -19,6 +19,7 @@ from wyoming.info import Describe, Info
 
 from .arg_types import float_in_range
 from .audio_budget import read_usage, utc_today
+from .fallback_args import engine_in_use
 from .limit_args import add_state_file_argument
 from .server import ListenAddress, parse_uri
 from .wire import WireError, read_event
@@ -97,6 +98,7 @@ async def describe(uri: str, timeout: float) -> Info:
 
 
 def summarize(info: Info) -> str:
+    engines = [f"in use: {engine}" for p in info.asr if (engine := engine_in_use(p.description))]
     services = [
         f"{kind} {program.name}{f' {program.version}' if program.version else ''}"
         for kind, programs in (
@@ -110,7 +112,7 @@ def summarize(info: Info) -> str:
         )
         for program in programs
     ]
-    return ", ".join(services) or "no services"
+    return ", ".join(services + engines) or "no services"
 
 
 def run_health(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from wyoming.event import async_get_stdin
 
 from .access import ClientGate, refuse
 from .audio_budget import AudioBudget, default_state_file
+from .fallback_args import info_with_engine
 from .handler import QwenAsrEventHandler
 from .info import build_info
 from .limits import RequestGate
@@ -79,8 +80,10 @@ class QwenAsrServer:
     def handler_factory(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> QwenAsrEventHandler:
+        # With a fallback, Info tells which engine is in use now (read by ``health``).
+        info = info_with_engine(self.info, self.settings.fallback)
         return QwenAsrEventHandler(
-            reader, writer, settings=self.settings, info=self.info, gate=self.gate
+            reader, writer, settings=self.settings, info=info, gate=self.gate
         )
 
     async def _serve_connection(

@@ -19,6 +19,7 @@ from qwen_asr_realtime import (
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 from .access import DEFAULT_FILTER, ClientFilter
+from .fallback import FallbackEngine
 from .limits import DEFAULT_MAX_SESSIONS
 
 
@@ -62,6 +63,8 @@ class ServerSettings:
     buffered: bool = False
     # The home's names from Home Assistant (--hass-url): called at each request's start.
     home_names: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    # --fallback-uri: the Wyoming ASR service that answers when Qwen fails (fallback.py).
+    fallback: FallbackEngine | None = field(default=None, compare=False)
 
     def new_client(self, config: SessionConfig) -> QwenRealtimeClient:
         """A client for one session with these settings."""

@@ -14,8 +14,11 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -34,6 +37,7 @@ from .const import (
     CONF_CONTEXT,
     CONF_ENDPOINT,
     CONF_ENDPOINTING,
+    CONF_FALLBACK_STT,
     CONF_HOME_CONTEXT,
     CONF_LANGUAGE,
     CONF_MODEL,
@@ -213,7 +217,7 @@ def _language_options() -> list[SelectOptionDict]:
     ]
 
 
-def _options_schema() -> vol.Schema:
+def _options_schema(own_entity_id: str | None = None) -> vol.Schema:
     low, high = VAD_THRESHOLD_RANGE
     low_ms, high_ms = SILENCE_MS_RANGE
     return vol.Schema(
@@ -256,6 +260,12 @@ def _options_schema() -> vol.Schema:
             ),
             vol.Required(CONF_HOME_CONTEXT): BooleanSelector(),
             vol.Optional(CONF_CONTEXT): TextSelector(TextSelectorConfig(multiline=True)),
+            # "If Qwen fails, use": the other speech-to-text engines of this home.
+            vol.Optional(CONF_FALLBACK_STT): EntitySelector(
+                EntitySelectorConfig(
+                    domain="stt", exclude_entities=[own_entity_id] if own_entity_id else []
+                )
+            ),
         }
     )
 
@@ -281,7 +291,14 @@ class QwenAsrOptionsFlow(OptionsFlow):
         current = user_input or {**DEFAULT_OPTIONS, **self.config_entry.options}
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(_options_schema(), current),
+            data_schema=self.add_suggested_values_to_schema(
+                _options_schema(self._own_entity_id()), current
+            ),
             errors=errors,
             description_placeholders={"max_context": str(MAX_CONTEXT_CHARS)},
         )
+
+    def _own_entity_id(self) -> str | None:
+        """This entry's speech-to-text entity, which cannot be its own fallback."""
+        registry = er.async_get(self.hass)
+        return registry.async_get_entity_id("stt", DOMAIN, self.config_entry.entry_id)

@@ -30,6 +30,8 @@ CONF_SILENCE_MS: Final = "silence_duration_ms"
 CONF_CONTEXT: Final = "context"
 CONF_HOME_CONTEXT: Final = "home_context"
 CONF_ENDPOINTING: Final = "endpointing"
+# Option "If Qwen fails, use": another stt entity (absent: none).
+CONF_FALLBACK_STT: Final = "fallback_stt"
 
 LANGUAGE_PIPELINE: Final = "pipeline"  # the Assist pipeline's language
 LANGUAGE_AUTO: Final = "auto"  # Qwen detects the spoken language

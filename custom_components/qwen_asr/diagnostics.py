@@ -47,6 +47,7 @@ async def async_get_config_entry_diagnostics(
                 None if runtime is None else runtime.last_session.get("home_names_sent")
             ),
         },
+        "last_fallback": {} if runtime is None else dict(runtime.last_fallback),
         "home_assistant_features": {
             "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
             "partial_results": hasattr(stt, "PartialSpeechResult"),

@@ -17,6 +17,8 @@ class QwenRuntimeData:
     home_context: HomeContext
     # Summary of the latest recognition (no audio, no transcript text, no key).
     last_session: dict[str, Any] = field(default_factory=dict)
+    # The latest answer of the "If Qwen fails, use" entity: which, why, when (fallback.py).
+    last_fallback: dict[str, Any] = field(default_factory=dict)
 
 
 QwenConfigEntry = ConfigEntry[QwenRuntimeData]

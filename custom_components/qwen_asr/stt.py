@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import (
     CONF_CONTEXT,
     CONF_ENDPOINTING,
+    CONF_FALLBACK_STT,
     CONF_HOME_CONTEXT,
     CONF_MODEL,
     CONF_VAD_MODE,
@@ -24,9 +25,12 @@ from .const import (
     DOMAIN,
     ENDPOINTING_QWEN,
     HA_LANGUAGE_TAGS,
+    MAX_RECOGNITION_S,
     VAD_SERVER,
 )
 from .context import build_context, home_names_sent
+from .fallback import transcribe_elsewhere
+from .held_audio import HeldAudio
 from .helpers import make_client, session_config
 from .models import QwenConfigEntry
 from .realtime import AuthenticationError, QwenError, QwenRealtimeClient
@@ -156,6 +160,13 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         summary: dict[str, Any] = {"sample_rate": int(metadata.sample_rate)}
         result = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
         client: QwenRealtimeClient | None = None
+        # "If Qwen fails, use": the audio is held so that the other engine hears all of it.
+        fallback_id: str | None = options.get(CONF_FALLBACK_STT) or None
+        held: HeldAudio | None = None
+        if fallback_id is not None:
+            max_bytes = int(MAX_RECOGNITION_S * int(metadata.sample_rate) * 2)  # 16-bit mono
+            held = HeldAudio(stream, max_bytes)
+            stream = held.reader()
         try:
             config = session_config(
                 self._entry.data,
@@ -181,7 +192,18 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         except QwenError as err:
             summary["error"] = type(err).__name__
             _LOGGER.error("Speech-to-text with Qwen failed: %s", err)
+            if held is not None and fallback_id is not None:
+                result = await transcribe_elsewhere(
+                    self.hass,
+                    runtime,
+                    entity_id=fallback_id,
+                    metadata=metadata,
+                    audio=held,
+                    failure=err,
+                )
         finally:
+            if held is not None:
+                await held.aclose()
             if client is not None:
                 summary |= {"session_id": client.session_id, "audio_bytes": client.audio_bytes_sent}
                 # Closing waits for the WebSocket closing handshake, a full round trip to

@@ -95,10 +95,17 @@ class EmulatorProcess(ServiceProcess):
     """The Qwen emulator with a scripted recognizer; restartable on the same port, e.g. with
     other accepted keys (a revoked key) or after being killed (a dropped service)."""
 
-    def __init__(self, *, api_keys: Sequence[str], transcripts: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        api_keys: Sequence[str],
+        transcripts: Sequence[str] = (),
+        faults: Sequence[str] = (),
+    ) -> None:
         super().__init__("emulator", [])
         self.api_keys = list(api_keys)
         self.transcripts = list(transcripts)
+        self.faults = list(faults)  # emulator options such as "--drop-after-audio-ms", "1000"
         self.port = 0
         self.url = ""
 
@@ -116,6 +123,7 @@ class EmulatorProcess(ServiceProcess):
             "scripted",
             *(arg for key in self.api_keys for arg in ("--api-key", key)),
             *(arg for text in self.transcripts for arg in ("--transcript", text)),
+            *self.faults,
         ]
         process = self._spawn(subprocess.PIPE)
         assert process.stdout is not None
@@ -126,10 +134,14 @@ class EmulatorProcess(ServiceProcess):
         self.port = int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
         return self.url
 
-    def restart(self, *, api_keys: Sequence[str] | None = None) -> str:
+    def restart(
+        self, *, api_keys: Sequence[str] | None = None, faults: Sequence[str] | None = None
+    ) -> str:
         self.stop()
         if api_keys is not None:
             self.api_keys = list(api_keys)
+        if faults is not None:
+            self.faults = list(faults)
         return self.start()
 
 
@@ -137,11 +149,19 @@ class WyomingServerProcess(ServiceProcess):
     """``wyoming-qwen-asr serve`` on a free loopback port, in front of an emulator; restartable
     on the same port (e.g. with the other endpointing mode)."""
 
-    def __init__(self, *, qwen_url: str, api_key: str, endpointing: str = "ha") -> None:
+    def __init__(
+        self,
+        *,
+        qwen_url: str,
+        api_key: str,
+        endpointing: str = "ha",
+        extra_args: Sequence[str] = (),
+    ) -> None:
         super().__init__("wyoming-server", [])
         self.port = free_port()
         self.qwen_url = qwen_url
         self.endpointing = endpointing
+        self.extra_args = list(extra_args)  # e.g. "--fallback-uri", "tcp://127.0.0.1:PORT"
         fd, key_file = tempfile.mkstemp(prefix="qwen-e2e-key-")
         os.close(fd)
         self._key_file = Path(key_file)
@@ -161,6 +181,7 @@ class WyomingServerProcess(ServiceProcess):
             "--endpointing",
             self.endpointing,
             "--debug",
+            *self.extra_args,
         ]
         self._spawn(subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S

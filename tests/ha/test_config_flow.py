@@ -12,7 +12,7 @@ import pytest
 from homeassistant import config_entries
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -21,6 +21,7 @@ from custom_components.qwen_asr.const import (
     CONF_CONTEXT,
     CONF_ENDPOINT,
     CONF_ENDPOINTING,
+    CONF_FALLBACK_STT,
     CONF_HOME_CONTEXT,
     CONF_LANGUAGE,
     CONF_MODEL,
@@ -42,7 +43,7 @@ from custom_components.qwen_asr.realtime import SessionConfig, Timeouts
 from custom_components.qwen_asr.realtime.redact import RedactingLogger
 from wyoming_server.emulator import Behaviour
 
-from .conftest import TEST_KEY
+from .conftest import TEST_KEY, stt_entity_id
 
 CHECK = "custom_components.qwen_asr.account.async_check_connection"
 SETUP_CHECK = "custom_components.qwen_asr.async_check_connection"
@@ -411,6 +412,7 @@ async def test_options_flow(hass: HomeAssistant, config_entry: MockConfigEntry) 
         CONF_SILENCE_MS,
         CONF_HOME_CONTEXT,
         CONF_CONTEXT,
+        CONF_FALLBACK_STT,
     }
     base = {
         CONF_LANGUAGE: "yue",
@@ -465,3 +467,32 @@ async def test_user_step_offers_the_home_names_choice(
     options = await hass.config_entries.options.async_init(result["result"].entry_id)
     switch = next(k for k in options["data_schema"].schema if k == CONF_HOME_CONTEXT)
     assert switch.description["suggested_value"] is False  # the switch shows the choice
+
+
+async def test_options_offer_the_other_stt_entities_as_fallback(
+    hass: HomeAssistant, setup_entry: MockConfigEntry
+) -> None:
+    """ "If Qwen fails, use": any stt entity but this entry's own; clearing it removes it."""
+    own = stt_entity_id(hass, setup_entry)
+    result = await hass.config_entries.options.async_init(setup_entry.entry_id)
+    selector = next(
+        value for key, value in result["data_schema"].schema.items() if key == CONF_FALLBACK_STT
+    )
+    assert selector.config["domain"] == ["stt"] and selector.config["exclude_entities"] == [own]
+    base = {**DEFAULT_OPTIONS}
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], base | {CONF_FALLBACK_STT: own}
+        )
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], base | {CONF_FALLBACK_STT: "light.kitchen"}
+        )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], base | {CONF_FALLBACK_STT: "stt.faster_whisper"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert setup_entry.options[CONF_FALLBACK_STT] == "stt.faster_whisper"
+    result = await hass.config_entries.options.async_init(setup_entry.entry_id)
+    await hass.config_entries.options.async_configure(result["flow_id"], base)
+    assert CONF_FALLBACK_STT not in setup_entry.options

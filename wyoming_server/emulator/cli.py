@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .behaviour import Behaviour
+from .behaviour import Behaviour, Faults
 from .recognizers import RecognizerFactory, ScriptedRecognizer
 from .server import QwenEmulator
 
@@ -46,6 +46,18 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="MS",
         help="model a VAD that loses audio arriving more than MS ahead of real time",
+    )
+    # Faults for tests of other processes (the end-to-end suite's fallback cases).
+    parser.add_argument(
+        "--drop-after-audio-ms",
+        type=int,
+        metavar="MS",
+        help="fault: abort each connection after MS of audio",
+    )
+    parser.add_argument(
+        "--stall-on",
+        choices=("session.update", "session.finish"),
+        help="fault: stop answering from this client event on",
     )
     parser.add_argument("--debug", action="store_true")
     return parser
@@ -85,6 +97,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
         api_keys=api_keys,
         recognizer_factory=recognizer,
         behaviour=behaviour,
+        faults=Faults(drop_after_audio_ms=args.drop_after_audio_ms, stall_on=args.stall_on),
     ) as emulator:
         print(emulator.url, flush=True)
         await stop.wait()

@@ -1,0 +1,144 @@
+"""How long the answer takes when Qwen fails and ``--fallback-uri`` answers instead.
+
+    python tests/benchmarks/fallback_bench.py [RUNS]
+
+HA-style requests (``Transcribe``, 10 ms AudioChunks at real time, ``AudioStop``) to a
+server whose fallback is a second wyoming-qwen-asr (manual mode) in front of its own
+emulator, all in this process. Prints the median time from AudioStop to the Transcript:
+- the fallback alone (its own time), the baseline of every target;
+- Qwen refusing connections (target: <= own time + 50 ms);
+- Qwen dropping the connection after 1 s of audio (target: <= own time + 100 ms);
+- Qwen stalling after ``session.finish`` (target: <= 3 s stall timeout + own time);
+and whether no audio was lost: each answer equals the fallback's own transcript of the
+whole recording ("utterance 1 of N seconds" counts what it heard).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import statistics
+import sys
+import time
+import wave
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parents[1]) not in sys.path:
+    sys.path.insert(0, str(HERE.parents[1]))
+
+from qwen_asr_realtime import Timeouts, VadConfig  # noqa: E402
+from wyoming.asr import Transcribe, Transcript  # noqa: E402
+from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
+from wyoming.client import AsyncTcpClient  # noqa: E402
+from wyoming.error import Error  # noqa: E402
+
+from wyoming_server.breaker import CircuitBreaker  # noqa: E402
+from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: E402
+from wyoming_server.fallback import FallbackEngine  # noqa: E402
+from wyoming_server.server import ListenAddress, QwenAsrServer  # noqa: E402
+from wyoming_server.settings import ServerSettings  # noqa: E402
+
+FIXTURE = HERE.parent / "fixtures" / "turn_on_kitchen_lights.wav"
+KEY = "bench-key"
+HA_CHUNK_BYTES = 320  # 10 ms of 16 kHz 16-bit mono
+STALL_TIMEOUT_S = 3.0  # the server's default --stall-timeout
+
+
+def _pcm() -> bytes:
+    with wave.open(str(FIXTURE), "rb") as wav:
+        return wav.readframes(wav.getnframes())
+
+
+async def _request(port: int, pcm: bytes) -> tuple[str, float]:
+    """(transcript or 'error CODE', seconds from AudioStop to the answer); real-time audio."""
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        await client.write_event(Transcribe(language="en").event())
+        await client.write_event(AudioStart(16000, 2, 1).event())
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for index, offset in enumerate(range(0, len(pcm), HA_CHUNK_BYTES)):
+            chunk = pcm[offset : offset + HA_CHUNK_BYTES]
+            try:
+                await client.write_event(AudioChunk(16000, 2, 1, chunk).event())
+            except ConnectionError:
+                break
+            await asyncio.sleep(max(start + (index + 1) * 0.01 - loop.time(), 0))
+        await client.write_event(AudioStop().event())
+        stopped = time.perf_counter()
+        async with asyncio.timeout(60):
+            while (event := await client.read_event()) is not None:
+                if Transcript.is_type(event.type):
+                    return Transcript.from_event(event).text, time.perf_counter() - stopped
+                if Error.is_type(event.type):
+                    code = Error.from_event(event).code
+                    return f"error {code}", time.perf_counter() - stopped
+    return "closed", time.perf_counter() - stopped
+
+
+async def _serve(settings: ServerSettings) -> QwenAsrServer:
+    server = QwenAsrServer(settings)
+    await server.start(ListenAddress("tcp", host="127.0.0.1", port=0))
+    return server
+
+
+async def main(runs: int) -> int:
+    logging.basicConfig(level=logging.ERROR)
+    pcm = _pcm()
+    async with (
+        QwenEmulator(api_keys=frozenset({KEY}), recognizer_factory=ScriptedRecognizer()) as other,
+        QwenEmulator(
+            api_keys=frozenset({KEY}), recognizer_factory=ScriptedRecognizer(["qwen"] * 9)
+        ) as qwen,
+    ):
+        fallback = await _serve(ServerSettings(api_key=KEY, endpoint=other.url, vad=None))
+        engine = FallbackEngine("127.0.0.1", fallback.bound_port, breaker=CircuitBreaker(0.0))
+        base = ServerSettings(
+            api_key=KEY,
+            endpoint=qwen.url,
+            vad=VadConfig(0.0, 400),
+            timeouts=Timeouts(finish_silence=STALL_TIMEOUT_S),
+            fallback=engine,
+        )
+        refused = dataclasses.replace(base, endpoint="ws://127.0.0.1:9/api-ws/v1/realtime")
+        cases = {
+            "fallback alone (own time)": (fallback.bound_port, None),
+            "Qwen refusing connections": (None, refused),
+            "Qwen dropped after 1 s": ("drop_after_audio_ms", base),
+            "Qwen stalled after finish": ("stall_on", base),
+        }
+        medians: dict[str, float] = {}
+        expected = ""
+        print(f"AudioStop -> Transcript, median of {runs} runs (real-time 10 ms chunks)")
+        for label, (what, settings) in cases.items():
+            qwen.faults.reset()
+            if what == "drop_after_audio_ms":
+                qwen.faults.drop_after_audio_ms = 1000
+            elif what == "stall_on":
+                qwen.faults.stall_on = "session.finish"
+            server = await _serve(settings) if settings is not None else None
+            port = server.bound_port if server is not None else int(what or 0)
+            results = [await _request(port, pcm) for _ in range(runs)]
+            if server is not None:
+                await server.stop(grace=2.0)
+            texts = {text for text, _ in results}
+            expected = expected or next(iter(texts))
+            medians[label] = statistics.median(seconds for _, seconds in results) * 1000
+            lost = "no audio lost" if texts == {expected} else f"DIFFERENT: {sorted(texts)}"
+            print(f"  {label:<28} {medians[label]:8.1f} ms  {lost}")
+        own = medians["fallback alone (own time)"]
+        for label, allowed in (
+            ("Qwen refusing connections", own + 50),
+            ("Qwen dropped after 1 s", own + 100),
+            ("Qwen stalled after finish", STALL_TIMEOUT_S * 1000 + own),
+        ):
+            verdict = "met" if medians[label] <= allowed else "MISSED"
+            print(f"  target {label:<28} <= {allowed:8.1f} ms: {verdict}")
+        print(f"  the fallback's transcript: {expected!r}")
+        await fallback.stop(grace=2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)))

@@ -1,0 +1,241 @@
+"""A second Wyoming ASR service that answers when Qwen fails (``--fallback-uri``).
+
+``AudioRecording`` keeps a request's audio from AudioStart (bounded by the request limit);
+``FallbackSession`` replays it to the fallback -- ``Transcribe`` with the request's
+language, ``AudioStart``, the chunks, ``AudioStop`` once the client sent it -- and follows
+the recording live for audio that is still coming. ``FallbackEngine`` is the configuration
+shared by every request, with the circuit breaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from qwen_asr_realtime import AuthenticationError, QwenError
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event, async_write_event
+
+from .audio import PcmFormat
+from .breaker import CircuitBreaker
+from .wire import WireError, read_event
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_ANSWER_TIMEOUT = 15.0
+WRITE_TIMEOUT_SECONDS = 10.0
+# A replayed backlog goes out in pieces of at most this much audio.
+REPLAY_PIECE_SECONDS = 0.5
+
+
+class FallbackError(Exception):
+    """The fallback did not answer with a transcript; the message says why."""
+
+
+def describe_failure(err: QwenError) -> str:
+    """One line for the log, ``health`` and the breaker: the kind of failure and its text."""
+    return f"{type(err).__name__}: {err}"
+
+
+@dataclass(slots=True)
+class FallbackEngine:
+    """Where the fallback is, how long to wait for it, and when Qwen is skipped."""
+
+    host: str
+    port: int
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    answer_timeout: float = DEFAULT_ANSWER_TIMEOUT
+    on_auth_error: bool = False
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    # The failure that opened the circuit: what a skipped request answers if the fallback
+    # fails too.
+    last_error: QwenError | None = None
+
+    @property
+    def uri(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"tcp://{host}:{self.port}"
+
+    def covers(self, err: QwenError) -> bool:
+        """A rejected key is no outage: the fallback answers it only when asked to."""
+        return self.on_auth_error or not isinstance(err, AuthenticationError)
+
+    def qwen_failed(self, err: QwenError) -> float:
+        """Record the failure; returns how long Qwen is skipped from now on."""
+        self.last_error = err
+        return self.breaker.record_failure(describe_failure(err))
+
+    def in_use(self) -> str:
+        """Which engine new requests use, for ``health`` (the Info description)."""
+        state = self.breaker.state()
+        if not state.open:
+            return f"Qwen (fallback {self.uri} ready)"
+        return (
+            f"fallback {self.uri}, Qwen tried again in {state.retry_in:.0f} s "
+            f"(Qwen failed: {state.reason})"
+        )
+
+
+class AudioRecording:
+    """A request's audio as the client sent it, in order, up to ``max_seconds``."""
+
+    def __init__(self, max_seconds: float) -> None:
+        self.max_seconds = max_seconds
+        self.format: PcmFormat | None = None
+        self.pieces: list[tuple[PcmFormat, bytes]] = []
+        self.seconds = 0.0
+        self.stopped = False
+        self.overflowed = False  # audio was dropped: the fallback would not hear it all
+        self.changed = asyncio.Event()
+
+    def set_format(self, audio_format: PcmFormat) -> None:
+        self.format = audio_format
+        self.changed.set()
+
+    def add(self, audio: bytes) -> None:
+        assert self.format is not None, "set_format() comes first"
+        if not audio or self.overflowed:
+            return
+        seconds = len(audio) / self.format.bytes_per_second
+        if self.seconds + seconds > self.max_seconds:
+            self.overflowed = True
+            return
+        self.seconds += seconds
+        self.pieces.append((self.format, audio))
+        self.changed.set()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.changed.set()
+
+    def joined(self, index: int) -> tuple[PcmFormat, bytes, int]:
+        """Pieces from ``index`` on, joined while the format stays the same (bounded)."""
+        audio_format, first = self.pieces[index]
+        limit = int(audio_format.bytes_per_second * REPLAY_PIECE_SECONDS)
+        parts = [first]
+        size = len(first)
+        index += 1
+        while index < len(self.pieces) and size < limit:
+            next_format, audio = self.pieces[index]
+            if next_format != audio_format:
+                break
+            parts.append(audio)
+            size += len(audio)
+            index += 1
+        return audio_format, b"".join(parts), index
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackAnswer:
+    text: str
+    language: str | None
+
+
+class FallbackSession:
+    """One request to the fallback service: replays a recording and reads its Transcript."""
+
+    def __init__(
+        self, engine: FallbackEngine, recording: AudioRecording, language: str | None
+    ) -> None:
+        self.engine = engine
+        self._recording = recording
+        self._language = language
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task[FallbackAnswer] | None = None
+
+    def start(self) -> asyncio.Task[FallbackAnswer]:
+        """Connect and replay in the background; the task's result is the answer."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="qwen-fallback")
+            # An unused (prepared) session's failure is not an error worth a warning.
+            self._task.add_done_callback(retrieve_exception)
+        return self._task
+
+    async def close(self) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        if self._writer is not None:
+            self._writer.close()
+
+    async def _run(self) -> FallbackAnswer:
+        engine = self.engine
+        try:
+            async with asyncio.timeout(engine.connect_timeout):
+                reader, self._writer = await asyncio.open_connection(engine.host, engine.port)
+        except TimeoutError:
+            raise FallbackError(f"no connection within {engine.connect_timeout:g} s") from None
+        except OSError as err:
+            raise FallbackError(f"cannot connect: {err.strerror or err}") from None
+        sender = asyncio.create_task(self._send(self._writer), name="qwen-fallback-send")
+        try:
+            answer = await self._read_answer(reader)
+        finally:
+            if not sender.done():
+                sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+        return answer
+
+    async def _write(self, writer: asyncio.StreamWriter, event: Event) -> None:
+        async with asyncio.timeout(WRITE_TIMEOUT_SECONDS):
+            await async_write_event(event, writer)
+
+    async def _send(self, writer: asyncio.StreamWriter) -> None:
+        """Transcribe, AudioStart, the recording so far, then what arrives, then AudioStop."""
+        recording = self._recording
+        try:
+            await self._write(writer, Transcribe(language=self._language).event())
+            while recording.format is None and not recording.stopped:
+                recording.changed.clear()
+                await recording.changed.wait()
+            if recording.format is not None:
+                start = recording.format
+                await self._write(
+                    writer, AudioStart(start.rate, start.width, start.channels).event()
+                )
+            index = 0
+            while True:
+                while index < len(recording.pieces):
+                    fmt, audio, index = recording.joined(index)
+                    chunk = AudioChunk(
+                        rate=fmt.rate, width=fmt.width, channels=fmt.channels, audio=audio
+                    )
+                    await self._write(writer, chunk.event())
+                if recording.stopped:
+                    await self._write(writer, AudioStop().event())
+                    return
+                recording.changed.clear()
+                await recording.changed.wait()
+        except (OSError, TimeoutError) as err:
+            # The reader sees the connection's end and reports it.
+            _LOGGER.debug("Cannot send audio to the fallback: %r", err)
+
+    async def _read_answer(self, reader: asyncio.StreamReader) -> FallbackAnswer:
+        while True:
+            try:
+                event = await read_event(reader)
+            except WireError as err:
+                raise FallbackError(f"not a Wyoming answer: {err}") from None
+            except OSError as err:
+                raise FallbackError(f"connection lost: {err.strerror or err}") from None
+            if event is None:
+                raise FallbackError("closed the connection without a transcript")
+            if Transcript.is_type(event.type):
+                transcript = Transcript.from_event(event)
+                return FallbackAnswer(transcript.text, transcript.language)
+            if Error.is_type(event.type):
+                raise FallbackError(f"answered an error: {Error.from_event(event).text}")
+
+
+def retrieve_exception(task: asyncio.Task[FallbackAnswer] | asyncio.Task[None]) -> None:
+    """Mark a background task's exception as seen (asyncio warns about unseen ones)."""
+    if not task.cancelled():
+        task.exception()

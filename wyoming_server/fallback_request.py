@@ -1,0 +1,279 @@
+"""A transcription request that the fallback service answers when Qwen fails.
+
+It wraps ``TranscriptionRequest`` (same methods, so the handler treats both alike) and
+records the client's audio from AudioStart. When Qwen fails before its final transcript --
+while connecting, streaming or finishing -- the recording is replayed to the fallback,
+which then follows the live audio, and its Transcript is the answer. If the fallback fails
+too, Qwen's error is what the client gets. While the circuit breaker is open, no Qwen
+session is opened at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+
+from qwen_asr_realtime import QwenConnectionError, QwenError
+from wyoming.asr import Transcript, TranscriptStart, TranscriptStop
+from wyoming.event import Event
+
+from .audio import PcmFormat
+from .fallback import (
+    AudioRecording,
+    FallbackAnswer,
+    FallbackEngine,
+    FallbackError,
+    FallbackSession,
+    describe_failure,
+    retrieve_exception,
+)
+from .request import Emit, OnFailure, TranscriptionRequest
+from .settings import ServerSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+# Qwen answers about 0.3 s after the end of audio. When it has not after this long, the
+# recording is replayed to the fallback (without AudioStop) while Qwen is still awaited:
+# if Qwen then stalls, the fallback only has to finish, not to hear everything first.
+PREPARE_FALLBACK_AFTER_S = 1.0
+
+
+class GuardedRequest:
+    """Qwen first; the fallback service if Qwen fails (or is skipped by the breaker)."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        engine: FallbackEngine,
+        primary: Callable[..., TranscriptionRequest],
+        *,
+        language: str | None,
+        emit: Emit,
+        on_failure: OnFailure,
+    ) -> None:
+        """``primary(emit=..., on_failure=...)`` makes the Qwen request (unless skipped)."""
+        self._engine = engine
+        self._language = language
+        self._emit = emit
+        self._on_failure = on_failure
+        self._recording = AudioRecording(settings.max_request_seconds)
+        self._primary: TranscriptionRequest | None = None
+        if engine.breaker.allows_qwen():
+            self._primary = primary(emit=self._emit_from_qwen, on_failure=self._qwen_failed)
+        self._session: FallbackSession | None = None
+        self._prepared: FallbackSession | None = None  # replaying while Qwen finishes
+        self._client_stopped = False
+        self._answer: asyncio.Task[None] | None = None
+        self._qwen_error: QwenError | None = None  # what the client gets if all fails
+        self._reason = ""
+        self._fallback_answered = False
+        self._transcript_started = False
+        self.audio_started = False
+        # Without a Qwen session (the breaker skips Qwen) the slot is released at close.
+        self._on_session_end: Callable[[float], Awaitable[None]] | None = None
+
+    @property
+    def on_session_end(self) -> Callable[[float], Awaitable[None]] | None:
+        """Called once when the Qwen session ends (see ``TranscriptionRequest``)."""
+        if self._primary is not None:
+            return self._primary.on_session_end
+        return self._on_session_end
+
+    @on_session_end.setter
+    def on_session_end(self, callback: Callable[[float], Awaitable[None]] | None) -> None:
+        if self._primary is not None:
+            self._primary.on_session_end = callback
+        else:
+            self._on_session_end = callback
+
+    def __repr__(self) -> str:
+        engine = "fallback" if self._session is not None else "qwen"
+        return f"<GuardedRequest engine={engine} answered={self.answered}>"
+
+    @property
+    def answered(self) -> bool:
+        if self._session is not None:
+            return self._fallback_answered
+        return self._primary is not None and self._primary.answered
+
+    def start(self) -> None:
+        if self._primary is not None:
+            self._primary.start()
+            return
+        state = self._engine.breaker.state()
+        self._qwen_error = self._engine.last_error or QwenConnectionError(state.reason)
+        self._use_fallback(f"Qwen is skipped for {state.retry_in:.1f} s after: {state.reason}")
+
+    def set_format(self, audio_format: PcmFormat) -> None:
+        """Raises AudioFormatError for formats that are not PCM."""
+        audio_format.validate()
+        if self._session is None and self._primary is not None:
+            self._primary.set_format(audio_format)
+        self._recording.set_format(audio_format)
+        self.audio_started = True
+
+    async def feed(self, audio: bytes) -> None:
+        self._recording.add(audio)
+        if self._session is None and self._primary is not None:
+            try:
+                await self._primary.feed(audio)
+            except QwenError as err:
+                if not self._switch(err):
+                    raise
+
+    async def finish(self) -> None:
+        """The audio has ended: Qwen's answer, else the fallback's; raises Qwen's error."""
+        self._client_stopped = True
+        if self._session is None and self._primary is not None:
+            loop = asyncio.get_running_loop()
+            prepare = loop.call_later(PREPARE_FALLBACK_AFTER_S, self._prepare_fallback)
+            try:
+                await self._primary.finish()
+            except QwenError as err:
+                if not self._switch(err):
+                    raise
+            finally:
+                prepare.cancel()
+            if self._session is None:
+                return  # Qwen answered (if its result task failed, the fallback answers)
+        self._recording.stop()
+        await self._fallback_answer()
+
+    async def close(self) -> None:
+        answer, self._answer = self._answer, None
+        if answer is not None and not answer.done() and answer is not asyncio.current_task():
+            answer.cancel()
+            with contextlib.suppress(BaseException):
+                await answer
+        if self._prepared is not None and self._prepared is not self._session:
+            await self._prepared.close()  # Qwen answered after all
+        if self._session is not None:
+            await self._session.close()
+        if self._primary is not None:
+            await self._primary.close()
+        callback, self._on_session_end = self._on_session_end, None
+        if callback is not None:
+            await callback(0.0)  # no Qwen session: nothing was sent upstream
+
+    # -- Qwen's side --------------------------------------------------------------------
+
+    async def _emit_from_qwen(self, event: Event) -> None:
+        if self._session is not None:
+            return  # Qwen failed: the fallback answers
+        if TranscriptStart.is_type(event.type):
+            self._transcript_started = True
+        elif Transcript.is_type(event.type):
+            self._engine.breaker.record_success()
+            _LOGGER.debug("Qwen answered")
+        await self._emit(event)
+
+    async def _qwen_failed(self, err: QwenError) -> None:
+        """The result task's failure: the fallback takes over, or the client is told."""
+        if not self._switch(err):
+            await self._on_failure(err)
+
+    def _switch(self, err: QwenError) -> bool:
+        """Hand the request to the fallback; False when it does not cover this failure."""
+        if self._session is not None:
+            return True
+        if not self._engine.covers(err):
+            _LOGGER.warning(
+                "Qwen rejected the API key (%s); the fallback is not used for a rejected key "
+                "(--fallback-on-auth-error)",
+                err,
+            )
+            return False
+        if self._recording.overflowed:
+            _LOGGER.warning("Qwen failed after the request limit; no fallback: %s", err)
+            return False
+        self._qwen_error = err
+        skipped = self._engine.qwen_failed(err)
+        self._use_fallback(f"Qwen failed ({describe_failure(err)}); skipped for {skipped:.0f} s")
+        return True
+
+    # -- the fallback's side --------------------------------------------------------------
+
+    def _prepare_fallback(self) -> None:
+        if self._session is None and self._prepared is None and not self._recording.overflowed:
+            _LOGGER.debug("Qwen is slow to finish; replaying the audio to the fallback meanwhile")
+            self._prepared = FallbackSession(self._engine, self._recording, self._language)
+            self._prepared.start()
+
+    def _use_fallback(self, reason: str) -> None:
+        self._reason = reason
+        _LOGGER.warning("Asking the fallback %s: %s", self._engine.uri, reason)
+        self._session = self._prepared or FallbackSession(
+            self._engine, self._recording, self._language
+        )
+        if self._client_stopped:
+            self._recording.stop()  # AudioStop goes to the fallback now
+        self._answer = asyncio.create_task(self._relay_answer(), name="qwen-fallback-answer")
+        self._answer.add_done_callback(retrieve_exception)
+
+    async def _relay_answer(self) -> None:
+        """Write the fallback's transcript as soon as it comes (even before AudioStop)."""
+        assert self._session is not None and self._qwen_error is not None
+        try:
+            answer = await self._session.start()
+        except FallbackError as err:
+            _LOGGER.warning(
+                "The fallback %s failed too (%s); answering Qwen's error", self._engine.uri, err
+            )
+            await self._on_failure(self._qwen_error)
+            raise
+        await self._write_answer(answer)
+
+    async def _fallback_answer(self) -> None:
+        """After AudioStop: the fallback's transcript within its answer timeout."""
+        assert self._answer is not None and self._qwen_error is not None
+        timeout = self._engine.answer_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._answer)
+        except TimeoutError:
+            _LOGGER.warning(
+                "The fallback %s did not answer within %g s; answering Qwen's error",
+                self._engine.uri,
+                timeout,
+            )
+            raise self._qwen_error from None
+        except FallbackError:
+            raise self._qwen_error from None
+
+    async def _write_answer(self, answer: FallbackAnswer) -> None:
+        self._fallback_answered = True
+        _LOGGER.info(
+            "The fallback %s answered (%.1f s of audio) because %s",
+            self._engine.uri,
+            self._recording.seconds,
+            self._reason,
+        )
+        language = answer.language or self._language
+        if not self._transcript_started:
+            await self._emit(TranscriptStart(language=language).event())
+        await self._emit(Transcript(text=answer.text, language=language).event())
+        await self._emit(TranscriptStop().event())
+
+
+def open_request(
+    settings: ServerSettings,
+    *,
+    language: str | None,
+    model: str,
+    extra_context: str,
+    emit: Emit,
+    on_failure: OnFailure,
+) -> TranscriptionRequest | GuardedRequest:
+    """The request for one Transcribe: with a fallback when the server has one."""
+    primary = functools.partial(
+        TranscriptionRequest, settings, language=language, model=model, extra_context=extra_context
+    )
+    engine = settings.fallback
+    if engine is None:
+        return primary(emit=emit, on_failure=on_failure)
+    return GuardedRequest(
+        settings, engine, primary, language=language, emit=emit, on_failure=on_failure
+    )
