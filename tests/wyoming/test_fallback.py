@@ -214,3 +214,21 @@ async def test_slow_qwen_that_answers_keeps_its_answer(
     timed = await timed_request(port, speech_pcm("what_time_is_it"))
     _report("slow Qwen", timed)
     assert timed.reply.text == PRIMARY_TEXT
+
+
+async def test_requests_the_breaker_sends_to_the_fallback_free_their_session_slot(
+    start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
+) -> None:  # type: ignore[no-untyped-def]
+    """--max-sessions counts a request that never opened a Qwen session only until it ends."""
+    pcm = speech_pcm("what_time_is_it")
+    engine = fallback.engine(breaker=CircuitBreaker(60.0))
+    port = await start_server(fallback=engine, max_sessions=1)
+    expected = await fallback.direct(pcm)
+    primary.faults.drop_after_audio_ms = 300
+    first = await timed_request(port, pcm)
+    assert first.reply.text == expected
+    for _ in range(3):  # each one alone; the slot of the one before must be free again
+        skipped = await timed_request(port, pcm)
+        assert skipped.reply.error is None, skipped.reply.error
+        assert skipped.reply.text == expected
+    assert len(primary.sessions) == 1
