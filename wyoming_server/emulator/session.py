@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from .records import ClientEventHook, ServerEventHook, SessionRecord
 
 _LOGGER = logging.getLogger(__name__)
+# Key of an outbox payload (never sent): time.monotonic() before which it is not sent.
+_DUE = "_due"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,9 @@ class EmulatedSession:
                 self._outbox.task_done()
 
     async def _deliver(self, payload: dict[str, Any]) -> None:
+        due = payload.pop(_DUE, None)
+        if due is not None and (wait := due - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
         delay = self._faults.event_delay_s
         if payload["type"] in (EventType.COMPLETED, EventType.FAILED):
             delay += self._faults.completed_delay_s
@@ -497,13 +502,20 @@ class EmulatedSession:
             self._queue(server_events.item_created(utterance.item_id, self._previous_item_id))
         self._previous_item_id = utterance.item_id
 
+    def _queue_final(self, payload: dict[str, Any]) -> None:
+        """``completed``/``failed``, due ``finalize_delay_ms`` after the item's audio ended."""
+        delay_ms = self._behaviour.finalize_delay_ms
+        if delay_ms:
+            payload[_DUE] = time.monotonic() + delay_ms / 1000
+        self._queue(payload)
+
     def _finish_item(self, utterance: _Utterance, *, force_failure: str | None = None) -> None:
         transcript = utterance.recognizer.final()
         failure = force_failure
         if failure is None and self._faults.fail_item == utterance.number:
             failure = "The audio could not be transcribed (injected fault)."
         if failure is not None:
-            self._queue(
+            self._queue_final(
                 server_events.failed(
                     utterance.item_id, code="audio_unintelligible", message=failure
                 )
@@ -512,7 +524,7 @@ class EmulatedSession:
         if self._behaviour.final_refinement_partial:
             self._emit_partial(utterance, transcript, final=True)
         self._record.transcripts.append(transcript)
-        self._queue(
+        self._queue_final(
             server_events.completed(
                 utterance.item_id,
                 transcript=transcript,

@@ -8,16 +8,20 @@ typed async iterator.
 Audio may be appended before the session is ready: it is held (not sent) until the
 service has confirmed the configuration, so connecting overlaps with speech. Small pieces
 are joined into appends of about 100 ms, and backlogs are paced in VAD mode (audio_out.py).
-The sending side lives in audio_sender.py, the receiving side in receiving.py.
+A whole recording in hand before the session is configured goes in manual mode instead,
+committed at its silences (recording.py). The sending side lives in audio_sender.py, the
+receiving side in receiving.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import ssl as ssl_module
+import time
 from collections.abc import AsyncIterator
 
 from websockets.asyncio.client import ClientConnection
@@ -41,6 +45,7 @@ from .event_inbox import EventInbox
 from .events import Event, Final, ItemFailed, Partial
 from .liveness import Activity, ServiceSilent, wait_while_alive
 from .receiving import ServerEventReceiver
+from .recording import RECORDING_AHEAD_S, RECORDING_END_WAIT_S, split_at_silences
 from .retry import RetryPolicy
 from .session_state import SessionState
 from .timeouts import Timeouts
@@ -94,6 +99,9 @@ class QwenRealtimeClient(ServerEventReceiver):
         self.partials: dict[str, Partial] = {}
         self.close_code: int | None = None
         self.close_reason: str = ""
+        # The whole audio was in hand before the session was configured: sent as a
+        # recording, in manual mode (recording.py); no early answer is due then.
+        self.recording = False
 
         self._ws: ClientConnection | None = None
         self._sender = AudioSender(
@@ -106,6 +114,8 @@ class QwenRealtimeClient(ServerEventReceiver):
         self._updated = asyncio.Event()
         self._finished = asyncio.Event()
         self._final_seen = asyncio.Event()
+        self._end_requested = asyncio.Event()
+        self._first_audio_at: float | None = None  # time.monotonic() of the first append
         self._error: QwenError | None = None
         self._finish_sent = False
 
@@ -189,6 +199,8 @@ class QwenRealtimeClient(ServerEventReceiver):
         except QwenError as err:
             raise self._fail(err) from None
         self._tasks.append(asyncio.create_task(self._receive_loop(), name="qwen-receive"))
+        await self._wait_for_a_recordings_end()
+        self._choose_mode()
         # Sent before session.created arrives to save a round trip, as the SDK does. A
         # service that refuses the session closes at once: the receive loop reports why.
         with contextlib.suppress(ConnectionClosed):
@@ -196,6 +208,56 @@ class QwenRealtimeClient(ServerEventReceiver):
         await self._wait(self._updated, self.timeouts.setup, "the session to be configured")
         if self._attempt_error is not None:
             raise self._attempt_error
+
+    async def _wait_for_a_recordings_end(self) -> None:
+        """Audio far ahead of real time but its end not here yet: a whole file may still be
+        arriving, so its end is awaited a moment before the session is configured."""
+        sender = self._sender
+        if not (
+            sender.holding
+            and not self._finish_sent
+            and self.config.vad is not None
+            and self.audio_options.recordings_manual
+            and self._first_audio_at is not None
+        ):
+            return
+        elapsed = time.monotonic() - self._first_audio_at
+        if sender.unsent_audio_bytes / sender.bytes_per_second - elapsed < RECORDING_AHEAD_S:
+            return  # live: audio arrives about as fast as it was recorded
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._end_requested.wait(), RECORDING_END_WAIT_S)
+
+    def _choose_mode(self) -> None:
+        """Before the session's one ``session.update``: a whole recording already in hand
+        goes in manual mode, committed at its silences (the rule and why: recording.py)."""
+        sender = self._sender
+        if not sender.holding:
+            return  # a retried attempt: the mode was chosen for the first one
+        vad = self.config.vad
+        commits = None
+        if self._finish_sent and vad is not None and self.audio_options.recordings_manual:
+            held = sender.held
+            held_s = len(held) / sender.bytes_per_second
+            commits = split_at_silences(held, self.config.sample_rate, vad.silence_duration_ms)
+            if commits is None:
+                _LOGGER.debug(
+                    "A whole recording (%.1f s) in hand, but no speech found or more than "
+                    "60 s without a silence: VAD mode, paced",
+                    held_s,
+                )
+            else:
+                _LOGGER.debug(
+                    "A whole recording (%.1f s) in hand before the session was configured: "
+                    "manual mode, %d commit(s) at its silences",
+                    held_s,
+                    len(commits),
+                )
+                self.config = dataclasses.replace(self.config, vad=None)
+                self._echo.manual = True
+                self.recording = True
+        sender.release_held(commits)
+        if self._finish_sent:
+            self._queue_finish()
 
     async def _discard_attempt(self) -> None:
         """Forget a connection refused for a rate limit; queued audio is kept for the next."""
@@ -280,6 +342,8 @@ class QwenRealtimeClient(ServerEventReceiver):
         self._raise_if_failed()
         if self._finish_sent:
             raise ProtocolError("Audio appended after the session was finished")
+        if self._first_audio_at is None:
+            self._first_audio_at = time.monotonic()
 
     def commit(self) -> bool:
         """Manual mode: mark the audio so far as one utterance. False if nothing to commit."""
@@ -294,9 +358,15 @@ class QwenRealtimeClient(ServerEventReceiver):
         if self._finish_sent:
             return
         self._sender.flush_audio()
-        if self.config.manual:
-            self.commit()
         self._finish_sent = True
+        self._end_requested.set()
+        if not self._sender.holding:
+            self._queue_finish()
+        # else the whole recording is in hand: _choose_mode queues the end with it
+
+    def _queue_finish(self) -> None:
+        if self.config.manual:
+            self._sender.commit()
         self._sender.queue(
             {"event_id": self._sender.next_event_id(), "type": EventType.SESSION_FINISH}
         )
