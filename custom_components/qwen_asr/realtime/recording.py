@@ -35,11 +35,18 @@ Assistant's, held while connecting, arrives in real time) never waits.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import logging
 import sys
+import time
 from array import array
 
+from .config import SessionConfig
 from .const import MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH
+
+_LOGGER = logging.getLogger(__name__)
 
 # Audio in hand this far ahead of the time since its first piece: perhaps a recording.
 RECORDING_AHEAD_S = 0.5
@@ -87,3 +94,49 @@ def split_at_silences(pcm: bytes, sample_rate: int, silence_ms: int) -> list[byt
     pieces = [pcm[start:end] for start, end in itertools.pairwise(bounds)]
     limit = MAX_MANUAL_UTTERANCE_MS * sample_rate // 1000 * SAMPLE_WIDTH
     return None if any(len(piece) > limit for piece in pieces) else pieces
+
+
+class RecordingRule:
+    """Tells one session's whole recording from a live stream (the rule above)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._first_audio_at: float | None = None
+        self.end_in_hand = asyncio.Event()  # the caller has ended the audio
+        self.recording = False
+
+    def audio_appended(self) -> None:
+        if self._first_audio_at is None:
+            self._first_audio_at = time.monotonic()
+
+    async def wait_for_end(self, held_s: float) -> None:
+        """With ``held_s`` of audio in hand far ahead of real time, wait a moment for its
+        end (a whole file still arriving); live audio returns at once."""
+        if not self._enabled or self._first_audio_at is None:
+            return
+        if held_s - (time.monotonic() - self._first_audio_at) < RECORDING_AHEAD_S:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.end_in_hand.wait(), RECORDING_END_WAIT_S)
+
+    def commits(self, held: bytes, config: SessionConfig) -> list[bytes] | None:
+        """The pieces to commit if the whole recording ``held`` goes in manual mode."""
+        if not self._enabled or config.vad is None:
+            return None
+        seconds = len(held) / (config.sample_rate * SAMPLE_WIDTH)
+        pieces = split_at_silences(held, config.sample_rate, config.vad.silence_duration_ms)
+        if pieces is None:
+            _LOGGER.debug(
+                "A whole recording (%.1f s) in hand, but no speech found or more than 60 s "
+                "without a silence: VAD mode, paced",
+                seconds,
+            )
+            return None
+        _LOGGER.debug(
+            "A whole recording (%.1f s) in hand before the session was configured: manual "
+            "mode, %d commit(s) at its silences",
+            seconds,
+            len(pieces),
+        )
+        self.recording = True
+        return pieces
