@@ -51,6 +51,8 @@ DEFAULT_OUT = HERE / "results"
 DEFAULT_HA_PYTHON = REPO_ROOT / ".venv-ha" / "bin" / "python"
 SETUP_DELAY_S = 0.150  # a far region: handshake and each setup event one round trip late
 IDLE_SETTLE_S = 1.0
+# --server-tree: the checkout whose server is measured (None: this one).
+SERVER_TREE: list[Path | None] = [None]
 ENDPOINTING_SILENCE_MS = 400  # Qwen endpointing: its VAD ends each request
 
 
@@ -132,7 +134,13 @@ async def run_phase(
     emulator.behaviour = dataclasses.replace(behaviour, finalize_delay_ms=phase.finalize_ms)
     if phase.clients_table:
         fixtures = [load_fixture(FIXTURE_DIR / f"{name}.wav") for name in CLIENT_FIXTURES]
-    server = ServerProcess(emulator.url, extra_args=phase.server_args(), floor=phase.floor, log=log)
+    server = ServerProcess(
+        emulator.url,
+        extra_args=phase.server_args(),
+        floor=phase.floor,
+        log=log,
+        server_tree=SERVER_TREE[0],
+    )
     throttling: dict[str, int] = {}
     async with server:
         with contextlib.ExitStack() as stack:
@@ -285,10 +293,17 @@ def main(argv: list[str] | None = None) -> int:
         help="results.json of an earlier run (before a change): its table goes next to this one",
     )
     parser.add_argument("--label", help="what this run measures, e.g. the commit (in results.json)")
+    parser.add_argument(
+        "--server-tree",
+        type=Path,
+        help="measure the server of another checkout (e.g. a worktree of main) with this "
+        "harness and emulator",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING)
     only = set(args.phases.split(",")) if args.phases else None
+    SERVER_TREE[0] = args.server_tree
     if args.ha_python is not None and not (args.quick or args.no_ha):
         _run_ha_entity_bench(args.ha_python, args.out)
     results = asyncio.run(run(args.quick, only))
