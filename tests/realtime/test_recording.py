@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from qwen_asr_realtime import AudioOptions, QwenRealtimeClient, SessionConfig, Timeouts, VadConfig
@@ -43,6 +43,25 @@ def _client(service: QwenEmulator, audio: AudioOptions | None = None) -> QwenRea
     return QwenRealtimeClient(KEY, config, endpoint=service.url, timeouts=TIMEOUTS, audio=audio)
 
 
+async def _transcripts(
+    client: QwenRealtimeClient, feed: Callable[[QwenRealtimeClient], Awaitable[None]]
+) -> list[str]:
+    """Start the client, ``feed`` it, finish: the final transcripts."""
+    try:
+        client.start()
+        await feed(client)
+        return [final.transcript for final in await client.finish()]
+    finally:
+        await client.close()
+
+
+def _assert_live(client: QwenRealtimeClient, record: SessionRecord) -> None:
+    """Sent as a live stream: VAD mode, and the backlog-loss model lost nothing."""
+    assert not client.recording
+    assert record.config.turn_detection is not None
+    assert record.vad_lost_ms == 0
+
+
 def _appends_span_s(record: SessionRecord) -> float:
     times = [at for at, kind in record.client_events if kind == APPEND]
     return times[-1] - times[0]
@@ -53,20 +72,17 @@ async def test_a_whole_recording_goes_manual_committed_at_its_silences(
 ) -> None:
     pcm = speech_pcm("two_commands")  # 5.5 s: two commands 1.5 s apart
     client = _client(service)
-    caplog.set_level(logging.DEBUG, logger="custom_components.qwen_asr.realtime")
     caplog.set_level(logging.DEBUG, logger="qwen_asr_realtime")
-    try:
-        client.start()
+
+    async def whole_file(client: QwenRealtimeClient) -> None:
         client.append_audio(pcm)  # all of it, and the end, before the session is configured
-        finals = await client.finish()
-    finally:
-        await client.close()
+
+    assert await _transcripts(client, whole_file) == TWO_COMMANDS
     record = service.sessions[-1]
     assert client.recording
     assert record.config.turn_detection is None  # manual mode, chosen in the one update
     assert record.client_types.count("session.update") == 1
     assert record.client_types.count(COMMIT) == 2  # one per command, split at the silence
-    assert [f.transcript for f in finals] == TWO_COMMANDS
     assert record.audio_bytes == len(pcm)  # nothing dropped
     assert _appends_span_s(record) < 1.0  # not paced: 5.5 s of audio in a burst
     assert "manual mode, 2 commit(s)" in caplog.text
@@ -77,17 +93,13 @@ async def test_without_the_fast_path_a_recording_is_paced_in_vad_mode(
 ) -> None:
     pcm = speech_pcm("two_commands")
     client = _client(service, AudioOptions(recordings_manual=False))
-    try:
-        client.start()
+
+    async def whole_file(client: QwenRealtimeClient) -> None:
         client.append_audio(pcm)
-        finals = await client.finish()
-    finally:
-        await client.close()
+
+    assert await _transcripts(client, whole_file) == TWO_COMMANDS
     record = service.sessions[-1]
-    assert not client.recording
-    assert record.config.turn_detection is not None
-    assert [f.transcript for f in finals] == TWO_COMMANDS
-    assert record.vad_lost_ms == 0
+    _assert_live(client, record)
     assert _appends_span_s(record) >= 5.5 - 2.0 - 0.3  # paced: at most 2 s ahead
 
 
@@ -97,19 +109,14 @@ async def test_audio_ahead_of_real_time_without_its_end_stays_in_vad_mode(
     """A backlog whose end is still to come may go on live: VAD mode, paced."""
     pcm = speech_pcm("two_commands")
     client = _client(service)
-    try:
-        client.start()
+
+    async def backlog_then_more(client: QwenRealtimeClient) -> None:
         client.append_audio(pcm[: 3 * BYTES_PER_S])  # 3 s held while connecting
         await client.connect()
         client.append_audio(pcm[3 * BYTES_PER_S :])
-        finals = await client.finish()
-    finally:
-        await client.close()
-    record = service.sessions[-1]
-    assert not client.recording
-    assert record.config.turn_detection is not None
-    assert [f.transcript for f in finals] == TWO_COMMANDS
-    assert record.vad_lost_ms == 0
+
+    assert await _transcripts(client, backlog_then_more) == TWO_COMMANDS
+    _assert_live(client, service.sessions[-1])
 
 
 async def test_a_recording_whose_end_arrives_after_the_connection_opened(
@@ -118,19 +125,17 @@ async def test_a_recording_whose_end_arrives_after_the_connection_opened(
     """Far ahead of real time: the configuration waits a moment for the end of the file."""
     pcm = speech_pcm("two_commands")
     client = _client(service)
-    try:
-        client.start()
+
+    async def file_still_arriving(client: QwenRealtimeClient) -> None:
         client.append_audio(pcm[: 3 * BYTES_PER_S])
         async with asyncio.timeout(3):
             while not service.sessions:  # the connection is open, not yet configured
                 await asyncio.sleep(0.002)
         client.append_audio(pcm[3 * BYTES_PER_S :])
-        finals = await client.finish()
-    finally:
-        await client.close()
+
+    assert await _transcripts(client, file_still_arriving) == TWO_COMMANDS
     assert client.recording
     assert service.sessions[-1].config.turn_detection is None
-    assert [f.transcript for f in finals] == TWO_COMMANDS
 
 
 async def test_a_live_stream_stays_in_vad_mode_and_loses_nothing(
@@ -140,36 +145,29 @@ async def test_a_live_stream_stays_in_vad_mode_and_loses_nothing(
     pcm = speech_pcm("two_commands")
     client = _client(service)
     piece = BYTES_PER_S // 100
-    try:
-        client.start()
+
+    async def live(client: QwenRealtimeClient) -> None:
         started = time.monotonic()
         for index, start in enumerate(range(0, len(pcm), piece)):
             await asyncio.sleep(max(0.0, started + index / 100 - time.monotonic()))
             await client.send_audio(pcm[start : start + piece])
-        finals = await client.finish()
-    finally:
-        await client.close()
+
+    assert await _transcripts(client, live) == TWO_COMMANDS
     record = service.sessions[-1]
-    assert not client.recording
-    assert record.config.turn_detection is not None
+    _assert_live(client, record)
     assert COMMIT not in record.client_types
-    assert [f.transcript for f in finals] == TWO_COMMANDS
-    assert record.vad_lost_ms == 0
     assert record.audio_bytes == len(pcm)
 
 
 async def test_a_silent_recording_stays_in_vad_mode(service: QwenEmulator) -> None:
     """No speech the client can see: Qwen's VAD decides (nothing to lose by pacing)."""
     client = _client(service)
-    try:
-        client.start()
+
+    async def silence(client: QwenRealtimeClient) -> None:
         client.append_audio(bytes(BYTES_PER_S // 2))
-        finals = await client.finish()
-    finally:
-        await client.close()
-    assert not client.recording
-    assert service.sessions[-1].config.turn_detection is not None
-    assert finals == []
+
+    assert await _transcripts(client, silence) == []
+    _assert_live(client, service.sessions[-1])
 
 
 # -- where a recording is cut -----------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from server_helpers import HOST, read_reply, send_audio, settings_for, transcribe
 from wyoming.asr import Transcribe
-from wyoming.audio import AudioStart, AudioStop
+from wyoming.audio import AudioStart
 from wyoming.client import AsyncTcpClient
 
 from wyoming_server.demo import transcribe_over_wyoming
@@ -40,12 +40,7 @@ async def test_qwen_endpointing_answers_a_recording_with_all_of_it(
 ) -> None:  # type: ignore[no-untyped-def]
     port = await start_server(endpointing=Endpointing.SERVER)
     emulator.recognizer_factory = ScriptedRecognizer(TWO)
-    async with AsyncTcpClient(HOST, port) as client:
-        await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(16000, 2, 1).event())
-        await send_audio(client, speech_pcm("two_commands"), chunk_ms=64)
-        await client.write_event(AudioStop().event())
-        reply = await read_reply(client)
+    reply = await transcribe(port, speech_pcm("two_commands"))
     assert reply.text == "stop the music open the garage door"  # not just the first
     assert emulator.sessions[-1].config.turn_detection is None
 

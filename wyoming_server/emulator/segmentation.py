@@ -258,6 +258,9 @@ class AudioSegmenter:
                 )
             )
             return
+        self._complete(utterance, transcript)
+
+    def _complete(self, utterance: _Utterance, transcript: str) -> None:
         if self._behaviour.final_refinement_partial:
             self._emit_partial(utterance, transcript, final=True)
         self._record.transcripts.append(transcript)
@@ -321,17 +324,7 @@ class AudioSegmenter:
             return
         utterance = self._new_utterance()
         self._commit_item(utterance)
-        if self._behaviour.final_refinement_partial:
-            self._emit_partial(utterance, corpus, final=True)
-        self._record.transcripts.append(corpus)
-        self._queue(
-            server_events.completed(
-                utterance.item_id,
-                transcript=corpus,
-                language=self._language(),
-                emotion=self._behaviour.emotion,
-            )
-        )
+        self._complete(utterance, corpus)
 
     def finish(self) -> None:
         """``session.finish``: flush the open utterance (or the uncommitted audio)."""
