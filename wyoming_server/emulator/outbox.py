@@ -22,8 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from . import server_events
 
 if TYPE_CHECKING:
-    from .behaviour import Behaviour, Faults
-    from .records import ServerEventHook, SessionRecord
+    from .records import SessionRecord
+    from .session import SessionContext
 
 # Key of an outbox payload (never sent): time.monotonic() before which it is not sent.
 DUE = "_due"
@@ -36,17 +36,12 @@ class EventOutbox:
         self,
         ws: ServerConnection,
         record: SessionRecord,
-        *,
-        behaviour: Behaviour,
-        faults: Faults,
-        on_server_event: ServerEventHook | None,
+        context: SessionContext,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self._ws = ws
         self._record = record
-        self._behaviour = behaviour
-        self._faults = faults
-        self._on_server_event = on_server_event
+        self._ctx = context
         self._spawn = spawn
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._sent_count = 0
@@ -69,7 +64,7 @@ class EventOutbox:
                 if self.stalled:
                     continue
                 await self.deliver(payload)
-                limit = self._faults.error_after_events
+                limit = self._ctx.faults.error_after_events
                 if limit is not None and not self._error_injected and self._sent_count >= limit:
                     self._error_injected = True
                     await self.deliver(
@@ -91,22 +86,22 @@ class EventOutbox:
         due = payload.pop(DUE, None)
         if due is not None and (wait := due - time.monotonic()) > 0:
             await asyncio.sleep(wait)
-        delay = self._faults.event_delay_s
+        delay = self._ctx.faults.event_delay_s
         if payload["type"] in (EventType.COMPLETED, EventType.FAILED):
-            delay += self._faults.completed_delay_s
+            delay += self._ctx.faults.completed_delay_s
         if self.finished:
-            delay += self._faults.finish_event_delay_s
+            delay += self._ctx.faults.finish_event_delay_s
         if delay > 0:
             await asyncio.sleep(delay)
         await self._ws.send(json.dumps(payload))
         now = time.monotonic()
         self._sent_count += 1
         self._record.server_events.append((now, payload["type"]))
-        if self._on_server_event is not None:
-            self._on_server_event(self._record, payload, now)
+        if self._ctx.on_server_event is not None:
+            self._ctx.on_server_event(self._record, payload, now)
 
     async def _close_after_grace(self) -> None:
-        grace = self._behaviour.close_grace_s
+        grace = self._ctx.behaviour.close_grace_s
         if grace is None:
             return
         await asyncio.sleep(grace)

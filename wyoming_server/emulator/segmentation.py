@@ -26,8 +26,8 @@ from .vad import EnergyVad, threshold_to_dbfs
 
 if TYPE_CHECKING:
     from .behaviour import Behaviour, Faults
-    from .recognizers import RecognizerFactory
     from .records import SessionRecord
+    from .session import SessionContext
     from .session_config import SessionConfig
 
 Emit = Callable[[dict[str, Any]], None]
@@ -50,24 +50,15 @@ class AudioSegmenter:
     """One session's audio pipeline: VAD or manual commits, recognizers, item events."""
 
     def __init__(
-        self,
-        record: SessionRecord,
-        behaviour: Behaviour,
-        faults: Faults,
-        recognizer_factory: RecognizerFactory,
-        *,
-        emit: Emit,
-        error: ErrorSink,
+        self, record: SessionRecord, context: SessionContext, *, emit: Emit, error: ErrorSink
     ) -> None:
         self._record = record
-        self._behaviour = behaviour
-        self._faults = faults
-        self._recognizer_factory = recognizer_factory
+        self._ctx = context
         self._queue = emit
         self._report = error
         self._config = record.config
         self._items = 0
-        self._previous_item_id: str | None = behaviour.first_previous_item_id
+        self._previous_item_id: str | None = context.behaviour.first_previous_item_id
         self._audio_ms_total = 0.0
         self._audio_seen = False
         # VAD mode state
@@ -78,9 +69,17 @@ class AudioSegmenter:
         # Manual mode state
         self._manual_buffer = bytearray()
         self._manual_utterance: _Utterance | None = None
-        limit = behaviour.vad_backlog_limit_ms
+        limit = context.behaviour.vad_backlog_limit_ms
         self._backlog = None if limit is None else RealTimeBudget(limit)
         self._reset_audio_pipeline()
+
+    @property
+    def _behaviour(self) -> Behaviour:
+        return self._ctx.behaviour
+
+    @property
+    def _faults(self) -> Faults:
+        return self._ctx.faults
 
     @property
     def items(self) -> int:
@@ -176,7 +175,7 @@ class AudioSegmenter:
 
     def _new_utterance(self) -> _Utterance:
         self._items += 1
-        recognizer = self._recognizer_factory(
+        recognizer = self._ctx.recognizer_factory(
             sample_rate=self._config.sample_rate,
             utterance_index=self._items,
             session_id=self._record.session_id,

@@ -64,19 +64,10 @@ class EmulatedSession:
         self._rate_limit = rate_limit
         self._config = record.config
         self._background: set[asyncio.Task[None]] = set()
-        self._outbox = EventOutbox(
-            connection,
-            record,
-            behaviour=context.behaviour,
-            faults=context.faults,
-            on_server_event=context.on_server_event,
-            spawn=self._spawn,
-        )
+        self._outbox = EventOutbox(connection, record, context, spawn=self._spawn)
         self._audio = AudioSegmenter(
             record,
-            context.behaviour,
-            context.faults,
-            context.recognizer_factory,
+            context,
             emit=self._queue,
             error=lambda code, message, event_id: self._error(
                 code, message, client_event_id=event_id
