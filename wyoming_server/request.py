@@ -162,7 +162,8 @@ class TranscriptionRequest:
                     elif isinstance(event, Final):
                         self._detected_language = event.language or self._detected_language
                         await self._chunk(self._chunks.final(event.transcript))
-                        if self._early and not self.answered:
+                        # A recording (manual mode) is answered once all of it is final.
+                        if self._early and not self.answered and not self.client.recording:
                             await self._answer(event.transcript)
                             await self._end_session()
                             return

@@ -15,16 +15,21 @@ from .wav import WavError, read_wav
 async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: bool = True) -> str:
     """Raises WavError, AudioFormatError or QwenError.
 
-    Real-time pacing by default: a backlog dumped faster than real time in VAD mode has been
-    reported to make the service miss segments."""
+    Real time by default, as a microphone; ``realtime=False`` hands the client the whole
+    file at once, which it sends as a recording."""
     audio = read_wav(path)
     converter = PcmConverter(audio.format)
     client = settings.new_client(settings.session_config(settings.language))
     client.set_audio_converter(converter)
     try:
         client.start()
-        async for chunk in audio.stream(realtime=realtime):
-            await client.send_audio(chunk)
+        if realtime:
+            async for chunk in audio.stream(realtime=True):
+                await client.send_audio(chunk)
+        else:
+            # All of it before the session is configured: the client sends it as a
+            # recording (manual mode, committed at its silences), unpaced.
+            client.append_audio(audio.pcm)
         await client.finish()
         transcript: str = client.transcript
         return transcript

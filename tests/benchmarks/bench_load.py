@@ -1,9 +1,10 @@
-"""Load generator: Wyoming clients streaming speech fixtures in real time.
+"""Load generator: Wyoming clients streaming speech fixtures in real time, or whole files.
 
 Each request is what Home Assistant sends: Transcribe, AudioStart, AudioChunks of one size
 (10 ms as Home Assistant's pipeline cuts them, 64 ms as wyoming-satellite's 1024 samples,
 or 100 ms as Qwen's samples), chunk i leaving when its audio would have been recorded,
-AudioStop right after the last chunk, then it reads until the Transcript.
+AudioStop right after the last chunk, then it reads until the Transcript. A whole-file
+client (``paced=False``) sends every chunk at once, as a script or a benchmark does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wyoming.asr import Transcribe, Transcript
+from wyoming.asr import Transcribe, Transcript, TranscriptChunk
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
@@ -62,7 +63,9 @@ class RequestTiming:
     audio_s: float
     chunk_bytes: int
     audio_bytes: int
+    started: float = 0.0  # before the Transcribe event was written
     chunk_sent: list[float] = field(default_factory=list)  # after write_event returned
+    first_text_at: float | None = None  # the first TranscriptChunk (or the Transcript)
     stop_sent: float | None = None
     transcript_at: float | None = None
     text: str | None = None
@@ -75,8 +78,11 @@ async def _read_until_transcript(client: AsyncTcpClient, timing: RequestTiming) 
         if event is None:
             timing.error = timing.error or "connection closed"
             return
+        if TranscriptChunk.is_type(event.type) and timing.first_text_at is None:
+            timing.first_text_at = time.monotonic()
         if Transcript.is_type(event.type):
             timing.transcript_at = time.monotonic()
+            timing.first_text_at = timing.first_text_at or timing.transcript_at
             timing.text = Transcript.from_event(event).text
             return
         if Error.is_type(event.type):
@@ -84,11 +90,14 @@ async def _read_until_transcript(client: AsyncTcpClient, timing: RequestTiming) 
             return
 
 
-async def run_request(port: int, tag: str, fixture: Fixture, chunk_ms: int) -> RequestTiming:
+async def run_request(
+    port: int, tag: str, fixture: Fixture, chunk_ms: int, *, paced: bool = True
+) -> RequestTiming:
     size = chunk_bytes(chunk_ms)
     timing = RequestTiming(tag, fixture.name, fixture.audio_s, size, len(fixture.pcm))
     client = AsyncTcpClient(HOST, port)
     await client.connect()
+    timing.started = time.monotonic()
     reader: asyncio.Task[None] | None = None
     try:
         # The reader runs from the start so the Transcript is stamped when it arrives.
@@ -99,7 +108,7 @@ async def run_request(port: int, tag: str, fixture: Fixture, chunk_ms: int) -> R
         for index, chunk in enumerate(fixture.chunks(size)):
             # Absolute schedule: no drift, however long a write took.
             delay = start + (index + 1) * chunk_ms / 1000 - time.monotonic()
-            if delay > 0:
+            if paced and delay > 0:
                 await asyncio.sleep(delay)
             if reader.done():
                 break  # answered early (server endpointing): HA stops streaming then too
@@ -127,6 +136,7 @@ async def run_load(
     concurrency: int,
     prefix: str,
     chunk_ms: int,
+    paced: bool = True,
     seed: int = 1,
 ) -> list[RequestTiming]:
     """``requests`` requests over ``concurrency`` back-to-back streams, fixtures in rotation.
@@ -143,7 +153,7 @@ async def run_load(
         await asyncio.sleep(slot * 0.1 / concurrency)
         while (n := next(counter)) < requests:
             fixture = fixtures[n % len(fixtures)]
-            results.append(await run_request(port, f"{prefix}-{n}", fixture, chunk_ms))
+            results.append(await run_request(port, f"{prefix}-{n}", fixture, chunk_ms, paced=paced))
             await asyncio.sleep(rng.uniform(0.0, 0.1))
 
     await asyncio.gather(*(stream(slot) for slot in range(concurrency)))

@@ -21,6 +21,11 @@ COALESCE_WAIT = "coalesce_wait_ms"
 # utterances that Qwen ended before AudioStop): what coalescing adds to Qwen endpointing.
 VAD_STOP_WAIT = "vad_stop_wait_ms"
 STOP_TO_TRANSCRIPT = "stop_to_transcript_ms"  # what the user waits for after speaking
+# Per request, from the client's first event: the Transcript, the first text; and the
+# real-time factor (total time / audio length): what a client sending a file waits for.
+TOTAL = "total_ms"
+FIRST_TEXT = "first_text_ms"
+RTF = "real_time_factor"
 LABELS = {
     STOP_TO_FINISH: "AudioStop → session.finish",
     FINAL_TO_TRANSCRIPT: "completed → Transcript",
@@ -28,6 +33,9 @@ LABELS = {
     COALESCE_WAIT: "any AudioChunk → the append carrying it",
     VAD_STOP_WAIT: "AudioChunk completing the silence → speech_stopped",
     STOP_TO_TRANSCRIPT: "AudioStop → Transcript",
+    TOTAL: "Transcribe → Transcript",
+    FIRST_TEXT: "Transcribe → first text",
+    RTF: "real-time factor",
 }
 STORED_SAMPLES = 500  # per measure and phase in results.json (per-chunk ones are thinned)
 MEASURES = (
@@ -37,6 +45,9 @@ MEASURES = (
     COALESCE_WAIT,
     VAD_STOP_WAIT,
     STOP_TO_TRANSCRIPT,
+    TOTAL,
+    FIRST_TEXT,
+    RTF,
 )
 
 
@@ -68,6 +79,7 @@ class PhaseSamples:
     upstream_messages: int = 0  # every client -> Qwen message
     audio_sent_s: float = 0.0  # audio the Wyoming clients sent
     audio_lost_ms: float = 0.0  # sent before AudioStop but never reached Qwen
+    manual_sessions: int = 0  # sent as a recording (manual mode), not as a live stream
 
     @property
     def messages_per_audio_s(self) -> float | None:
@@ -88,6 +100,7 @@ class PhaseSamples:
             "upstream_messages": self.upstream_messages,
             "messages_per_audio_s": None if rate is None else round(rate, 2),
             "audio_lost_ms": round(self.audio_lost_ms, 1),
+            "manual_sessions": self.manual_sessions,
             "summary": self.summaries(),
             "samples": {k: thin(vs) for k, vs in self.samples.items()},
         }
@@ -114,9 +127,11 @@ def collect(
             out.errors.append(f"{timing.tag}: {timing.error or 'no emulator session'}")
             continue
         out.answered += timing.transcript_at is not None
+        out.manual_sessions += seen.record.config.turn_detection is None
         out.upstream_messages += seen.messages
         out.audio_sent_s += len(timing.chunk_sent) * timing.chunk_bytes / BYTES_PER_MS / 1000
         _stop_measures(out, timing, seen)
+        _total_measures(out, timing)
         _forward_measures(out, timing, seen)
         if vad_silence_ms is not None:
             _vad_stop_measures(out, timing, seen, vad_silence_ms)
@@ -144,6 +159,16 @@ def _stop_measures(out: PhaseSamples, timing: RequestTiming, seen: SessionTimes)
             )
         elif seen.completed_sent:
             out.completed_before_stop += 1
+
+
+def _total_measures(out: PhaseSamples, timing: RequestTiming) -> None:
+    if timing.transcript_at is None:
+        return
+    total = _ms(timing.transcript_at, timing.started)
+    out.samples[TOTAL].append(total)
+    out.samples[RTF].append(total / 1000 / timing.audio_s)
+    if timing.first_text_at is not None:
+        out.samples[FIRST_TEXT].append(_ms(timing.first_text_at, timing.started))
 
 
 def _forward_measures(out: PhaseSamples, timing: RequestTiming, seen: SessionTimes) -> None:

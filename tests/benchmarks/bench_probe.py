@@ -19,7 +19,7 @@ from typing import Any
 from qwen_asr_realtime.const import EventType
 
 from wyoming_server.emulator import SessionRecord
-from wyoming_server.emulator.session import EmulatedSession
+from wyoming_server.emulator.outbox import EventOutbox
 
 _SETUP_EVENTS = (EventType.SESSION_CREATED, EventType.SESSION_UPDATED)
 
@@ -104,15 +104,15 @@ def delayed_setup(delay_s: float) -> Iterator[None]:
     the first events each cost a round trip. The emulator's ``event_delay_s`` would delay every
     event, results too, which no client can hide; only the setup should be slow here.
     """
-    original = EmulatedSession._deliver
+    original = EventOutbox.deliver
 
-    async def deliver(self: EmulatedSession, payload: dict[str, Any]) -> None:
+    async def deliver(self: EventOutbox, payload: dict[str, Any]) -> None:
         if payload.get("type") in _SETUP_EVENTS:
             await asyncio.sleep(delay_s)
         await original(self, payload)
 
-    EmulatedSession._deliver = deliver  # type: ignore[method-assign]
+    EventOutbox.deliver = deliver  # type: ignore[method-assign]
     try:
         yield
     finally:
-        EmulatedSession._deliver = original  # type: ignore[method-assign]
+        EventOutbox.deliver = original  # type: ignore[method-assign]

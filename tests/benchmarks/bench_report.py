@@ -10,9 +10,12 @@ from bench_metrics import (
     APPEND_FORWARD,
     COALESCE_WAIT,
     FINAL_TO_TRANSCRIPT,
+    FIRST_TEXT,
     LABELS,
+    RTF,
     STOP_TO_FINISH,
     STOP_TO_TRANSCRIPT,
+    TOTAL,
     VAD_STOP_WAIT,
 )
 from bench_plots import LATENCY_PLOT, QUARTER_PLOT, RESOURCES_PLOT, write_plots
@@ -214,6 +217,48 @@ def _endpointing_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _p50(phase: dict[str, Any], measure: str) -> float | None:
+    value: float | None = phase["summary"].get(measure, {}).get("p50")
+    return value
+
+
+def _clients_table(phases: dict[str, Any]) -> list[str]:
+    """Issue 19: a whole recording sent at once next to 10 ms in real time, one client."""
+    rows = [p for p in phases.values() if p.get("clients_table")]
+    if not rows:
+        return []
+    whole = {p["finalize_ms"]: p for p in rows if not p["paced"]}
+    live = {p["finalize_ms"]: p for p in rows if p["paced"]}
+    lines = [
+        "One client at a time, fixtures in rotation (with `two_commands`); total and first "
+        "text from the client's first event, ms (p50 / p95):",
+        "",
+        "| client | finalize | requests | total | first text | RTF p50 | AudioStop → "
+        "Transcript p95 | CPU s/audio-s | same transcripts as live |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for phase in rows:
+        peer = live.get(phase["finalize_ms"]) if not phase["paced"] else None
+        same = "-" if peer is None else ("yes" if phase["texts"] == peer["texts"] else "NO")
+        lines.append(
+            f"| {'10 ms, real time' if phase['paced'] else 'whole file, 1024 samples'} "
+            f"| {phase['finalize_ms']} ms | {phase['requests']} "
+            f"| {_num(_p50(phase, TOTAL), 0)} / {_num(_p95(phase, TOTAL), 0)} "
+            f"| {_num(_p50(phase, FIRST_TEXT), 0)} / {_num(_p95(phase, FIRST_TEXT), 0)} "
+            f"| {_num(_p50(phase, RTF), 3)} | {_num(_p95(phase, STOP_TO_TRANSCRIPT), 1)} "
+            f"| {_num(phase['cpu_s_per_audio_s'], 4)} | {same} |"
+        )
+    target = whole.get(300)
+    if target is not None:
+        p95 = _p95(target, TOTAL)
+        lines += [
+            "",
+            f"Target (whole file, finalize 300 ms): total p95 <= 400 ms: {_num(p95, 0)} ms "
+            f"{_ok(p95, 400.0)}.",
+        ]
+    return lines
+
+
 def _resource_table(phases: dict[str, Any]) -> list[str]:
     lines = [
         "Server process (a fresh process per row; 10 ms input unless noted):",
@@ -299,6 +344,8 @@ def markdown(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     if "streaming" in phases and "buffered" in phases:
         parts += ["", *_comparison_table(phases)]
     parts += ["", *_endpointing_table(results), "", *_quarter_table(phases)]
+    if clients := _clients_table(phases):
+        parts += ["", *clients]
     parts += ["", *_resource_table(phases)]
     entity = results.get("ha_entity", {}).get("phases", {}).get("entity_10ms")
     if entity is not None:

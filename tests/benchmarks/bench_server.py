@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ class ServerProcess:
         extra_args: tuple[str, ...] = (),
         floor: bool = False,
         log: IO[bytes] | None = None,
+        server_tree: Path | None = None,
     ):
         self.port = _free_port()
         uri = f"tcp://{HOST}:{self.port}"
@@ -63,6 +65,7 @@ class ServerProcess:
             self._args += ["--max-sessions", "1000"]
             self._args += extra_args
         self._log = log
+        self._tree = server_tree
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,9 +75,11 @@ class ServerProcess:
 
     async def __aenter__(self) -> Self:
         env = {**os.environ, "QWEN_API_KEY": API_KEY}  # the key stays off the command line
+        if self._tree is not None:
+            env["PYTHONPATH"] = os.pathsep.join(map(str, _import_paths(self._tree)))
         self._proc = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for below
             self._args,
-            cwd=REPO_ROOT,
+            cwd=self._tree or REPO_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=self._log or subprocess.DEVNULL,
@@ -135,3 +140,14 @@ class ServerProcess:
             return int(status[key].split()[0]) / 1024  # reported in kB
 
         return Usage((utime + stime) / _CLK_TCK, mb("VmRSS"), mb("VmHWM"))
+
+
+def _import_paths(tree: Path) -> tuple[Path, Path]:
+    """Import paths that run another checkout's server (``qwen_asr_realtime`` mapped to its
+    client folder, as pyproject's package-dir does), ahead of the installed package."""
+    packages = Path(tempfile.gettempdir()) / f"bench-tree-{abs(hash(tree.resolve()))}"
+    link = packages / "qwen_asr_realtime"
+    if not link.exists():
+        packages.mkdir(exist_ok=True)
+        link.symlink_to(tree.resolve() / "custom_components" / "qwen_asr" / "realtime")
+    return packages, tree.resolve()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -38,14 +39,20 @@ from bench_probe import Probe, delayed_setup  # noqa: E402
 from bench_report import write_outputs  # noqa: E402
 from bench_server import REPO_ROOT, ServerProcess  # noqa: E402
 
-from wyoming_server.emulator import QwenEmulator  # noqa: E402
+from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: E402
 
 FIXTURES = ("turn_on_kitchen_lights", "what_time_is_it", "set_temperature")
+# Item k of every session is "utterance-k": equal texts mean an equal split into utterances.
+UTTERANCE_TEXTS = [f"utterance-{k}" for k in range(1, 9)]
+# The client comparison adds a recording of two commands, which Qwen's VAD splits in two.
+CLIENT_FIXTURES = (*FIXTURES, "two_commands")
 FIXTURE_DIR = HERE.parents[1] / "tests" / "fixtures"
 DEFAULT_OUT = HERE / "results"
 DEFAULT_HA_PYTHON = REPO_ROOT / ".venv-ha" / "bin" / "python"
 SETUP_DELAY_S = 0.150  # a far region: handshake and each setup event one round trip late
 IDLE_SETTLE_S = 1.0
+# --server-tree: the checkout whose server is measured (None: this one).
+SERVER_TREE: list[Path | None] = [None]
 ENDPOINTING_SILENCE_MS = 400  # Qwen endpointing: its VAD ends each request
 
 
@@ -60,12 +67,33 @@ class Phase:
     setup_delay_s: float = 0.0
     server_endpointing: bool = False
     quarter_core: bool = False
+    paced: bool = True  # False: the whole file at once (a script, a benchmark client)
+    finalize_ms: int = 0  # the emulator's finalize delay (Behaviour.finalize_delay_ms)
+    clients_table: bool = False  # a row of the whole-file / paced client comparison
 
     def server_args(self) -> tuple[str, ...]:
         args: tuple[str, ...] = ("--buffered",) if self.buffered else ()
         if self.server_endpointing:
             args += ("--endpointing", "server", "--vad-silence-ms", str(ENDPOINTING_SILENCE_MS))
         return args
+
+
+def _client_phases(requests: int) -> tuple[Phase, ...]:
+    """One client at a time, as the third-party benchmark of issue 19 measured: a whole
+    recording at once in wyoming-satellite's 1024-sample chunks, and 10 ms in real time."""
+    return tuple(
+        Phase(
+            f"{name}_finalize_{finalize}ms",
+            requests,
+            1,
+            chunk_ms=chunk_ms,
+            paced=paced,
+            finalize_ms=finalize,
+            clients_table=True,
+        )
+        for finalize in (0, 300)
+        for name, chunk_ms, paced in (("whole_file", 64, False), ("live_10ms", 10, True))
+    )
 
 
 # Latency phases run 10 streams at once: 10 concurrent real-time streams are still a light
@@ -86,6 +114,7 @@ FULL = (
     Phase("quarter_core_1", 8, 1, quarter_core=True),
     Phase("quarter_core_5", 25, 5, quarter_core=True),
     Phase("quarter_core_10", 40, 10, quarter_core=True),
+    *_client_phases(16),
 )
 QUICK = (
     Phase("floor_10ms", 5, 5, floor=True),
@@ -93,6 +122,7 @@ QUICK = (
     Phase("streaming_far_region", 5, 5, setup_delay_s=SETUP_DELAY_S),
     Phase("buffered", 5, 5, buffered=True),
     Phase("server_endpointing", 5, 5, server_endpointing=True),
+    *_client_phases(4),
 )
 
 
@@ -100,7 +130,17 @@ async def run_phase(
     phase: Phase, emulator: QwenEmulator, probe: Probe, fixtures: list[Fixture], log: Any
 ) -> dict[str, Any]:
     emulator.faults.handshake_delay_s = phase.setup_delay_s
-    server = ServerProcess(emulator.url, extra_args=phase.server_args(), floor=phase.floor, log=log)
+    behaviour = emulator.behaviour
+    emulator.behaviour = dataclasses.replace(behaviour, finalize_delay_ms=phase.finalize_ms)
+    if phase.clients_table:
+        fixtures = [load_fixture(FIXTURE_DIR / f"{name}.wav") for name in CLIENT_FIXTURES]
+    server = ServerProcess(
+        emulator.url,
+        extra_args=phase.server_args(),
+        floor=phase.floor,
+        log=log,
+        server_tree=SERVER_TREE[0],
+    )
     throttling: dict[str, int] = {}
     async with server:
         with contextlib.ExitStack() as stack:
@@ -120,12 +160,14 @@ async def run_phase(
                     concurrency=phase.concurrency,
                     prefix=phase.name,
                     chunk_ms=phase.chunk_ms,
+                    paced=phase.paced,
                 )
             wall_s = time.monotonic() - started
             end = server.usage()
             if quota is not None:
                 throttling = quota.throttled()
     emulator.faults.handshake_delay_s = 0.0
+    emulator.behaviour = behaviour
     samples = collect(
         [] if phase.floor else timings,  # the floor opens no Qwen sessions
         probe,
@@ -145,6 +187,14 @@ async def run_phase(
         "server_endpointing": phase.server_endpointing,
         "quarter_core": phase.quarter_core,
         "setup_delay_ms": round(phase.setup_delay_s * 1000),
+        "paced": phase.paced,
+        "finalize_ms": phase.finalize_ms,
+        "clients_table": phase.clients_table,
+        # Per fixture, the distinct transcripts (see UTTERANCE_TEXTS).
+        "texts": {
+            f.name: sorted({t.text for t in timings if t.fixture == f.name and t.text})
+            for f in fixtures
+        },
         "wall_s": round(wall_s, 2),
         "audio_s": round(audio_s, 2),
         "server_cpu_s": round(cpu_s, 3),
@@ -184,7 +234,9 @@ async def run(quick: bool, only: set[str] | None) -> dict[str, Any]:
     # Server logs are for debugging a failed run, not results: kept out of the output folder.
     with (Path(tempfile.gettempdir()) / f"bench-server-{os.getpid()}.log").open("wb") as log:
         async with QwenEmulator(
-            on_client_event=probe.on_client_event, on_server_event=probe.on_server_event
+            on_client_event=probe.on_client_event,
+            on_server_event=probe.on_server_event,
+            recognizer_factory=ScriptedRecognizer(UTTERANCE_TEXTS),
         ) as emulator:
             results = [await run_phase(phase, emulator, probe, fixtures, log) for phase in phases]
     return {
@@ -241,10 +293,17 @@ def main(argv: list[str] | None = None) -> int:
         help="results.json of an earlier run (before a change): its table goes next to this one",
     )
     parser.add_argument("--label", help="what this run measures, e.g. the commit (in results.json)")
+    parser.add_argument(
+        "--server-tree",
+        type=Path,
+        help="measure the server of another checkout (e.g. a worktree of main) with this "
+        "harness and emulator",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING)
     only = set(args.phases.split(",")) if args.phases else None
+    SERVER_TREE[0] = args.server_tree
     if args.ha_python is not None and not (args.quick or args.no_ha):
         _run_ha_entity_bench(args.ha_python, args.out)
     results = asyncio.run(run(args.quick, only))

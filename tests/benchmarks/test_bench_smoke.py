@@ -40,6 +40,7 @@ def test_outputs_exist_and_parse(results_dir: Path) -> None:
         "streaming_far_region",
         "buffered",
         "server_endpointing",
+        *(f"{client}_finalize_{ms}ms" for client in ("whole_file", "live_10ms") for ms in (0, 300)),
     }
     for phase in results["phases"].values():
         assert phase["errors"] == [], phase["name"]
@@ -82,3 +83,16 @@ def test_buffered_baseline_holds_all_audio_until_stop(results_dir: Path) -> None
     assert buffered["summary"]["stop_to_transcript_ms"]["n"] == buffered["requests"]
     # ... while streaming forwards audio during speech.
     assert streaming["appends_before_stop"] > 0
+
+
+def test_a_whole_file_goes_as_a_recording_and_live_audio_does_not(results_dir: Path) -> None:
+    phases = json.loads((results_dir / "results.json").read_text())["phases"]
+    for finalize in (0, 300):
+        whole = phases[f"whole_file_finalize_{finalize}ms"]
+        live = phases[f"live_10ms_finalize_{finalize}ms"]
+        assert whole["manual_sessions"] == whole["answered"] == whole["requests"]
+        assert live["manual_sessions"] == 0 and live["answered"] == live["requests"]
+        assert whole["texts"] == live["texts"]  # the same split into utterances
+        assert whole["texts"]["two_commands"] == ["utterance-1 utterance-2"]
+        assert whole["summary"]["total_ms"]["n"] == whole["requests"]
+    assert "whole file, 1024 samples" in (results_dir / "results.md").read_text()

@@ -1,10 +1,16 @@
-"""Home Assistant's websocket API: authenticate, send commands, follow subscriptions, and
-send binary frames (the first byte of each is the handler id HA gave the subscription)."""
+"""Home Assistant's websocket API for the e2e tests, on top of the product's client.
+
+``HassWebSocket`` wraps ``wyoming_server.hass.connection.HassConnection`` (one implementation
+of authentication, reading and commands) and adds what only tests need: subscriptions to
+any command, events with arrival times, binary frames (the first byte of each is the
+handler id HA gave the subscription). ``command_sync`` is the one blocking exchange, for
+code that runs without an event loop (or inside a running loop's synchronous part, where
+the asyncio client cannot be driven): a short connection with the sync websockets client.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -13,8 +19,16 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.sync.client import connect as connect_sync
+
+from wyoming_server.hass.connection import (
+    HassAuthError,
+    HassConfig,
+    HassConnection,
+    HassError,
+    HassTimeoutError,
+    websocket_url,
+)
 
 TIMEOUT_S = 30.0
 # websockets logs frames at debug level, auth messages (tokens) included: keep it quiet.
@@ -23,14 +37,12 @@ _WS_LOGGER.setLevel(logging.INFO)
 
 
 class HassCommandError(RuntimeError):
+    """Home Assistant answered a command with an error (``code``, ``error``)."""
+
     def __init__(self, command: str, error: dict[str, Any]) -> None:
         super().__init__(f"{command}: {error.get('code')}: {error.get('message')}")
         self.code = str(error.get("code"))
         self.error = error
-
-
-def websocket_url(url: str) -> str:
-    return url.replace("http://", "ws://", 1).rstrip("/") + "/api/websocket"
 
 
 def _auth_message(token: str) -> str:
@@ -74,30 +86,58 @@ class Subscription:
             return await self.queue.get()
 
 
+class _RoutedConnection(HassConnection):
+    """The product's connection, with each subscription's events in its own stamped queue
+    and binary frames (what only the tests need: assist pipelines and their audio)."""
+
+    def __init__(self, config: HassConfig) -> None:
+        super().__init__(config)
+        self.subscriptions: dict[int, Subscription] = {}
+
+    def _on_event(self, message: dict[str, Any]) -> None:
+        msg_id = message.get("id")
+        if isinstance(msg_id, int) and isinstance(message.get("event"), dict):
+            # An event may arrive before subscribe() has seen its result: keep it.
+            queue = self.subscriptions.setdefault(msg_id, Subscription(msg_id)).queue
+            queue.put_nowait((time.monotonic(), message["event"]))
+
+    async def subscribe_command(self, kind: str, fields: dict[str, Any]) -> Subscription:
+        msg_id, future = await self._send_command(kind, fields)
+        subscription = self.subscriptions.setdefault(msg_id, Subscription(msg_id))
+        try:
+            subscription.result = await self._result(kind, msg_id, future)
+        except HassError:
+            del self.subscriptions[msg_id]
+            raise
+        return subscription
+
+    async def send_binary(self, payload: bytes) -> None:
+        if self._ws is None:
+            raise HassError("not connected to Home Assistant")
+        await self._ws.send(payload)
+
+
 class HassWebSocket:
-    """One authenticated connection; ``async with HassWebSocket(url, token) as ws``."""
+    """One authenticated connection; ``async with HassWebSocket(url, token) as ws``.
+
+    The product's ``HassConnection`` (wyoming_server/hass/connection.py) does the work:
+    authentication, the read loop, commands. This adds what only tests need: any
+    subscribing command (``assist_pipeline/run``), events per subscription with their
+    arrival time, binary frames, and HassCommandError with HA's error code."""
 
     def __init__(self, url: str, token: str) -> None:
         self.url = websocket_url(url)
-        self._token = token
-        self._ws: ClientConnection | None = None
-        self._next_id = 1
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._subscriptions: dict[int, Subscription] = {}
-        self._reader: asyncio.Task[None] | None = None
-        self.ha_version = ""
+        self._connection = _RoutedConnection(HassConfig(self.url, token, timeout=TIMEOUT_S))
+
+    @property
+    def ha_version(self) -> str:
+        return self._connection.ha_version or ""
 
     async def __aenter__(self) -> Self:
-        self._ws = await connect(self.url, open_timeout=TIMEOUT_S, max_size=None, logger=_WS_LOGGER)
-        async with asyncio.timeout(TIMEOUT_S):
-            await self._ws.recv()  # auth_required
-            await self._ws.send(_auth_message(self._token))
-            reply = json.loads(await self._ws.recv())
-        if reply["type"] != "auth_ok":
-            await self._ws.close()
-            raise HassCommandError("auth", reply)
-        self.ha_version = str(reply.get("ha_version", ""))
-        self._reader = asyncio.create_task(self._read(), name="hass websocket reader")
+        try:
+            await self._connection.__aenter__()
+        except HassAuthError as err:
+            raise HassCommandError("auth", {"code": "auth_invalid", "message": str(err)}) from None
         return self
 
     async def __aexit__(
@@ -106,68 +146,21 @@ class HassWebSocket:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
-        if self._ws is not None:
-            await self._ws.close()
-
-    async def _read(self) -> None:
-        assert self._ws is not None
-        try:
-            async for raw in self._ws:
-                arrived = time.monotonic()
-                for message in _messages(raw):
-                    self._dispatch(arrived, message)
-        finally:
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(ConnectionError("websocket closed"))
-
-    def _dispatch(self, arrived: float, message: dict[str, Any]) -> None:
-        msg_id = message.get("id")
-        if not isinstance(msg_id, int):
-            return
-        if message.get("type") == "event" and msg_id in self._subscriptions:
-            self._subscriptions[msg_id].queue.put_nowait((arrived, message["event"]))
-        elif message.get("type") == "result" and msg_id in self._pending:
-            future = self._pending.pop(msg_id)
-            if not future.done():
-                future.set_result(message)
-
-    async def _send(self, payload: dict[str, Any]) -> tuple[int, asyncio.Future[dict[str, Any]]]:
-        assert self._ws is not None, "not connected"
-        msg_id = self._next_id
-        self._next_id += 1
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[msg_id] = future
-        await self._ws.send(json.dumps({**payload, "id": msg_id}))
-        return msg_id, future
+        await self._connection.close()
 
     async def command(self, command: str, **data: Any) -> Any:
         """Send a command and return its result; raises HassCommandError on failure."""
-        _, future = await self._send({"type": command, **data})
-        async with asyncio.timeout(TIMEOUT_S):
-            reply = await future
-        if not reply.get("success"):
-            raise HassCommandError(command, reply.get("error") or {})
-        return reply.get("result")
+        try:
+            return await self._connection.command(command, **data)
+        except HassError as err:
+            raise _command_error(command, err) from None
 
     async def subscribe(self, command: str, **data: Any) -> Subscription:
         """Send a subscribing command (events follow its id); returns after its result."""
-        assert self._ws is not None, "not connected"
-        msg_id = self._next_id
-        subscription = Subscription(msg_id)
-        self._subscriptions[msg_id] = subscription
-        _, future = await self._send({"type": command, **data})
-        async with asyncio.timeout(TIMEOUT_S):
-            reply = await future
-        if not reply.get("success"):
-            del self._subscriptions[msg_id]
-            raise HassCommandError(command, reply.get("error") or {})
-        subscription.result = reply.get("result")
-        return subscription
+        try:
+            return await self._connection.subscribe_command(command, data)
+        except HassError as err:
+            raise _command_error(command, err) from None
 
     async def events(self, subscription: Subscription, timeout: float) -> AsyncIterator[Any]:
         """Iterate a subscription's events until ``timeout`` passes without one."""
@@ -179,11 +172,15 @@ class HassWebSocket:
 
     async def send_binary(self, handler_id: int, payload: bytes) -> None:
         """A binary frame for a handler: one byte of handler id, then the payload."""
-        assert self._ws is not None, "not connected"
-        await self._ws.send(bytes((handler_id,)) + payload)
+        await self._connection.send_binary(bytes((handler_id,)) + payload)
 
 
-def _messages(raw: str | bytes) -> list[dict[str, Any]]:
-    # HA may coalesce several messages into one JSON array.
-    data = json.loads(raw)
-    return data if isinstance(data, list) else [data]
+def _command_error(command: str, err: HassError) -> Exception:
+    """HA's answer to a failed command as HassCommandError; a lost connection as
+    ConnectionError and no answer in time as TimeoutError, as before."""
+    if err.code is not None:
+        message = str(err).partition(": ")[2].partition(": ")[2]
+        return HassCommandError(command, {"code": err.code, "message": message})
+    if isinstance(err, HassTimeoutError):
+        return TimeoutError(str(err))
+    return ConnectionError(str(err))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from wyoming_server.emulator import Behaviour, ScriptedRecognizer
 
 COMMITTED = "input_audio_buffer.committed"
@@ -114,3 +116,19 @@ async def test_partials_before_commit_when_configured(connect_client, emulator, 
     events = await client.recv_until(COMPLETED)
     assert events[-1]["item_id"] == first["item_id"]
     assert events[-1]["transcript"] == "turn on the kitchen lights"
+
+
+async def test_finalize_delay_is_per_item_not_serial(connect_client, emulator, speech_pcm) -> None:
+    """Two items committed together are final together, each ``finalize_delay_ms`` after
+    its commit (a service finalizing in parallel), not one delay after the other."""
+    emulator.behaviour = Behaviour(finalize_delay_ms=1000)
+    client = await _manual(connect_client)
+    for _ in range(2):
+        await client.append(speech_pcm("what_time_is_it"))
+        await client.send("input_audio_buffer.commit")
+    committed_at = time.monotonic()
+    await client.recv_until(COMPLETED)
+    first_at = time.monotonic()
+    await client.recv_until(COMPLETED)
+    assert first_at - committed_at >= 0.9
+    assert time.monotonic() - first_at < 0.9  # not a second delay after the first

@@ -126,7 +126,7 @@ async def test_server_vad_home_assistant_endpointing(
     """Every chunk is streamed; the stream's end finishes the session and waits for text."""
     script(KITCHEN)
     pcm = speech_pcm("turn_on_kitchen_lights")
-    result = await recognize(pcm)
+    result = await recognize(_live(pcm, emulator))
     assert result == stt.SpeechResult(KITCHEN, SUCCESS)
     record = emulator.sessions[-1]
     assert record.config.language == "en"  # en-US in HA's form -> Qwen's code
@@ -139,6 +139,38 @@ async def test_server_vad_home_assistant_endpointing(
     assert "input_audio_buffer.commit" not in types
     assert types[-1] == "session.finish"
     await until(lambda: record.closed_at is not None)
+
+
+async def _live(pcm: bytes, emulator: Any) -> AsyncIterator[bytes]:
+    """A live stream: its end comes after the session is configured (unlike a recording)."""
+    stream = chunks(pcm)
+    opened = len(emulator.sessions)  # setup may have opened one already
+    yield await anext(stream)
+    await until(
+        lambda: (
+            len(emulator.sessions) > opened
+            and "session.update" in emulator.sessions[-1].client_types
+        )
+    )
+    async for chunk in stream:
+        yield chunk
+
+
+async def test_a_stream_that_ended_before_the_session_was_configured_is_a_recording(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    script: Callable[..., None],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """All of the audio, its end included, in hand at once: manual mode, one commit per
+    command (split at the silence), unpaced."""
+    script("Stop the music.", "Open the garage door.")
+    result = await recognize(speech_pcm("two_commands"))
+    assert result == stt.SpeechResult("Stop the music. Open the garage door.", SUCCESS)
+    record = emulator.sessions[-1]
+    assert record.config.turn_detection is None
+    assert record.client_types.count("input_audio_buffer.commit") == 2
 
 
 async def test_utterances_are_joined(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from qwen_asr_realtime import Timeouts, VadConfig
+from qwen_asr_realtime import AudioOptions, Timeouts, VadConfig
 from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
@@ -167,6 +167,10 @@ def assert_result_order(reply: Reply) -> None:
 
 
 StartServer = Callable[..., Awaitable[int]]
+
+# The client's live path (VAD mode) for audio a test sends all at once, as a whole file: for
+# tests of that path itself; otherwise the client sends such a request as a recording.
+LIVE_AUDIO = AudioOptions(recordings_manual=False)
 
 
 @pytest.fixture

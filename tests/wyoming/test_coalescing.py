@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from qwen_asr_realtime import AudioOptions
-from server_helpers import HOST, read_reply, send_audio, transcribe
+from server_helpers import HOST, LIVE_AUDIO, read_reply, send_audio, transcribe
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
@@ -39,8 +39,9 @@ async def _stream_10ms_chunks(port: int, pcm: bytes, *, rate: int = 16000, chann
 
 
 async def test_ten_ms_chunks_reach_qwen_as_100_ms_appends(
-    port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
-) -> None:
+    start_server, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+) -> None:  # type: ignore[no-untyped-def]
+    port = await start_server(audio=LIVE_AUDIO)
     pcm = speech_pcm("what_time_is_it")
     reply = await _stream_10ms_chunks(port, pcm)
     assert reply.text == "utterance 1 of 1.4 seconds"  # the scripted recognizer heard it all
@@ -52,7 +53,7 @@ async def test_ten_ms_chunks_reach_qwen_as_100_ms_appends(
 async def test_zero_coalescing_window_forwards_every_chunk(
     start_server, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    port = await start_server(audio=AudioOptions(coalesce_ms=0))
+    port = await start_server(audio=AudioOptions(coalesce_ms=0, recordings_manual=False))
     pcm = speech_pcm("what_time_is_it")[:32000]
     reply = await transcribe(port, pcm)  # 100 ms chunks
     assert reply.text is not None
@@ -60,8 +61,9 @@ async def test_zero_coalescing_window_forwards_every_chunk(
 
 
 async def test_48khz_stereo_chunks_are_converted_once_per_append(
-    port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
-) -> None:
+    start_server, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+) -> None:  # type: ignore[no-untyped-def]
+    port = await start_server(audio=LIVE_AUDIO)
     mono16 = speech_pcm("what_time_is_it")
     mono48, _ = audioop.ratecv(mono16, 2, 1, 16000, 48000, None)
     stereo48 = audioop.tostereo(mono48, 2, 1.0, 1.0)

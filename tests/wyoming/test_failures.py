@@ -8,7 +8,15 @@ from collections.abc import Callable
 
 import pytest
 from qwen_asr_realtime import Timeouts
-from server_helpers import HOST, read_reply, send_audio, transcribe, wait_sessions_closed
+from server_helpers import (
+    HOST,
+    LIVE_AUDIO,
+    StartServer,
+    read_reply,
+    send_audio,
+    transcribe,
+    wait_sessions_closed,
+)
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
@@ -93,8 +101,9 @@ async def test_service_error_event(
 
 
 async def test_silence_gives_empty_transcript(
-    port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+    start_server: StartServer, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
+    port = await start_server(audio=LIVE_AUDIO)  # the fault is in Qwen's VAD
     emulator.faults.silence_only = True
     reply = await transcribe(port, speech_pcm("what_time_is_it"))
     assert reply.text == ""

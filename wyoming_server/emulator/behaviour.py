@@ -62,6 +62,10 @@ class Behaviour:
     # A backlog sent far faster than real time: the VAD hears at most this far ahead of real
     # time and loses the rest (backlog.py); None: every byte is heard, however fast it came.
     vad_backlog_limit_ms: int | None = None
+    # Finalizing takes time [INF]: an item's ``completed``/``failed`` is sent this long after
+    # its audio ended (speech_stopped, commit or finish). Items finalize independently, so
+    # items committed together are final together (benchmarks: 0 and 300 ms).
+    finalize_delay_ms: int = 0
 
 
 @dataclass(slots=True)

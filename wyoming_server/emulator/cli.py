@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="model a VAD that loses audio arriving more than MS ahead of real time",
     )
+    parser.add_argument(
+        "--finalize-delay-ms",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="send each item's final result MS after its audio ended",
+    )
     # Faults for tests of other processes (the end-to-end suite's fallback cases).
     parser.add_argument(
         "--drop-after-audio-ms",
@@ -90,7 +97,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(NotImplementedError):  # not available on Windows
             loop.add_signal_handler(sig, stop.set)
     api_keys = frozenset(args.api_key) if args.api_key else None
-    behaviour = Behaviour(vad_backlog_limit_ms=args.vad_backlog_limit_ms)
+    behaviour = Behaviour(
+        vad_backlog_limit_ms=args.vad_backlog_limit_ms, finalize_delay_ms=args.finalize_delay_ms
+    )
     async with QwenEmulator(
         host=args.host,
         port=args.port,

@@ -1,4 +1,9 @@
-"""One emulated realtime session: the per-connection protocol state machine."""
+"""One emulated realtime session: the per-connection protocol state machine.
+
+It validates each client event and answers it; what the audio becomes (VAD segments or
+manual commits, recognition, item events) is segmentation.py's job, and the way events
+leave (delays, injected errors, stalls, the close after finishing) is outbox.py's.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,25 @@ import asyncio
 import base64
 import binascii
 import json
-import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qwen_asr_realtime.const import MAX_APPEND_BASE64_BYTES, MAX_MANUAL_UTTERANCE_MS, EventType
+from qwen_asr_realtime.const import MAX_APPEND_BASE64_BYTES, EventType
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from . import server_events
-from .backlog import RealTimeBudget
-from .ids import new_item_id
 from .limits import CLOSE_TRY_AGAIN_LATER
-from .pcm import FrameSplitter, duration_ms
-from .recognizers import UtteranceRecognizer
+from .outbox import EventOutbox
+from .pcm import duration_ms
+from .segmentation import AudioSegmenter
 from .session_config import ConfigError, merge_session_update
-from .vad import EnergyVad, threshold_to_dbfs
 
 if TYPE_CHECKING:
     from .behaviour import Behaviour, Faults
     from .recognizers import RecognizerFactory
     from .records import ClientEventHook, ServerEventHook, SessionRecord
-
-_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +41,6 @@ class SessionContext:
     recognizer_factory: RecognizerFactory
     on_client_event: ClientEventHook | None
     on_server_event: ServerEventHook | None
-
-
-@dataclass(slots=True)
-class _Utterance:
-    item_id: str
-    number: int  # 1-based item number within the session
-    recognizer: UtteranceRecognizer
-    ms_since_partial: float = 0.0
-    frozen_text: str = ""
-    last_snapshot: tuple[str, str] | None = None
-    partials: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Dropped(Exception):
@@ -75,27 +63,19 @@ class EmulatedSession:
         self._model_error = model_error
         self._rate_limit = rate_limit
         self._config = record.config
-        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._background: set[asyncio.Task[None]] = set()
-        self._sent_count = 0
-        self._error_injected = False
-        self._stalled = False
+        self._outbox = EventOutbox(connection, record, context, spawn=self._spawn)
+        self._audio = AudioSegmenter(
+            record,
+            context,
+            emit=self._queue,
+            error=lambda code, message, event_id: self._error(
+                code, message, client_event_id=event_id
+            ),
+        )
         self._finished = False
-        self._items = 0
-        self._previous_item_id: str | None = context.behaviour.first_previous_item_id
         self._audio_ms_total = 0.0
         self._audio_seen = False
-        # VAD mode state
-        self._vad: EnergyVad | None = None
-        self._splitter: FrameSplitter | None = None
-        self._preroll: deque[bytes] = deque()
-        self._vad_utterance: _Utterance | None = None
-        # Manual mode state
-        self._manual_buffer = bytearray()
-        self._manual_utterance: _Utterance | None = None
-        limit = context.behaviour.vad_backlog_limit_ms
-        self._backlog = None if limit is None else RealTimeBudget(limit)
-        self._reset_audio_pipeline()
 
     @property
     def _behaviour(self) -> Behaviour:
@@ -105,28 +85,32 @@ class EmulatedSession:
     def _faults(self) -> Faults:
         return self._ctx.faults
 
+    @property
+    def _stalled(self) -> bool:
+        return self._outbox.stalled
+
     # ----------------------------------------------------------------- lifecycle
 
     async def run(self) -> None:
-        self._spawn(self._send_loop())
+        self._spawn(self._outbox.run())
         try:
             if self._rate_limit is not None:
                 code, message = self._rate_limit
                 self._queue(
                     server_events.error(code=code, message=message, error_type="throttling")
                 )
-                await self._outbox.join()
+                await self._outbox.drain()
                 await self._ws.close(CLOSE_TRY_AGAIN_LATER, "rate limited")
                 return
             if self._faults.stall:
-                self._stalled = True
+                self._outbox.stalled = True
             else:
                 self._queue(server_events.event(EventType.SESSION_CREATED, session=self._wire()))
                 if self._model_error is not None:
                     self._queue(
                         server_events.error(code="model_not_found", message=self._model_error)
                     )
-                    await self._outbox.join()
+                    await self._outbox.drain()
                     await self._ws.close(1008, "model not found")
                     return
             await self._receive_loop()
@@ -161,57 +145,8 @@ class EmulatedSession:
         model = self._record.model or ""
         return self._config.to_wire(session_id=self._record.session_id, model=model)
 
-    # ----------------------------------------------------------------- sending
-
     def _queue(self, payload: dict[str, Any]) -> None:
-        if not self._stalled:
-            self._outbox.put_nowait(payload)
-
-    async def _send_loop(self) -> None:
-        while True:
-            payload = await self._outbox.get()
-            try:
-                if self._stalled:
-                    continue
-                await self._deliver(payload)
-                limit = self._faults.error_after_events
-                if limit is not None and not self._error_injected and self._sent_count >= limit:
-                    self._error_injected = True
-                    await self._deliver(
-                        server_events.error(
-                            code="internal_error",
-                            message="Internal server error (injected fault).",
-                            error_type="server_error",
-                        )
-                    )
-                if payload["type"] == EventType.SESSION_FINISHED:
-                    self._spawn(self._close_after_grace())
-            except ConnectionClosed:
-                pass
-            finally:
-                self._outbox.task_done()
-
-    async def _deliver(self, payload: dict[str, Any]) -> None:
-        delay = self._faults.event_delay_s
-        if payload["type"] in (EventType.COMPLETED, EventType.FAILED):
-            delay += self._faults.completed_delay_s
-        if self._finished:
-            delay += self._faults.finish_event_delay_s
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await self._ws.send(json.dumps(payload))
-        now = time.monotonic()
-        self._sent_count += 1
-        self._record.server_events.append((now, payload["type"]))
-        if self._ctx.on_server_event is not None:
-            self._ctx.on_server_event(self._record, payload, now)
-
-    async def _close_after_grace(self) -> None:
-        grace = self._behaviour.close_grace_s
-        if grace is None:
-            return
-        await asyncio.sleep(grace)
-        await self._ws.close(1000, "session finished")
+        self._outbox.put(payload)
 
     def _error(
         self,
@@ -250,7 +185,7 @@ class EmulatedSession:
         if self._stalled:
             return
         if self._faults.stall_on is not None and kind == self._faults.stall_on:
-            self._stalled = True
+            self._outbox.stalled = True
             return
         raw_id = payload.get("event_id")
         client_event_id = raw_id if isinstance(raw_id, str) else None
@@ -310,42 +245,12 @@ class EmulatedSession:
         except ConfigError as err:
             self._error(err.code, err.message, param=err.param, client_event_id=client_event_id)
             return
-        pipeline_changed = (
-            new_config.sample_rate != self._config.sample_rate
-            or new_config.turn_detection != self._config.turn_detection
-        )
         self._config = new_config
         self._record.config = new_config
         if new_config.corpus_text:
             self._record.corpus_texts.append(new_config.corpus_text)
-        if pipeline_changed:
-            self._reset_audio_pipeline()
+        self._audio.configure(new_config)
         self._queue(server_events.event(EventType.SESSION_UPDATED, session=self._wire()))
-
-    def _reset_audio_pipeline(self) -> None:
-        """(Re)build the VAD for the current config; an open utterance is discarded."""
-        self._vad_utterance = None
-        self._manual_utterance = None
-        self._manual_buffer.clear()
-        turn = self._config.turn_detection
-        if turn is None:
-            self._vad = None
-            self._splitter = None
-            return
-        b = self._behaviour
-        self._vad = EnergyVad(
-            sample_rate=self._config.sample_rate,
-            threshold_dbfs=threshold_to_dbfs(
-                turn.threshold, at_zero=b.vad_dbfs_at_zero, per_unit=b.vad_dbfs_per_unit
-            ),
-            silence_ms=turn.silence_duration_ms,
-            frame_ms=b.vad_frame_ms,
-            min_speech_ms=b.vad_min_speech_ms,
-        )
-        # Offsets keep counting all audio of the session, even across a reconfiguration.
-        self._vad.offset_by(round(self._audio_ms_total))
-        self._splitter = FrameSplitter(self._vad.frame_bytes)
-        self._preroll = deque(maxlen=max(1, b.vad_prefix_padding_ms // b.vad_frame_ms))
 
     # ----------------------------------------------------------------- append
 
@@ -385,154 +290,7 @@ class EmulatedSession:
             self._record.dropped = True
             self._ws.transport.abort()
             raise _Dropped
-        if self._config.input_audio_format != "pcm":
-            # Opus is accepted but not decoded: only manual commits produce (placeholder) items.
-            if self._config.manual:
-                self._manual_buffer.extend(pcm)
-            return
-        if self._config.manual:
-            self._append_manual(pcm)
-        elif self._backlog is not None:
-            heard = self._backlog.admit(pcm, self._config.sample_rate, time.monotonic())
-            self._record.vad_lost_ms = self._backlog.lost_ms
-            self._append_vad(heard)
-        else:
-            self._append_vad(pcm)
-
-    def _append_manual(self, pcm: bytes) -> None:
-        self._manual_buffer.extend(pcm)
-        if not self._behaviour.manual_partials_before_commit:
-            return
-        if self._manual_utterance is None:
-            self._manual_utterance = self._new_utterance()
-        self._feed(self._manual_utterance, pcm)
-
-    def _append_vad(self, pcm: bytes) -> None:
-        assert self._vad is not None and self._splitter is not None
-        for frame in self._splitter.push(pcm):
-            transition = self._vad.push(frame, force_silence=self._faults.silence_only)
-            self._preroll.append(frame)
-            if transition is not None and transition.kind == "start":
-                utterance = self._new_utterance()
-                self._vad_utterance = utterance
-                self._queue(
-                    server_events.event(
-                        EventType.SPEECH_STARTED,
-                        audio_start_ms=transition.ms,
-                        item_id=utterance.item_id,
-                    )
-                )
-                # The recognizer hears a little audio before the onset, like a real VAD's
-                # prefix padding; the current frame is already in the pre-roll.
-                self._feed(utterance, b"".join(self._preroll))
-            elif self._vad_utterance is not None:
-                self._feed(self._vad_utterance, frame)
-            if transition is not None and transition.kind == "stop":
-                self._close_vad_utterance(transition.ms)
-
-    # ----------------------------------------------------------------- items
-
-    def _new_utterance(self) -> _Utterance:
-        self._items += 1
-        recognizer = self._ctx.recognizer_factory(
-            sample_rate=self._config.sample_rate,
-            utterance_index=self._items,
-            session_id=self._record.session_id,
-        )
-        return _Utterance(item_id=new_item_id(), number=self._items, recognizer=recognizer)
-
-    def _feed(self, utterance: _Utterance, pcm: bytes) -> None:
-        """Feed audio and emit a partial every ``partial_interval_ms`` of it."""
-        utterance.recognizer.feed(pcm)
-        utterance.ms_since_partial += duration_ms(len(pcm), self._config.sample_rate)
-        if utterance.ms_since_partial >= self._behaviour.partial_interval_ms:
-            utterance.ms_since_partial = 0.0
-            self._emit_partial(utterance, utterance.recognizer.partial())
-
-    def _language(self) -> str:
-        return self._config.language or self._behaviour.default_language
-
-    def _emit_partial(self, utterance: _Utterance, hypothesis: str, *, final: bool = False) -> None:
-        b = self._behaviour
-        if final:
-            if not hypothesis.startswith(utterance.frozen_text):
-                return
-            snapshot: tuple[str, str] | None = (hypothesis, "")
-            if b.partial_style == "stash-only":
-                snapshot = ("", hypothesis)
-        else:
-            snapshot = server_events.split_snapshot(
-                hypothesis,
-                frozen=utterance.frozen_text,
-                tentative_words=b.tentative_words,
-                stash_only=b.partial_style == "stash-only",
-            )
-        if snapshot is None or not "".join(snapshot) or snapshot == utterance.last_snapshot:
-            return
-        utterance.last_snapshot = snapshot
-        utterance.frozen_text = snapshot[0]
-        utterance.partials.append(snapshot)
-        text, stash = snapshot
-        copies = 2 if self._faults.duplicate_partials else 1
-        for _ in range(copies):
-            self._queue(
-                server_events.partial(
-                    utterance.item_id,
-                    text=text,
-                    stash=stash,
-                    language=self._language(),
-                    emotion=b.emotion,
-                )
-            )
-
-    def _commit_item(self, utterance: _Utterance, *, item_created: bool = True) -> None:
-        self._queue(
-            server_events.event(
-                EventType.COMMITTED,
-                previous_item_id=self._previous_item_id,
-                item_id=utterance.item_id,
-            )
-        )
-        if item_created:
-            self._queue(server_events.item_created(utterance.item_id, self._previous_item_id))
-        self._previous_item_id = utterance.item_id
-
-    def _finish_item(self, utterance: _Utterance, *, force_failure: str | None = None) -> None:
-        transcript = utterance.recognizer.final()
-        failure = force_failure
-        if failure is None and self._faults.fail_item == utterance.number:
-            failure = "The audio could not be transcribed (injected fault)."
-        if failure is not None:
-            self._queue(
-                server_events.failed(
-                    utterance.item_id, code="audio_unintelligible", message=failure
-                )
-            )
-            return
-        if self._behaviour.final_refinement_partial:
-            self._emit_partial(utterance, transcript, final=True)
-        self._record.transcripts.append(transcript)
-        self._queue(
-            server_events.completed(
-                utterance.item_id,
-                transcript=transcript,
-                language=self._language(),
-                emotion=self._behaviour.emotion,
-            )
-        )
-
-    def _close_vad_utterance(self, audio_end_ms: int) -> None:
-        utterance = self._vad_utterance
-        if utterance is None:
-            return
-        self._vad_utterance = None
-        self._queue(
-            server_events.event(
-                EventType.SPEECH_STOPPED, audio_end_ms=audio_end_ms, item_id=utterance.item_id
-            )
-        )
-        self._commit_item(utterance)
-        self._finish_item(utterance)
+        self._audio.append(pcm)
 
     # ----------------------------------------------------------------- commit / finish
 
@@ -545,72 +303,17 @@ class EmulatedSession:
                     client_event_id=client_event_id,
                 )
             return
-        if not self._manual_buffer:
+        if not self._audio.has_manual_audio:
             self._error(
                 "input_audio_buffer_commit_empty",
                 "Error committing input audio buffer: the buffer is empty.",
                 client_event_id=client_event_id,
             )
             return
-        self._commit_manual(client_event_id)
-
-    def _commit_manual(self, client_event_id: str | None) -> None:
-        audio = bytes(self._manual_buffer)
-        self._manual_buffer.clear()
-        utterance, self._manual_utterance = self._manual_utterance, None
-        too_long = (
-            self._config.input_audio_format == "pcm"
-            and duration_ms(len(audio), self._config.sample_rate) > MAX_MANUAL_UTTERANCE_MS
-        )
-        if too_long and self._behaviour.manual_overflow == "error":
-            self._error(
-                "input_audio_buffer_too_long",
-                f"The audio to commit exceeds {MAX_MANUAL_UTTERANCE_MS // 1000} seconds.",
-                client_event_id=client_event_id,
-            )
-            return
-        fed = utterance is not None
-        if utterance is None:
-            utterance = self._new_utterance()
-        self._commit_item(utterance, item_created=self._behaviour.manual_item_created)
-        if not fed:
-            step = max(
-                2, self._config.sample_rate * self._behaviour.partial_interval_ms // 1000 * 2
-            )
-            for start in range(0, len(audio), step):
-                self._feed(utterance, audio[start : start + step])
-        self._finish_item(
-            utterance,
-            force_failure="The audio exceeds the 60 second limit." if too_long else None,
-        )
-
-    def _echo_context(self) -> None:
-        """The context-echo quirk: no speech was detected, the context comes back as text."""
-        corpus = self._config.corpus_text
-        if not corpus:
-            return
-        utterance = self._new_utterance()
-        self._commit_item(utterance)
-        if self._behaviour.final_refinement_partial:
-            self._emit_partial(utterance, corpus, final=True)
-        self._record.transcripts.append(corpus)
-        self._queue(
-            server_events.completed(
-                utterance.item_id,
-                transcript=corpus,
-                language=self._language(),
-                emotion=self._behaviour.emotion,
-            )
-        )
+        self._audio.commit(client_event_id)
 
     def _on_finish(self) -> None:
-        if self._config.manual:
-            if self._manual_buffer and self._behaviour.finish_uncommitted == "commit":
-                self._commit_manual(None)
-        elif self._vad_utterance is not None and self._vad is not None:
-            transition = self._vad.force_stop()
-            self._close_vad_utterance(transition.ms)
-        elif self._behaviour.context_echo and self._items == 0 and self._audio_seen:
-            self._echo_context()
+        self._audio.finish()
         self._finished = True
+        self._outbox.finished = True
         self._queue(server_events.event(EventType.SESSION_FINISHED))

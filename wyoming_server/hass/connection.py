@@ -31,7 +31,18 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 
 
 class HassError(Exception):
-    """Home Assistant could not be reached, refused the token, or failed a command."""
+    """Home Assistant could not be reached, refused the token, or failed a command.
+
+    ``code`` is the error code of Home Assistant's answer to a failed command (None when
+    there was no answer)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class HassTimeoutError(HassError):
+    """Home Assistant did not answer in time."""
 
 
 class HassAuthError(HassError):
@@ -144,7 +155,7 @@ class HassConnection:
                 f"{host} refused the websocket: HTTP {err.response.status_code}"
             ) from None
         except TimeoutError:
-            raise HassError(f"timed out connecting to {host}") from None
+            raise HassTimeoutError(f"timed out connecting to {host}") from None
         except (OSError, WebSocketException) as err:
             raise HassError(f"cannot connect to {host}: {type(err).__name__}: {err}") from None
         if answer.get("type") == "auth_invalid":
@@ -186,7 +197,7 @@ class HassConnection:
     def _dispatch(self, data: dict[str, Any]) -> None:
         kind = data.get("type")
         if kind == "event":
-            self._events.put_nowait(data)
+            self._on_event(data)
         elif kind == "result" and (future := self._pending.pop(data.get("id", -1), None)):
             if future.done():
                 return
@@ -194,12 +205,22 @@ class HassConnection:
                 future.set_result(data.get("result"))
             else:
                 error = data.get("error") or {}
-                future.set_exception(
-                    HassError(f"{error.get('code', 'error')}: {error.get('message', '')}")
-                )
+                code = str(error.get("code", "error"))
+                future.set_exception(HassError(f"{code}: {error.get('message', '')}", code))
+
+    def _on_event(self, message: dict[str, Any]) -> None:
+        """An event message (its ``id`` is the subscribing command's); kept for next_event."""
+        self._events.put_nowait(message)
 
     async def command(self, kind: str, **fields: Any) -> Any:
         """Send one command and return its ``result``; raises HassError."""
+        message_id, future = await self._send_command(kind, fields)
+        return await self._result(kind, message_id, future)
+
+    async def _send_command(
+        self, kind: str, fields: dict[str, Any]
+    ) -> tuple[int, asyncio.Future[Any]]:
+        """Send a command; its id (events of a subscription carry it) and its result."""
         if self._ws is None or self._reader is None or self._reader.done():
             raise HassError("not connected to Home Assistant")
         message_id = next(self._ids)
@@ -207,14 +228,19 @@ class HassConnection:
         self._pending[message_id] = future
         try:
             await self._ws.send(json.dumps({"id": message_id, "type": kind, **fields}))
+        except ConnectionClosed:
+            self._pending.pop(message_id, None)
+            raise HassError("connection to Home Assistant lost") from None
+        return message_id, future
+
+    async def _result(self, kind: str, message_id: int, future: asyncio.Future[Any]) -> Any:
+        try:
             async with asyncio.timeout(self._config.timeout):
                 return await future
         except TimeoutError:
-            raise HassError(f"Home Assistant did not answer {kind} in time") from None
-        except ConnectionClosed:
-            raise HassError("connection to Home Assistant lost") from None
+            raise HassTimeoutError(f"Home Assistant did not answer {kind} in time") from None
         except HassError as err:
-            raise HassError(f"{kind} failed: {err}") from None
+            raise HassError(f"{kind} failed: {err}", err.code) from None
         finally:
             self._pending.pop(message_id, None)
 

@@ -5,9 +5,10 @@ Home Assistant.
 """
 
 from .audio_out import AudioConverter, AudioOptions
-from .client import QwenRealtimeClient, SessionState, Timeouts, join_transcripts
+from .client import QwenRealtimeClient
 from .config import (
     SessionConfig,
+    Timeouts,
     VadConfig,
     is_loopback_host,
     require_encryption,
@@ -38,10 +39,12 @@ from .events import (
     SessionUpdated,
     SpeechStarted,
     SpeechStopped,
+    join_transcripts,
     parse_event,
 )
 from .home_names import HomeNames, Named, format_home_names
 from .languages import normalize_language
+from .receiving import SessionState
 from .retry import RetryPolicy
 
 __all__ = [

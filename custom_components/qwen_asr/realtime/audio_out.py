@@ -11,7 +11,9 @@ of a source that stops sending without ending the session.
 A backlog (audio held while connecting, or a client sending a file faster than real time)
 is sent at once up to ``max_ahead_ms`` ahead of real time and then at real time, in VAD
 mode only: a third-party client reported that Qwen's server VAD missed segments when a large
-backlog arrived far faster than real time, and Qwen's samples send at real time.
+backlog arrived far faster than real time, and Qwen's samples send at real time. A whole
+recording (its end in hand before the session is configured) is not paced: it goes in
+manual mode (recording.py).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class AudioOptions:
     coalesce_ms: int = DEFAULT_COALESCE_MS
     # VAD mode: how far the audio sent may run ahead of real time; None: no pacing.
     max_ahead_ms: int | None = DEFAULT_MAX_AHEAD_MS
+    # VAD mode: a whole recording in hand before the session is configured goes in manual
+    # mode, committed at its silences (recording.py); False: VAD mode, paced.
+    recordings_manual: bool = True
 
     def validate(self) -> None:
         if not 0 <= self.coalesce_ms <= MAX_COALESCE_MS:

@@ -1,8 +1,9 @@
 """The sending side of a realtime session: event ids, the ordered outbox and audio appends.
 
 Audio is split to the service's size limit, committed automatically before a manual
-utterance reaches the service's 60 s limit, and paced in VAD mode (audio_out.py). One
-task writes the outbox to the socket in order.
+utterance reaches the service's 60 s limit, and paced in VAD mode (audio_out.py). Until
+the session's configuration is sent, audio is held as PCM, so that the mode can still be
+chosen for it (recording.py). One task writes the outbox to the socket in order.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class AudioSender:
             None if options.max_ahead_ms is None else options.max_ahead_ms / 1000,
         )
         self.uncommitted_bytes = 0
+        # Audio held until the session's configuration is sent (see release_held).
+        self.holding = True
+        self._held: list[bytes] = []  # as queued: each becomes its own append(s)
         # Event ids: a random per-session prefix and a counter (no entropy syscall per chunk).
         self._event_prefix = "event_" + uuid.uuid4().hex[:12]
         self._event_count = 0
@@ -61,6 +65,7 @@ class AudioSender:
         return f"{self._event_prefix}{self._event_count:x}"
 
     def queue(self, event: dict[str, Any]) -> None:
+        self.release_held()  # audio appended earlier goes first
         self._put(json.dumps(event), 0)
 
     def _put(self, message: str, audio_bytes: int) -> None:
@@ -69,11 +74,38 @@ class AudioSender:
         self._outbox.put_nowait((message, audio_bytes))
 
     def queue_audio(self, pcm: bytes) -> None:
+        if self.holding:
+            self._held.append(pcm)
+            self.unsent_audio_bytes += len(pcm)
+            return
+        self._queue_appends(pcm)
+
+    def release_held(self, commits: list[bytes] | None = None) -> None:
+        """Stop holding: queue the held audio as appends, or as ``commits`` (pieces of it,
+        each committed: a recording in manual mode)."""
+        if not self.holding:
+            return
+        self.holding = False
+        held, self._held = self._held, []
+        self.unsent_audio_bytes -= sum(map(len, held))
+        if commits is None:
+            for batch in held:
+                self._queue_appends(batch)
+            return
+        for piece in commits:
+            self._queue_appends(piece)
+            self._queue_commit()
+
+    @property
+    def held(self) -> bytes:
+        return b"".join(self._held)
+
+    def _queue_appends(self, pcm: bytes) -> None:
         step = self._max_append_bytes
         for start in range(0, len(pcm), step):
             piece = pcm[start : start + step]
             if self.config.manual and self.uncommitted_bytes + len(piece) > self._manual_limit:
-                self.commit()
+                self._queue_commit()
             self._put(self._append_message(piece), len(piece))
 
     def flush_audio(self) -> None:
@@ -85,9 +117,13 @@ class AudioSender:
     def commit(self) -> bool:
         """Queue a commit of the audio so far (manual mode). False if nothing to commit."""
         self.flush_audio()
+        self.release_held()
+        return self._queue_commit()
+
+    def _queue_commit(self) -> bool:
         if self.uncommitted_bytes == 0:
             return False  # the service answers an empty commit with an error
-        self.queue({"event_id": self.next_event_id(), "type": EventType.COMMIT})
+        self._put(json.dumps({"event_id": self.next_event_id(), "type": EventType.COMMIT}), 0)
         self.uncommitted_bytes = 0
         return True
 

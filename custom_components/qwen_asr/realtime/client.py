@@ -8,13 +8,16 @@ typed async iterator.
 Audio may be appended before the session is ready: it is held (not sent) until the
 service has confirmed the configuration, so connecting overlaps with speech. Small pieces
 are joined into appends of about 100 ms, and backlogs are paced in VAD mode (audio_out.py).
-The sending side lives in audio_sender.py, the receiving side in receiving.py.
+A whole recording in hand before the session is configured goes in manual mode instead,
+committed at its silences (recording.py). The sending side lives in audio_sender.py, the
+receiving side in receiving.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import ssl as ssl_module
@@ -25,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .audio_out import AudioConverter, AudioOptions
 from .audio_sender import AudioSender
-from .config import SessionConfig, resolve_endpoint
+from .config import SessionConfig, Timeouts, resolve_endpoint
 from .connection import open_socket
 from .const import DEFAULT_REGION, EventType
 from .echo import ContextEchoFilter
@@ -37,22 +40,16 @@ from .errors import (
     QwenTimeoutError,
     RateLimitError,
 )
-from .event_inbox import EventInbox
-from .events import Event, Final, ItemFailed, Partial
+from .events import Event, Final, ItemFailed, Partial, join_transcripts
 from .liveness import Activity, ServiceSilent, wait_while_alive
-from .receiving import ServerEventReceiver
+from .receiving import ServerEventReceiver, SessionResults, SessionState
+from .recording import RecordingRule
 from .retry import RetryPolicy
-from .session_state import SessionState
-from .timeouts import Timeouts
-from .transcripts import join_transcripts
-
-# Re-exported: these lived here before the client was split into modules.
-__all__ = ["QwenRealtimeClient", "SessionState", "Timeouts", "join_transcripts"]
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class QwenRealtimeClient(ServerEventReceiver):
+class QwenRealtimeClient:
     """A single streaming recognition session with Qwen3-ASR-Flash-Realtime."""
 
     def __init__(
@@ -83,30 +80,17 @@ class QwenRealtimeClient(ServerEventReceiver):
         self.connect_attempts = 0
         self._echo = ContextEchoFilter(config.context, manual=config.manual)
         self._activity = Activity()
-        # A rate limit reported while connecting: ends this attempt, not the session.
-        self._attempt_error: RateLimitError | None = None
-
-        self.state = SessionState.NEW
-        self.session_id: str | None = None
-        self.last_item_id: str | None = None
-        self.finals: list[Final] = []
-        self.failed_items: list[ItemFailed] = []
-        self.partials: dict[str, Partial] = {}
-        self.close_code: int | None = None
-        self.close_reason: str = ""
+        # Everything the service says, written by the receiver; read here.
+        self._results = SessionResults()
+        self._receiver = ServerEventReceiver(self._results, self._echo, self._activity)
 
         self._ws: ClientConnection | None = None
         self._sender = AudioSender(
             config, self.audio_options, self._activity, on_stall=self._flush_stalled
         )
-        self._events = EventInbox()
         self._tasks: list[asyncio.Task[None]] = []
         self._connect_task: asyncio.Task[None] | None = None
-        self._created = asyncio.Event()
-        self._updated = asyncio.Event()
-        self._finished = asyncio.Event()
-        self._final_seen = asyncio.Event()
-        self._error: QwenError | None = None
+        self._recording = RecordingRule(self.audio_options.recordings_manual)
         self._finish_sent = False
 
     def __repr__(self) -> str:
@@ -125,6 +109,46 @@ class QwenRealtimeClient(ServerEventReceiver):
     def config(self, config: SessionConfig) -> None:
         self._sender.config = config
 
+    # -- what the service said (SessionResults, written by the receiver) ---------------
+
+    @property
+    def state(self) -> SessionState:
+        return self._results.state
+
+    @property
+    def session_id(self) -> str | None:
+        return self._results.session_id
+
+    @property
+    def last_item_id(self) -> str | None:
+        return self._results.last_item_id
+
+    @property
+    def finals(self) -> list[Final]:
+        return self._results.finals
+
+    @property
+    def failed_items(self) -> list[ItemFailed]:
+        return self._results.failed_items
+
+    @property
+    def partials(self) -> dict[str, Partial]:
+        return self._results.partials
+
+    @property
+    def close_code(self) -> int | None:
+        return self._results.close_code
+
+    @property
+    def close_reason(self) -> str:
+        return self._results.close_reason
+
+    @property
+    def recording(self) -> bool:
+        """The whole audio was in hand before the session was configured: it went as a
+        recording, in manual mode (recording.py); no early answer is due then."""
+        return self._recording.recording
+
     @property
     def audio_bytes_sent(self) -> int:
         """PCM bytes of audio written into appends so far."""
@@ -139,7 +163,7 @@ class QwenRealtimeClient(ServerEventReceiver):
     @property
     def error(self) -> QwenError | None:
         """The error that ended the session, if any."""
-        return self._error
+        return self._results.error
 
     def start(self) -> None:
         """Begin connecting in the background; audio appended meanwhile is held."""
@@ -156,7 +180,7 @@ class QwenRealtimeClient(ServerEventReceiver):
 
     async def _connect(self) -> None:
         """Open the session; a rate limit is retried (audio stays held) per ``self.retry``."""
-        self.state = SessionState.CONNECTING
+        self._results.state = SessionState.CONNECTING
         backoff = self.retry.backoff()
         while True:
             try:
@@ -169,7 +193,7 @@ class QwenRealtimeClient(ServerEventReceiver):
                 _LOGGER.warning("Qwen rate limit (%s); retrying in %.1f s", err.detail, delay)
                 await self._discard_attempt()
                 await asyncio.sleep(delay)
-        self.state = SessionState.READY
+        self._results.state = SessionState.READY
         self._sender.flush_audio()  # the held backlog goes out now, not when an append fills
         self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
 
@@ -188,23 +212,39 @@ class QwenRealtimeClient(ServerEventReceiver):
             raise  # retried by _connect
         except QwenError as err:
             raise self._fail(err) from None
-        self._tasks.append(asyncio.create_task(self._receive_loop(), name="qwen-receive"))
+        self._tasks.append(asyncio.create_task(self._receiver.run(self._ws), name="qwen-receive"))
+        if self._sender.holding and not self._finish_sent and self.config.vad is not None:
+            await self._recording.wait_for_end(
+                self._sender.unsent_audio_bytes / self._sender.bytes_per_second
+            )
+        self._choose_mode()
         # Sent before session.created arrives to save a round trip, as the SDK does. A
         # service that refuses the session closes at once: the receive loop reports why.
         with contextlib.suppress(ConnectionClosed):
             await self._ws.send(json.dumps(self._session_update()))
-        await self._wait(self._updated, self.timeouts.setup, "the session to be configured")
-        if self._attempt_error is not None:
-            raise self._attempt_error
+        await self._wait(self._results.updated, self.timeouts.setup, "the session to be configured")
+        if self._results.attempt_error is not None:
+            raise self._results.attempt_error
+
+    def _choose_mode(self) -> None:
+        """Before the session's one ``session.update``: a whole recording already in hand
+        goes in manual mode, committed at its silences (the rule and why: recording.py)."""
+        sender = self._sender
+        if not sender.holding:
+            return  # a retried attempt: the mode was chosen for the first one
+        commits = self._recording.commits(sender.held, self.config) if self._finish_sent else None
+        if commits is not None:
+            self.config = dataclasses.replace(self.config, vad=None)
+            self._echo.manual = True
+        sender.release_held(commits)
+        if self._finish_sent:
+            self._queue_finish()
 
     async def _discard_attempt(self) -> None:
         """Forget a connection refused for a rate limit; queued audio is kept for the next."""
         await self._release_connection()
         self._ws = None
-        self._attempt_error = None
-        self.session_id = None
-        self._created.clear()
-        self._updated.clear()
+        self._results.new_attempt()
 
     async def update_session(self, config: SessionConfig, timeout: float | None = None) -> None:
         """Change the configuration of the open session (the SDK's ``update_session``).
@@ -216,14 +256,14 @@ class QwenRealtimeClient(ServerEventReceiver):
         if not self.ready or self._finish_sent:
             raise ProtocolError("update_session needs a connected session that is not finishing")
         self._sender.flush_audio()  # the audio so far keeps the configuration it was sent for
-        self._updated.clear()
+        self._results.updated.clear()
         self.config = config
         # Appends keep their duration if the sample rate changes.
         coalescer = self._sender.coalescer
         coalescer.set_converter(coalescer.converter, self._sender.bytes_per_second)
         self._sender.queue(self._session_update())
         await self._wait(
-            self._updated,
+            self._results.updated,
             self.timeouts.setup if timeout is None else timeout,
             "the session to be configured",
         )
@@ -261,7 +301,7 @@ class QwenRealtimeClient(ServerEventReceiver):
         try:
             await self._ws.send(message)
         except ConnectionClosed as err:
-            raise self._fail(self._dropped(err)) from None
+            raise self._fail(self._results.dropped(err)) from None
 
     def set_audio_converter(self, converter: AudioConverter | None) -> None:
         """Audio appended from now on is in the converter's input format (None: the session's
@@ -273,13 +313,14 @@ class QwenRealtimeClient(ServerEventReceiver):
 
     def _flush_stalled(self) -> None:
         # The source stopped sending mid-append; held audio waits for the session instead.
-        if self.ready and not self._finish_sent and self._error is None:
+        if self.ready and not self._finish_sent and self._results.error is None:
             self._sender.flush_audio()
 
     def _check_can_append(self) -> None:
         self._raise_if_failed()
         if self._finish_sent:
             raise ProtocolError("Audio appended after the session was finished")
+        self._recording.audio_appended()
 
     def commit(self) -> bool:
         """Manual mode: mark the audio so far as one utterance. False if nothing to commit."""
@@ -294,9 +335,15 @@ class QwenRealtimeClient(ServerEventReceiver):
         if self._finish_sent:
             return
         self._sender.flush_audio()
-        if self.config.manual:
-            self.commit()
         self._finish_sent = True
+        self._recording.end_in_hand.set()
+        if not self._sender.holding:
+            self._queue_finish()
+        # else the whole recording is in hand: _choose_mode queues the end with it
+
+    def _queue_finish(self) -> None:
+        if self.config.manual:
+            self._sender.commit()
         self._sender.queue(
             {"event_id": self._sender.next_event_id(), "type": EventType.SESSION_FINISH}
         )
@@ -306,14 +353,14 @@ class QwenRealtimeClient(ServerEventReceiver):
         self.end_session_nowait()
         if self._connect_task is not None and not self._connect_task.done():
             await asyncio.shield(self._connect_task)
-        self.state = SessionState.FINISHING
+        self._results.state = SessionState.FINISHING
         self._activity.touch()  # the silence is counted from now (or the last event)
         # A backlog still being paced out must reach the service before it can finish; the
         # send loop counts the silence from the last message it writes (finish included).
         backlog_s = self._sender.unsent_audio_bytes / self._sender.bytes_per_second
         try:
             await wait_while_alive(
-                self._finished,
+                self._results.finished,
                 self._activity,
                 idle=self.timeouts.finish_silence,
                 total=(self.timeouts.finish if timeout is None else timeout) + backlog_s,
@@ -323,8 +370,8 @@ class QwenRealtimeClient(ServerEventReceiver):
         except TimeoutError:
             timed_out = QwenTimeoutError("Timed out waiting for the final transcript")
             raise self._fail(timed_out) from None
-        if self._error is not None:
-            raise self._error
+        if self._results.error is not None:
+            raise self._results.error
         return list(self.finals)
 
     async def first_final(self, timeout: float) -> Final | None:
@@ -332,7 +379,7 @@ class QwenRealtimeClient(ServerEventReceiver):
 
         Returns None when the session finished without any utterance.
         """
-        await self._wait(self._final_seen, timeout, "the first final transcript")
+        await self._wait(self._results.final_seen, timeout, "the first final transcript")
         return self.finals[0] if self.finals else None
 
     @property
@@ -352,23 +399,26 @@ class QwenRealtimeClient(ServerEventReceiver):
         try:
             await self._sender.run(self._ws)
         except ConnectionClosed as err:
-            self._fail(self._dropped(err))
+            self._fail(self._results.dropped(err))
 
     # -- receiving --------------------------------------------------------------------
 
     def events(self) -> AsyncIterator[Event]:
         """Yield server events until ``session.finished``; raise the error that ends it."""
-        return self._events.events()
+        return self._results.inbox.events()
 
     async def next_event(self, timeout: float) -> Event:
         """The next server event, waiting at most ``timeout`` seconds."""
-        return await self._events.next_event(timeout)
+        return await self._results.inbox.next_event(timeout)
 
     # -- failure and shutdown ---------------------------------------------------------
 
+    def _fail(self, error: QwenError) -> QwenError:
+        return self._results.fail(error)
+
     def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            raise self._error
+        if self._results.error is not None:
+            raise self._results.error
         if self.state is SessionState.CLOSED:
             raise QwenConnectionError("The session is closed")
 
@@ -377,8 +427,8 @@ class QwenRealtimeClient(ServerEventReceiver):
             await asyncio.wait_for(flag.wait(), timeout)
         except TimeoutError:
             raise self._fail(QwenTimeoutError(f"Timed out waiting for {what}")) from None
-        if self._error is not None:
-            raise self._error
+        if self._results.error is not None:
+            raise self._results.error
 
     async def close(self) -> None:
         """Release the socket and every task at once; safe to call any number of times."""
@@ -393,7 +443,7 @@ class QwenRealtimeClient(ServerEventReceiver):
         # may have finished (and started the send loop) despite being cancelled.
         await self._release_connection()
         if self.state is not SessionState.FAILED:
-            self.state = SessionState.CLOSED
+            self._results.state = SessionState.CLOSED
 
     async def _release_connection(self) -> None:
         """Stop the socket's tasks and close it (bounded by the close timeout)."""

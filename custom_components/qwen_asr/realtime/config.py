@@ -150,3 +150,15 @@ def is_loopback_host(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Every wait of the client is bounded by one of these (seconds)."""
+
+    connect: float = 10.0  # TCP + TLS + WebSocket handshake
+    setup: float = 10.0  # session.created / session.updated after the handshake
+    finish: float = 20.0  # session.finish -> session.finished (the SDK's default)
+    close: float = 2.0
+    # After session.finish, a service silent this long has stalled (None: wait ``finish``).
+    finish_silence: float | None = 3.0

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from .config import Timeouts
 from .errors import (
     AuthenticationError,
     QwenConnectionError,
@@ -18,7 +19,6 @@ from .errors import (
 )
 from .redact import RedactingLogger
 from .retry import HTTP_TOO_MANY_REQUESTS
-from .timeouts import Timeouts
 
 
 async def open_socket(

@@ -34,14 +34,14 @@ class ContextEchoFilter:
 
     def __init__(self, context: str, *, manual: bool) -> None:
         self._context = _normalize(context)
-        self._manual = manual
+        self.manual = manual  # set when a recording goes in manual mode
         self._spoken: set[str] = set()
 
     def speech_started(self, item_id: str) -> None:
         self._spoken.add(item_id)
 
     def _speechless(self, item_id: str) -> bool:
-        return self._manual or item_id not in self._spoken
+        return self.manual or item_id not in self._spoken
 
     def final(self, event: Final) -> Final:
         """The final, with an empty transcript if it is an echo of the context."""

@@ -1,8 +1,9 @@
-"""Typed server events and the parser that builds them from JSON."""
+"""Typed server events, the parser that builds them from JSON, and joining transcripts."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,3 +190,26 @@ def parse_event(data: Any) -> Event | None:
             str(details.get("message") or "transcription failed"),
         )
     return None
+
+
+def join_transcripts(parts: Iterable[str]) -> str:
+    """Join utterances: no separator between CJK texts, a space between others."""
+    text = ""
+    for raw in parts:
+        part = raw.strip()
+        if not part:
+            continue
+        if text and not (_is_cjk(text[-1]) and _is_cjk(part[0])):
+            text += " "
+        text += part
+    return text
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3000 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7AF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+    )

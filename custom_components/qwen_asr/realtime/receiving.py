@@ -1,20 +1,24 @@
-"""The receiving side of a realtime session: server events applied to the session's state.
+"""The receiving side of a realtime session: what the service said, and the loop that reads it.
 
-A mixin of QwenRealtimeClient: it reads and sets the client's results and lifecycle
-flags, declared here for the type checker, and records the error that ends a session.
+``SessionResults`` is the one owner of everything received (finals, partials, failed items,
+ids, the close code, the lifecycle state and its events) and of the error that ends the
+session; ``ServerEventReceiver`` writes it and QwenRealtimeClient reads it. ``EventInbox``
+holds the events for the client's readers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import AsyncIterator
+from enum import StrEnum
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from .echo import ContextEchoFilter
-from .errors import QwenConnectionError, QwenError, RateLimitError
-from .event_inbox import EventInbox, decode_message
+from .errors import ProtocolError, QwenConnectionError, QwenError, QwenTimeoutError, RateLimitError
 from .events import (
     Committed,
     ErrorEvent,
@@ -27,99 +31,112 @@ from .events import (
     SessionUpdated,
     SpeechStarted,
     SpeechStopped,
+    parse_event,
 )
 from .liveness import Activity
 from .retry import error_from_event
-from .session_state import SessionState
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class ServerEventReceiver:
-    """Reads the socket, applies each server event, and fails the session on errors."""
+class SessionState(StrEnum):
+    """Lifecycle of a session, as the SDK's open/close notifications would report it."""
 
-    # Set by QwenRealtimeClient.__init__.
-    state: SessionState
-    session_id: str | None
-    last_item_id: str | None
-    finals: list[Final]
-    failed_items: list[ItemFailed]
-    partials: dict[str, Partial]
-    close_code: int | None
-    close_reason: str
-    _ws: ClientConnection | None
-    _activity: Activity
-    _echo: ContextEchoFilter
-    _events: EventInbox
-    _attempt_error: RateLimitError | None
-    _error: QwenError | None
-    _created: asyncio.Event
-    _updated: asyncio.Event
-    _finished: asyncio.Event
-    _final_seen: asyncio.Event
+    NEW = "new"
+    CONNECTING = "connecting"
+    READY = "ready"
+    FINISHING = "finishing"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CLOSED = "closed"
 
-    async def _receive_loop(self) -> None:
-        assert self._ws is not None
-        try:
-            async for message in self._ws:
-                self._activity.touch()
-                event = decode_message(message)
-                if event is None:
-                    continue
-                self._handle(event)
-                if isinstance(event, Finished) or self._attempt_error is not None:
-                    return
-            # The service closed normally but never said session.finished.
-            self._fail(self._dropped(None))
-        except ConnectionClosed as err:
-            self._fail(self._dropped(err))
-        except QwenError as err:
-            self._fail(err)
 
-    def _handle(self, event: Event) -> None:
-        item_id = getattr(event, "item_id", None)
-        if item_id:
-            self.last_item_id = item_id
-        match event:
-            case SessionCreated(session_id=session_id):
-                self.session_id = session_id
-                self._created.set()
-            case SessionUpdated():
-                self._updated.set()
-            case SpeechStarted():
-                self._echo.speech_started(event.item_id)
-            case Partial():
-                if self._echo.withholds(event):
-                    return
-                self.partials[event.item_id] = event
-            case Final():
-                event = self._echo.final(event)
-                self.partials.pop(event.item_id, None)
-                self.finals.append(event)
-                self._final_seen.set()
-            case ItemFailed():
-                self.partials.pop(event.item_id, None)
-                self.failed_items.append(event)
-                _LOGGER.warning("Qwen could not transcribe an utterance: %s", event.message)
-            case ErrorEvent():
-                error = error_from_event(event)
-                if isinstance(error, RateLimitError) and self.state is SessionState.CONNECTING:
-                    self._attempt_error = error  # _connect retries
-                    self._updated.set()
-                    return
-                # Every request this client sends is valid, so any error ends the session.
-                self._events.put(event)
-                self._fail(error)
+def decode_message(message: str | bytes) -> Event | None:
+    """The event a WebSocket message carries; None for event types the client ignores."""
+    if isinstance(message, bytes):
+        raise ProtocolError("The service sent a binary frame")
+    try:
+        data = json.loads(message)
+    except ValueError:
+        raise ProtocolError("The service sent invalid JSON") from None
+    event = parse_event(data)
+    if event is None:
+        _LOGGER.debug("Ignoring server event %s", data.get("type"))
+    return event
+
+
+class EventInbox:
+    """Events in arrival order; the error that ended the session stays for every reader."""
+
+    def __init__(self) -> None:
+        self._items: asyncio.Queue[Event | QwenError] = asyncio.Queue()
+
+    def put(self, item: Event | QwenError) -> None:
+        self._items.put_nowait(item)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Yield server events until ``session.finished``; raise the error that ends it."""
+        while True:
+            item = await self._items.get()
+            if isinstance(item, QwenError):
+                self._items.put_nowait(item)  # later readers see the failure too
+                raise item
+            yield item
+            if isinstance(item, Finished):
                 return
-            case Finished():
-                self.state = SessionState.FINISHED
-                self._finished.set()
-                self._final_seen.set()
-            case SpeechStopped() | Committed():
-                pass
-        self._events.put(event)
 
-    def _dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
+    async def next_event(self, timeout: float) -> Event:
+        """The next server event, waiting at most ``timeout`` seconds."""
+        try:
+            item = await asyncio.wait_for(self._items.get(), timeout)
+        except TimeoutError:
+            raise QwenTimeoutError("Timed out waiting for the service") from None
+        if isinstance(item, QwenError):
+            self._items.put_nowait(item)
+            raise item
+        return item
+
+
+class SessionResults:
+    """What the service has said about one session, and how the session stands."""
+
+    def __init__(self) -> None:
+        self.state = SessionState.NEW
+        self.session_id: str | None = None
+        self.last_item_id: str | None = None
+        self.finals: list[Final] = []
+        self.failed_items: list[ItemFailed] = []
+        self.partials: dict[str, Partial] = {}
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.error: QwenError | None = None  # the error that ended the session
+        # A rate limit reported while connecting: ends that attempt, not the session.
+        self.attempt_error: RateLimitError | None = None
+        self.inbox = EventInbox()
+        self.created = asyncio.Event()
+        self.updated = asyncio.Event()
+        self.finished = asyncio.Event()
+        self.final_seen = asyncio.Event()
+
+    def new_attempt(self) -> None:
+        """Forget a connection attempt refused for a rate limit."""
+        self.attempt_error = None
+        self.session_id = None
+        self.created.clear()
+        self.updated.clear()
+
+    def fail(self, error: QwenError) -> QwenError:
+        """Record the first error, wake every waiter, and return it for raising."""
+        if self.error is None and self.state is not SessionState.FINISHED:
+            self.error = error
+            self.state = SessionState.FAILED
+            self.inbox.put(error)
+            for waiter in (self.created, self.updated, self.finished, self.final_seen):
+                waiter.set()
+        return self.error or error
+
+    def dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
+        """The error for a connection that ended without ``session.finished``."""
         if err is not None and err.rcvd is not None:
             self.close_code, self.close_reason = err.rcvd.code, err.rcvd.reason
             return QwenConnectionError(
@@ -127,12 +144,74 @@ class ServerEventReceiver:
             )
         return QwenConnectionError("The connection to the service was lost")
 
-    def _fail(self, error: QwenError) -> QwenError:
-        """Record the first error, wake every waiter, and return it for raising."""
-        if self._error is None and self.state is not SessionState.FINISHED:
-            self._error = error
-            self.state = SessionState.FAILED
-            self._events.put(error)
-            for waiter in (self._created, self._updated, self._finished, self._final_seen):
-                waiter.set()
-        return self._error or error
+
+class ServerEventReceiver:
+    """Reads the socket and applies each server event to the session's results."""
+
+    def __init__(self, results: SessionResults, echo: ContextEchoFilter, activity: Activity):
+        self._results = results
+        self._echo = echo
+        self._activity = activity
+
+    async def run(self, ws: ClientConnection) -> None:
+        """Until ``session.finished``, a refused attempt, or the failure it records."""
+        results = self._results
+        try:
+            async for message in ws:
+                self._activity.touch()
+                event = decode_message(message)
+                if event is None:
+                    continue
+                self.handle(event)
+                if isinstance(event, Finished) or results.attempt_error is not None:
+                    return
+            # The service closed normally but never said session.finished.
+            results.fail(results.dropped(None))
+        except ConnectionClosed as err:
+            results.fail(results.dropped(err))
+        except QwenError as err:
+            results.fail(err)
+
+    def handle(self, event: Event) -> None:
+        results = self._results
+        item_id = getattr(event, "item_id", None)
+        if item_id:
+            results.last_item_id = item_id
+        match event:
+            case SessionCreated(session_id=session_id):
+                results.session_id = session_id
+                results.created.set()
+            case SessionUpdated():
+                results.updated.set()
+            case SpeechStarted():
+                self._echo.speech_started(event.item_id)
+            case Partial():
+                if self._echo.withholds(event):
+                    return
+                results.partials[event.item_id] = event
+            case Final():
+                event = self._echo.final(event)
+                results.partials.pop(event.item_id, None)
+                results.finals.append(event)
+                results.final_seen.set()
+            case ItemFailed():
+                results.partials.pop(event.item_id, None)
+                results.failed_items.append(event)
+                _LOGGER.warning("Qwen could not transcribe an utterance: %s", event.message)
+            case ErrorEvent():
+                error = error_from_event(event)
+                if isinstance(error, RateLimitError) and results.state is SessionState.CONNECTING:
+                    results.attempt_error = error  # the client's connect retries
+                    results.updated.set()
+                    return
+                # Every request this client sends is valid, so any error ends the session.
+                results.inbox.put(event)
+                results.fail(error)
+                return
+            case Finished():
+                results.state = SessionState.FINISHED
+                results.finished.set()
+                results.final_seen.set()
+            case SpeechStopped() | Committed():
+                pass
+        results.inbox.put(event)

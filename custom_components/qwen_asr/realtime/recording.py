@@ -1,0 +1,142 @@
+"""A whole recording in hand: sent in manual mode, one commit per stretch of speech.
+
+The rule (why it is safe against the real service): a session in VAD mode is sent as a
+recording when ``session.finish`` was requested before ``session.update`` went out, that
+is, when the whole audio, end included, was in hand before the session was configured.
+Then nothing about the audio is live any more and the only thing the service's VAD could
+still do is split it into utterances; everything else about VAD mode is a risk for a
+backlog (a third-party client saw Qwen's VAD miss segments of a backlog sent faster than
+real time, protocol reference 7.1), and pacing it costs its length.
+
+Manual mode is the documented way to send audio that is not live ([DOC] 6.4:
+``turn_detection: null``, append, commit, finish; several commits per session each give
+their own item, in order). It is chosen in the one ``session.update`` of the session, so
+no undocumented mid-session reconfiguration is relied on. The service's limit of 60 s of
+audio per commit ([DOC] 1.6) is kept by committing at every silence at least as long as
+the session's VAD ``silence_duration_ms`` (where Qwen's VAD would end an utterance too),
+so a two-command recording still gives two transcripts; a recording with a stretch over
+60 s between such silences, or with no speech this detector can see, stays in VAD mode and
+is paced as before. No audio is dropped: each commit runs from the middle of one silence
+to the middle of the next.
+
+The energy threshold is deliberately low: a frame counts as silence only if its peak stays
+below -40 dBFS (digital silence and a quiet room). A noisy recording finds fewer silences
+and is committed in fewer, longer pieces, which Qwen recognizes as well; only the split
+into separate transcripts is lost.
+
+Audio that is only ahead of real time, with its end still to come (a satellite that
+buffered a second), is not a recording: it may go on live, and with Qwen's endpointing
+only Qwen's VAD ends such a stream. But a whole file may still be arriving when the
+connection opens (on loopback the handshake takes a few milliseconds), so when the audio
+in hand is more than ``RECORDING_AHEAD_S`` ahead of real time the client waits up to
+``RECORDING_END_WAIT_S`` for its end before configuring the session. Live audio (Home
+Assistant's, held while connecting, arrives in real time) never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import sys
+import time
+from array import array
+
+from .config import SessionConfig
+from .const import MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH
+
+_LOGGER = logging.getLogger(__name__)
+
+# Audio in hand this far ahead of the time since its first piece: perhaps a recording.
+RECORDING_AHEAD_S = 0.5
+# How long the session's configuration then waits for the end of that audio.
+RECORDING_END_WAIT_S = 0.25
+FRAME_MS = 20
+# Peak amplitude below which a frame is silence: -40 dBFS of full scale (32768).
+SILENCE_PEAK = 328
+
+
+def _frame_is_silent(samples: array[int], start: int, end: int) -> bool:
+    frame = samples[start:end]
+    return not frame or (max(frame) < SILENCE_PEAK and min(frame) > -SILENCE_PEAK)
+
+
+def split_at_silences(pcm: bytes, sample_rate: int, silence_ms: int) -> list[bytes] | None:
+    """The recording cut in the middle of each silence of at least ``silence_ms``.
+
+    None when it should not be sent as a recording: no speech found, or a piece would
+    exceed the service's 60 s per commit.
+    """
+    samples = array("h")
+    samples.frombytes(pcm[: len(pcm) // SAMPLE_WIDTH * SAMPLE_WIDTH])
+    if sys.byteorder == "big":
+        samples.byteswap()  # PCM16 on the wire is little-endian
+    frame = sample_rate * FRAME_MS // 1000
+    silent = [
+        _frame_is_silent(samples, start, start + frame) for start in range(0, len(samples), frame)
+    ]
+    if all(silent):
+        return None
+    min_run = max(1, silence_ms // FRAME_MS)
+    cuts: list[int] = []  # sample offsets
+    run_start: int | None = None
+    first_voiced = silent.index(False)
+    for index, is_silent in enumerate([*silent, False]):  # a sentinel closes a trailing run
+        if is_silent and run_start is None:
+            run_start = index
+        elif not is_silent and run_start is not None:
+            interior = run_start > first_voiced and index < len(silent)
+            if interior and index - run_start >= min_run:
+                cuts.append((run_start + index) // 2 * frame)
+            run_start = None
+    bounds = [0, *(cut * SAMPLE_WIDTH for cut in cuts), len(pcm)]
+    pieces = [pcm[start:end] for start, end in itertools.pairwise(bounds)]
+    limit = MAX_MANUAL_UTTERANCE_MS * sample_rate // 1000 * SAMPLE_WIDTH
+    return None if any(len(piece) > limit for piece in pieces) else pieces
+
+
+class RecordingRule:
+    """Tells one session's whole recording from a live stream (the rule above)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._first_audio_at: float | None = None
+        self.end_in_hand = asyncio.Event()  # the caller has ended the audio
+        self.recording = False
+
+    def audio_appended(self) -> None:
+        if self._first_audio_at is None:
+            self._first_audio_at = time.monotonic()
+
+    async def wait_for_end(self, held_s: float) -> None:
+        """With ``held_s`` of audio in hand far ahead of real time, wait a moment for its
+        end (a whole file still arriving); live audio returns at once."""
+        if not self._enabled or self._first_audio_at is None:
+            return
+        if held_s - (time.monotonic() - self._first_audio_at) < RECORDING_AHEAD_S:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.end_in_hand.wait(), RECORDING_END_WAIT_S)
+
+    def commits(self, held: bytes, config: SessionConfig) -> list[bytes] | None:
+        """The pieces to commit if the whole recording ``held`` goes in manual mode."""
+        if not self._enabled or config.vad is None:
+            return None
+        seconds = len(held) / (config.sample_rate * SAMPLE_WIDTH)
+        pieces = split_at_silences(held, config.sample_rate, config.vad.silence_duration_ms)
+        if pieces is None:
+            _LOGGER.debug(
+                "A whole recording (%.1f s) in hand, but no speech found or more than 60 s "
+                "without a silence: VAD mode, paced",
+                seconds,
+            )
+            return None
+        _LOGGER.debug(
+            "A whole recording (%.1f s) in hand before the session was configured: manual "
+            "mode, %d commit(s) at its silences",
+            seconds,
+            len(pieces),
+        )
+        self.recording = True
+        return pieces

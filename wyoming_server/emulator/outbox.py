@@ -1,0 +1,108 @@
+"""The emulated session's server events on their way out, and the faults that act there.
+
+Events leave in the order they were queued. Faults delay them (``event_delay_s``,
+``completed_delay_s``, ``finish_event_delay_s``), inject a server error after N events, or
+stall the session (nothing is sent any more); ``Behaviour.finalize_delay_ms`` holds each
+final result until its due time. After ``session.finished`` the connection is closed once
+the grace period has passed, unless the client closed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from qwen_asr_realtime.const import EventType
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from . import server_events
+
+if TYPE_CHECKING:
+    from .records import SessionRecord
+    from .session import SessionContext
+
+# Key of an outbox payload (never sent): time.monotonic() before which it is not sent.
+DUE = "_due"
+
+
+class EventOutbox:
+    """Writes queued server events to one connection, applying the send-side faults."""
+
+    def __init__(
+        self,
+        ws: ServerConnection,
+        record: SessionRecord,
+        context: SessionContext,
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
+    ) -> None:
+        self._ws = ws
+        self._record = record
+        self._ctx = context
+        self._spawn = spawn
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._sent_count = 0
+        self._error_injected = False
+        self.stalled = False  # the stall faults: nothing is sent any more
+        self.finished = False  # session.finished is queued: finish_event_delay_s applies
+
+    def put(self, payload: dict[str, Any]) -> None:
+        if not self.stalled:
+            self._queue.put_nowait(payload)
+
+    async def drain(self) -> None:
+        """Until everything queued so far has been written (or dropped)."""
+        await self._queue.join()
+
+    async def run(self) -> None:
+        while True:
+            payload = await self._queue.get()
+            try:
+                if self.stalled:
+                    continue
+                await self.deliver(payload)
+                limit = self._ctx.faults.error_after_events
+                if limit is not None and not self._error_injected and self._sent_count >= limit:
+                    self._error_injected = True
+                    await self.deliver(
+                        server_events.error(
+                            code="internal_error",
+                            message="Internal server error (injected fault).",
+                            error_type="server_error",
+                        )
+                    )
+                if payload["type"] == EventType.SESSION_FINISHED:
+                    self._spawn(self._close_after_grace())
+            except ConnectionClosed:
+                pass
+            finally:
+                self._queue.task_done()
+
+    async def deliver(self, payload: dict[str, Any]) -> None:
+        """Write one event after its delays (the benchmarks wrap this to delay set-up)."""
+        due = payload.pop(DUE, None)
+        if due is not None and (wait := due - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        delay = self._ctx.faults.event_delay_s
+        if payload["type"] in (EventType.COMPLETED, EventType.FAILED):
+            delay += self._ctx.faults.completed_delay_s
+        if self.finished:
+            delay += self._ctx.faults.finish_event_delay_s
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self._ws.send(json.dumps(payload))
+        now = time.monotonic()
+        self._sent_count += 1
+        self._record.server_events.append((now, payload["type"]))
+        if self._ctx.on_server_event is not None:
+            self._ctx.on_server_event(self._record, payload, now)
+
+    async def _close_after_grace(self) -> None:
+        grace = self._ctx.behaviour.close_grace_s
+        if grace is None:
+            return
+        await asyncio.sleep(grace)
+        await self._ws.close(1000, "session finished")
