@@ -211,7 +211,8 @@ async def test_slow_qwen_that_answers_keeps_its_answer(
 ) -> None:  # type: ignore[no-untyped-def]
     primary.faults.finish_event_delay_s = 1.2  # alive, but slower than the prepare delay
     port = await start_server(fallback=fallback.engine())
-    timed = await timed_request(port, speech_pcm("what_time_is_it"))
+    # Live (real-time chunks): a VAD session, whose only late event is session.finished.
+    timed = await timed_request(port, speech_pcm("what_time_is_it"), pace=0.1)
     _report("slow Qwen", timed)
     assert timed.reply.text == PRIMARY_TEXT
 
