@@ -78,13 +78,3 @@ async def test_migration_drops_the_key_derived_unique_id(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.unique_id is None
     assert (entry.version, entry.minor_version) == (1, 2)
-
-
-async def test_entries_from_a_newer_version_are_not_loaded(
-    hass: HomeAssistant, entry_data: dict[str, Any]
-) -> None:
-    """After a downgrade, an entry this version cannot read stays untouched."""
-    entry = MockConfigEntry(domain=DOMAIN, data=entry_data, version=2, minor_version=1)
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.MIGRATION_ERROR

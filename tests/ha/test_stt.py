@@ -108,9 +108,13 @@ async def test_entity_and_device(hass: HomeAssistant, setup_entry: MockConfigEnt
     assert device.entry_type is dr.DeviceEntryType.SERVICE
 
 
-async def test_setup_and_unload(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
-    """Setup opens no connection; unloading removes the entity's platform."""
+async def test_setup_and_unload(
+    hass: HomeAssistant, emulator: Any, setup_entry: MockConfigEntry
+) -> None:
+    """Setup's account check leaves no session open; unloading unloads the entry."""
     assert setup_entry.state is ConfigEntryState.LOADED
+    await until(lambda: all(session.closed_at is not None for session in emulator.sessions))
+    assert len(emulator.sessions) == 1
     assert await hass.config_entries.async_unload(setup_entry.entry_id)
     await hass.async_block_till_done()
     assert setup_entry.state is ConfigEntryState.NOT_LOADED
