@@ -69,6 +69,7 @@ async def test_invalid_endpoint_at_setup_is_a_setup_error_with_a_repair(
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
     issue = _issue(hass, config_entry)
     assert issue is not None and issue.translation_key == "invalid_settings"
+    assert emulator.sessions == [] and emulator.rejected == []  # nothing was sent
 
 
 @pytest.mark.parametrize("fault", [{"reject_status": 500}, {"error_after_events": 1}])

@@ -312,6 +312,22 @@ async def test_unreachable_service(
     assert result == stt.SpeechResult(None, ERROR)
 
 
+async def test_recognitions_run_in_parallel(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Two satellites at once: both stream at the same time (PARALLEL_UPDATES = 0)."""
+    pcm = speech_pcm("what_time_is_it")
+    tasks = [asyncio.create_task(recognize(chunks(pcm, then_wait=True))) for _ in range(2)]
+    # The setup's check session, then two recognitions streaming together.
+    await until(lambda: sum(session.audio_bytes > 0 for session in emulator.sessions) == 2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def test_cancellation_releases_everything(
     hass: HomeAssistant,
     emulator: Any,
