@@ -10,7 +10,6 @@ from __future__ import annotations
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import SOURCE_RECONFIGURE
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import FlowResult
 from homeassistant.helpers import issue_registry as ir
 
 from . import compat
@@ -62,11 +61,15 @@ class ReconfigureRepairFlow(RepairsFlow):
     def __init__(self, entry_id: str) -> None:
         self._entry_id = entry_id
 
-    async def async_step_init(self, user_input: dict[str, str] | None = None) -> FlowResult:
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> compat.RepairsFlowResult:
         """The first step: the explanation."""
         return await self.async_step_confirm()
 
-    async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> FlowResult:
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> compat.RepairsFlowResult:
         """Show what is wrong; on submit, start the reconfigure flow."""
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:

@@ -98,6 +98,7 @@ class EmulatorProcess(ServiceProcess):
     def __init__(self, *, api_keys: Sequence[str], transcripts: Sequence[str] = ()) -> None:
         super().__init__("emulator", [])
         self.api_keys = list(api_keys)
+        self.models: list[str] = []  # accepted models; empty: every known model
         self.transcripts = list(transcripts)
         self.port = 0
         self.url = ""
@@ -116,6 +117,7 @@ class EmulatorProcess(ServiceProcess):
             "scripted",
             *(arg for key in self.api_keys for arg in ("--api-key", key)),
             *(arg for text in self.transcripts for arg in ("--transcript", text)),
+            *(arg for model in self.models for arg in ("--model", model)),
         ]
         process = self._spawn(subprocess.PIPE)
         assert process.stdout is not None
@@ -126,10 +128,14 @@ class EmulatorProcess(ServiceProcess):
         self.port = int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
         return self.url
 
-    def restart(self, *, api_keys: Sequence[str] | None = None) -> str:
+    def restart(
+        self, *, api_keys: Sequence[str] | None = None, models: Sequence[str] | None = None
+    ) -> str:
         self.stop()
         if api_keys is not None:
             self.api_keys = list(api_keys)
+        if models is not None:
+            self.models = list(models)
         return self.start()
 
 

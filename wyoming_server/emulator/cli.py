@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="model a VAD that loses audio arriving more than MS ahead of real time",
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="accepted model (repeatable); without it every known model is accepted, e.g. "
+        "leave a dated snapshot out to play a retired model",
+    )
     parser.add_argument("--debug", action="store_true")
     return parser
 
@@ -86,6 +93,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
         recognizer_factory=recognizer,
         behaviour=behaviour,
     ) as emulator:
+        if args.model:
+            emulator.models = frozenset(args.model)
         print(emulator.url, flush=True)
         await stop.wait()
     return 0
