@@ -22,20 +22,16 @@ from .conftest import chunks, pcm_metadata, stt_entity_id
 KITCHEN = "turn on the kitchen lights"
 
 
-async def test_assist_pipeline_uses_qwen(
-    hass: HomeAssistant,
-    emulator: Any,
-    setup_entry: MockConfigEntry,
-    speech_pcm: Callable[..., bytes],
-) -> None:
-    """The pipeline streams the microphone audio to Qwen and gets the transcript."""
+async def _run_stt_pipeline(
+    hass: HomeAssistant, emulator: Any, entry: MockConfigEntry, speech_pcm: Callable[..., bytes]
+) -> tuple[str, list[assist_pipeline.PipelineEvent]]:
+    """One speech-to-text-only run of the default pipeline with the entry's entity."""
     assert await async_setup_component(hass, "assist_pipeline", {})
     await hass.async_block_till_done()
-    entity_id = stt_entity_id(hass, setup_entry)
+    entity_id = stt_entity_id(hass, entry)
     pipeline = async_get_pipeline(hass)
     await async_update_pipeline(hass, pipeline, stt_engine=entity_id, stt_language="en")
     emulator.recognizer_factory.transcripts = [KITCHEN]
-
     events: list[assist_pipeline.PipelineEvent] = []
     await assist_pipeline.async_pipeline_from_audio_stream(
         hass,
@@ -47,6 +43,17 @@ async def test_assist_pipeline_uses_qwen(
         start_stage=assist_pipeline.PipelineStage.STT,
         end_stage=assist_pipeline.PipelineStage.STT,
     )
+    return entity_id, events
+
+
+async def test_assist_pipeline_uses_qwen(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """The pipeline streams the microphone audio to Qwen and gets the transcript."""
+    entity_id, events = await _run_stt_pipeline(hass, emulator, setup_entry, speech_pcm)
     by_type = {event.type: event.data for event in events}
     assert by_type[assist_pipeline.PipelineEventType.STT_START]["engine"] == entity_id
     assert by_type[assist_pipeline.PipelineEventType.STT_END] == {"stt_output": {"text": KITCHEN}}
@@ -63,23 +70,7 @@ async def test_pipeline_of_this_home_assistant_shows_no_partials(
     """What diagnostics' ``partial_results`` says, checked through HA's own pipeline: on HA
     with the progress entry point the entity yields partials during the run, and no
     pipeline event carries one (the pipeline takes only the final transcript)."""
-    assert await async_setup_component(hass, "assist_pipeline", {})
-    await hass.async_block_till_done()
-    entity_id = stt_entity_id(hass, setup_entry)
-    pipeline = async_get_pipeline(hass)
-    await async_update_pipeline(hass, pipeline, stt_engine=entity_id, stt_language="en")
-    emulator.recognizer_factory.transcripts = [KITCHEN]
-    events: list[assist_pipeline.PipelineEvent] = []
-    await assist_pipeline.async_pipeline_from_audio_stream(
-        hass,
-        context=Context(),
-        event_callback=events.append,
-        stt_metadata=pcm_metadata("en"),
-        stt_stream=chunks(speech_pcm("turn_on_kitchen_lights"), 1024),
-        pipeline_id=pipeline.id,
-        start_stage=assist_pipeline.PipelineStage.STT,
-        end_stage=assist_pipeline.PipelineStage.STT,
-    )
+    _, events = await _run_stt_pipeline(hass, emulator, setup_entry, speech_pcm)
     diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
     features = diagnostics["home_assistant_features"]["partial_results"]
     yielded = setup_entry.runtime_data.last_session.get("partials_yielded", 0)

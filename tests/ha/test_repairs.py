@@ -37,6 +37,14 @@ def _use_model(hass: HomeAssistant, entry: MockConfigEntry, model: str) -> None:
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_MODEL: model})
 
 
+async def _set_up_with_a_retired_model(
+    hass: HomeAssistant, emulator: Any, entry: MockConfigEntry
+) -> None:
+    emulator.models = frozenset({DEFAULT_MODEL})
+    _use_model(hass, entry, RETIRED)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+
+
 @pytest.mark.parametrize("refusal", ["reject", "error"])
 async def test_retired_model_at_setup_is_a_setup_error_with_a_repair(
     hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, refusal: str
@@ -88,9 +96,7 @@ async def test_the_issue_goes_when_the_entry_works(
     hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry
 ) -> None:
     """Once the settings work (a reconfigure reloads the entry), the issue is removed."""
-    emulator.models = frozenset({DEFAULT_MODEL})
-    _use_model(hass, config_entry, RETIRED)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await _set_up_with_a_retired_model(hass, emulator, config_entry)
     assert _issue(hass, config_entry) is not None
     _use_model(hass, config_entry, DEFAULT_MODEL)
     assert await hass.config_entries.async_reload(config_entry.entry_id)
@@ -102,9 +108,7 @@ async def test_the_issue_goes_with_the_entry(
     hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry
 ) -> None:
     """Deleting the entry leaves no issue behind."""
-    emulator.models = frozenset({DEFAULT_MODEL})
-    _use_model(hass, config_entry, RETIRED)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await _set_up_with_a_retired_model(hass, emulator, config_entry)
     assert await hass.config_entries.async_remove(config_entry.entry_id)
     assert _issue(hass, config_entry) is None
 
@@ -153,9 +157,7 @@ async def test_fix_flow_leads_to_reconfigure(
     (handed over as ``next_flow`` where Home Assistant has it); the issue stays until the
     new settings work."""
     assert await async_setup_component(hass, "repairs", {})
-    emulator.models = frozenset({DEFAULT_MODEL})
-    _use_model(hass, config_entry, RETIRED)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await _set_up_with_a_retired_model(hass, emulator, config_entry)
     client = await hass_client()
     response = await client.post(
         "/api/repairs/issues/fix",
