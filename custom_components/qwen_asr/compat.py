@@ -41,8 +41,8 @@ if HAS_REPAIRS_FLOW_RESULT:
 else:
     from homeassistant.data_entry_flow import FlowResult as RepairsFlowResult
 
-if HAS_AUDIO_PROCESSING:
-    from homeassistant.components.stt import (
+if HAS_AUDIO_PROCESSING:  # defined in models; the package's __all__ lists them from 2026.11
+    from homeassistant.components.stt.models import (
         DEFAULT_AUDIO_PROCESSING,
         SpeechAudioProcessing,
     )

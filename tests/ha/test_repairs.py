@@ -80,6 +80,19 @@ async def test_invalid_endpoint_at_setup_is_a_setup_error_with_a_repair(
     assert emulator.sessions == [] and emulator.rejected == []  # nothing was sent
 
 
+async def test_an_endpoint_that_is_not_qwen_is_a_setup_error_with_a_repair(
+    hass: HomeAssistant, config_entry: MockConfigEntry, not_qwen_url: str
+) -> None:
+    """A custom endpoint that answers, but not as Qwen: the user's URL to fix."""
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_ENDPOINT: not_qwen_url}
+    )
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    issue = _issue(hass, config_entry)
+    assert issue is not None and issue.translation_key == "not_qwen_service"
+
+
 @pytest.mark.parametrize("fault", [{"reject_status": 500}, {"error_after_events": 1}])
 async def test_service_failure_at_setup_is_retried_without_a_repair(
     hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, fault: dict[str, Any]
