@@ -14,9 +14,11 @@ from homeassistant.exceptions import (
 
 from .const import DOMAIN
 from .context import HomeContext
+from .failures import Remedy, async_diagnose
 from .helpers import async_check_connection
 from .models import QwenConfigEntry, QwenRuntimeData
-from .realtime import AuthenticationError, ConfigError, QwenError
+from .realtime import QwenError
+from .repairs import async_clear_settings_issue, async_raise_settings_issue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,27 +28,33 @@ PLATFORMS = [Platform.STT]
 async def async_setup_entry(hass: HomeAssistant, entry: QwenConfigEntry) -> bool:
     """Check the account with one session (no audio), then add the entity.
 
-    A rejected key starts reauthentication; an unreachable service is retried by Home
-    Assistant with backoff. Every recognition then opens its own session.
+    Each failure goes to whoever can fix it (failures.py): a rejected key starts
+    reauthentication; a refused model or an endpoint that cannot work stops the entry
+    with a repair issue that leads to *Reconfigure*; an unreachable or failing service is
+    retried by Home Assistant with backoff. Every recognition then opens its own session.
     """
     try:
         await async_check_connection(entry.data)
-    except AuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="invalid_auth"
-        ) from err
-    except ConfigError as err:  # stored settings the client refuses; only a reconfigure helps
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_config",
-            translation_placeholders={"error": str(err)},
-        ) from err
     except QwenError as err:
+        remedy, cause = await async_diagnose(entry.data, err)
+        if remedy is Remedy.REAUTH:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        placeholders = {"error": str(err)}
+        if remedy is Remedy.RECONFIGURE and cause is not None:
+            async_raise_settings_issue(hass, entry, cause, str(err))
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_config",
+                translation_placeholders=placeholders,
+            ) from err
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_connect",
-            translation_placeholders={"error": str(err)},
+            translation_placeholders=placeholders,
         ) from err
+    async_clear_settings_issue(hass, entry.entry_id)
     home_context = HomeContext(hass)
     entry.async_on_unload(home_context.async_start())
     entry.runtime_data = QwenRuntimeData(home_context=home_context)
@@ -59,10 +67,16 @@ async def async_unload_entry(hass: HomeAssistant, entry: QwenConfigEntry) -> boo
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: QwenConfigEntry) -> None:
+    """A deleted entry leaves no repair issue behind."""
+    async_clear_settings_issue(hass, entry.entry_id)
+
+
 async def async_migrate_entry(hass: HomeAssistant, entry: QwenConfigEntry) -> bool:
-    """1.1 -> 1.2: drop the unique id that 1.1 derived from the API key."""
-    if entry.version > 1:
-        return False  # a downgrade: this version cannot read newer entries
+    """1.1 -> 1.2: drop the unique id that 1.1 derived from the API key.
+
+    Home Assistant itself refuses entries of a newer major version before calling this.
+    """
     if entry.minor_version < 2:
         hass.config_entries.async_update_entry(entry, unique_id=None, minor_version=2)
         _LOGGER.debug("Migrated %s to version 1.2", entry.title)

@@ -23,6 +23,7 @@ from .const import (
     REGION_CUSTOM,
     REGION_TITLES,
 )
+from .failures import async_only_the_model_is_refused
 from .helpers import allows_insecure, async_check_connection, endpoint_of
 from .realtime import (
     AuthenticationError,
@@ -30,14 +31,12 @@ from .realtime import (
     InsecureEndpointError,
     ProtocolError,
     QwenConnectionError,
-    QwenError,
     QwenTimeoutError,
     ServiceError,
     SessionConfig,
     SessionRefusedError,
     resolve_endpoint,
 )
-from .realtime.const import DEFAULT_MODEL
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,7 +102,7 @@ async def async_check_account(data: dict[str, Any]) -> AccountCheck:
     except QwenTimeoutError:
         return check.failed({"base": "timeout_connect"})
     except (SessionRefusedError, ServiceError) as err:
-        if await _async_only_the_model_is_refused(data):
+        if await async_only_the_model_is_refused(data):
             return check.failed({CONF_MODEL: "invalid_model"})
         return check.failed({"base": "service_error"}, error=str(err))
     except QwenConnectionError:
@@ -114,18 +113,3 @@ async def async_check_account(data: dict[str, Any]) -> AccountCheck:
         _LOGGER.exception("Unexpected error while checking the Qwen account")
         return check.failed({"base": "unknown"})
     return check
-
-
-async def _async_only_the_model_is_refused(data: Mapping[str, Any]) -> bool:
-    """Whether the same key and endpoint work with the default model.
-
-    How the service refuses an unknown model is not documented (an HTTP error at the
-    handshake or an error event), so the cause is found by asking once more.
-    """
-    if data[CONF_MODEL] == DEFAULT_MODEL:
-        return False
-    try:
-        await async_check_connection(data, model=DEFAULT_MODEL)
-    except QwenError:
-        return False
-    return True

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
@@ -32,6 +31,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .account import AccountCheck, async_check_account, clean_account, title_for
+from .compat import vol
 from .const import (
     CONF_ALLOW_INSECURE,
     CONF_CONTEXT,

@@ -21,13 +21,10 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import floor_registry as fr
 from homeassistant.helpers import intent
 
+from . import compat
 from .realtime import HomeNames, Named, format_home_names, trim_context
 
 ASSISTANT = "conversation"  # the exposure settings Assist uses
-
-# HA 2026.10+: an entity's names are an ordered list that may hold a marker for its
-# computed name (not text); Assist reads them with this helper, and so does the context.
-_ENTITY_NAMES: Any = getattr(intent, "async_get_entity_aliases", None)
 
 
 class HomeContext:
@@ -100,9 +97,9 @@ class HomeContext:
             if not exposed:
                 continue
             entry = registry.async_get(state.entity_id)
-            if _ENTITY_NAMES is not None:
+            if compat.HAS_ENTITY_ALIASES:
                 # The names Assist matches, the primary first; none: Assist cannot either.
-                if names := _ENTITY_NAMES(self._hass, entry, state=state):
+                if names := intent.async_get_entity_aliases(self._hass, entry, state=state):
                     yield Named(names[0], tuple(names[1:]))
                 continue
             # A name set in the entity registry wins: it is what the user renamed it to.

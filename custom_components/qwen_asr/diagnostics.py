@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components import stt
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
+from . import compat
 from .const import CONF_CONTEXT, CONF_HOME_CONTEXT
 from .models import QwenConfigEntry, QwenRuntimeData
 
@@ -49,7 +49,13 @@ async def async_get_config_entry_diagnostics(
         },
         "last_fallback": {} if runtime is None else dict(runtime.last_fallback),
         "home_assistant_features": {
-            "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
-            "partial_results": hasattr(stt, "PartialSpeechResult"),
+            "audio_processing": compat.HAS_AUDIO_PROCESSING,
+            # The entity yields partials wherever HA takes them (2026.11+), but the Assist
+            # pipeline of 2026.11.0 keeps only the final transcript (tests/ha/test_pipeline).
+            "partial_results": {
+                "yielded_to_home_assistant": compat.HAS_PARTIAL_RESULTS,
+                "shown_by_assist_pipeline": False,
+            },
+            "repair_opens_reconfigure": compat.HAS_REPAIRS_NEXT_FLOW,
         },
     }

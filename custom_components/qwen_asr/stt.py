@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import compat
 from .const import (
     CONF_CONTEXT,
     CONF_ENDPOINTING,
@@ -29,6 +30,7 @@ from .const import (
     VAD_SERVER,
 )
 from .context import build_context, home_names_sent
+from .failures import async_recognition_failed
 from .fallback import transcribe_elsewhere
 from .held_audio import HeldAudio
 from .helpers import make_client, session_config
@@ -40,11 +42,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # Recognitions are independent sessions: run any number at once.
 PARALLEL_UPDATES = 0
-
-# Feature checks, not version checks: HA 2026.5+ asks whether the entity detects the end of
-# speech itself; HA 2026.11+ takes partial transcripts while the person speaks.
-_DEFAULT_AUDIO_PROCESSING: Any = getattr(stt, "DEFAULT_AUDIO_PROCESSING", None)
-_PARTIAL_SPEECH_RESULT: Any = getattr(stt, "PartialSpeechResult", None)
 
 
 async def async_setup_entry(
@@ -103,17 +100,14 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         """Mono."""
         return [stt.AudioChannels.CHANNEL_MONO]
 
-    @property
-    def audio_processing(self) -> Any:
-        """No external VAD when Qwen decides where speech ends (read by HA 2026.5+).
+    if compat.HAS_AUDIO_PROCESSING:  # HA 2026.5+ asks; older versions have no such setting
 
-        None where Home Assistant has no such setting.
-        """
-        if _DEFAULT_AUDIO_PROCESSING is None:
-            return None
-        return dataclasses.replace(
-            _DEFAULT_AUDIO_PROCESSING, requires_external_vad=not self._qwen_endpointing
-        )
+        @property
+        def audio_processing(self) -> compat.SpeechAudioProcessing:
+            """No external VAD when Qwen decides where speech ends."""
+            return dataclasses.replace(
+                compat.DEFAULT_AUDIO_PROCESSING, requires_external_vad=not self._qwen_endpointing
+            )
 
     @property
     def _options(self) -> dict[str, Any]:
@@ -130,34 +124,46 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
         """The transcript, streaming every chunk to Qwen as it arrives (HA before 2026.11)."""
-        async with contextlib.aclosing(self._results(metadata, stream, partials=False)) as results:
+        async with contextlib.aclosing(self._results(metadata, stream, progress=False)) as results:
             async for result in results:
-                assert isinstance(result, stt.SpeechResult)  # without partials, the only one
-                return result
+                if isinstance(result, stt.SpeechResult):  # the only item without progress
+                    return result
         raise RuntimeError("speech-to-text ended without a result")  # pragma: no cover
 
-    async def async_process_audio_stream_with_progress(
-        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
-    ) -> AsyncGenerator[Any]:
-        """HA 2026.11+: the whole transcript so far while the person speaks, then the result.
+    if compat.HAS_PARTIAL_RESULTS:
 
-        Yields ``stt.PartialSpeechResult`` items, each replacing the previous one, then
-        exactly one ``stt.SpeechResult``.
-        """
-        async with contextlib.aclosing(self._results(metadata, stream, partials=True)) as results:
-            async for result in results:
-                yield result
+        async def async_process_audio_stream_with_progress(
+            self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
+        ) -> AsyncGenerator[compat.PartialSpeechResult | stt.SpeechResult]:
+            """HA 2026.11+: the whole transcript so far while the person speaks, then the result.
+
+            Yields ``stt.PartialSpeechResult`` items, each replacing the previous one, then
+            exactly one ``stt.SpeechResult``. HA calls this for every recognition, also
+            through ``internal_async_process_audio_stream``, which keeps only the result:
+            that is what the Assist pipeline of 2026.11.0 calls, so no part of Home Assistant
+            shows the partials yet.
+            """
+            async with contextlib.aclosing(
+                self._results(metadata, stream, progress=True)
+            ) as results:
+                async for result in results:
+                    if isinstance(result, str):
+                        yield compat.PartialSpeechResult(result)
+                    else:
+                        yield result
 
     async def _results(
-        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes], *, partials: bool
-    ) -> AsyncGenerator[Any]:
-        """Both entry points: partial transcripts (if asked for), then the final result."""
+        self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes], *, progress: bool
+    ) -> AsyncGenerator[str | stt.SpeechResult]:
+        """Both entry points: with ``progress`` the transcript so far (text), then the result."""
         options = self._options
         runtime = self._entry.runtime_data
         home = runtime.home_context.text if options[CONF_HOME_CONTEXT] else ""
         user_text = str(options[CONF_CONTEXT] or "")
         started = time.monotonic()
         summary: dict[str, Any] = {"sample_rate": int(metadata.sample_rate)}
+        if progress:
+            summary["partials_yielded"] = 0
         result = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
         client: QwenRealtimeClient | None = None
         # "If Qwen fails, use": the audio is held so that the other engine hears all of it.
@@ -183,16 +189,19 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                 async for text, final in transcripts:
                     if final:
                         result = stt.SpeechResult(text, stt.SpeechResultState.SUCCESS)
-                    elif partials and _PARTIAL_SPEECH_RESULT is not None:
-                        yield _PARTIAL_SPEECH_RESULT(text)
-        except AuthenticationError as err:
-            summary["error"] = type(err).__name__
-            _LOGGER.error("Qwen rejected the API key (%s); reauthentication is needed", err)
-            self._entry.async_start_reauth(self.hass)
+                    elif progress:  # the transcript so far, handed to Home Assistant
+                        summary["partials_yielded"] += 1
+                        yield text
         except QwenError as err:
             summary["error"] = type(err).__name__
-            _LOGGER.error("Speech-to-text with Qwen failed: %s", err)
-            if held is not None and fallback_id is not None:
+            if isinstance(err, AuthenticationError):
+                _LOGGER.error("Qwen rejected the API key (%s); reauthentication is needed", err)
+            else:
+                _LOGGER.error("Speech-to-text with Qwen failed: %s", err)
+            async_recognition_failed(self.hass, self._entry, err)
+            # A rejected key is not handed over: it needs reauthentication, not an answer.
+            rejected_key = isinstance(err, AuthenticationError)
+            if held is not None and fallback_id is not None and not rejected_key:
                 result = await transcribe_elsewhere(
                     self.hass,
                     runtime,

@@ -88,8 +88,8 @@ def emulator() -> Iterator[EmulatorProcess]:
 @pytest.fixture
 def live_emulator(emulator: EmulatorProcess) -> EmulatorProcess:
     """The emulator, running with API_KEY accepted (a test may have stopped or re-keyed it)."""
-    if not emulator.running or emulator.api_keys != [API_KEY]:
-        emulator.restart(api_keys=[API_KEY])
+    if not emulator.running or emulator.api_keys != [API_KEY] or emulator.models:
+        emulator.restart(api_keys=[API_KEY], models=[])
     return emulator
 
 

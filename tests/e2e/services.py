@@ -104,6 +104,7 @@ class EmulatorProcess(ServiceProcess):
     ) -> None:
         super().__init__("emulator", [])
         self.api_keys = list(api_keys)
+        self.models: list[str] = []  # accepted models; empty: every known model
         self.transcripts = list(transcripts)
         self.faults = list(faults)  # emulator options such as "--drop-after-audio-ms", "1000"
         self.port = 0
@@ -124,6 +125,7 @@ class EmulatorProcess(ServiceProcess):
             *(arg for key in self.api_keys for arg in ("--api-key", key)),
             *(arg for text in self.transcripts for arg in ("--transcript", text)),
             *self.faults,
+            *(arg for model in self.models for arg in ("--model", model)),
         ]
         process = self._spawn(subprocess.PIPE)
         assert process.stdout is not None
@@ -135,13 +137,19 @@ class EmulatorProcess(ServiceProcess):
         return self.url
 
     def restart(
-        self, *, api_keys: Sequence[str] | None = None, faults: Sequence[str] | None = None
+        self,
+        *,
+        api_keys: Sequence[str] | None = None,
+        faults: Sequence[str] | None = None,
+        models: Sequence[str] | None = None,
     ) -> str:
         self.stop()
         if api_keys is not None:
             self.api_keys = list(api_keys)
         if faults is not None:
             self.faults = list(faults)
+        if models is not None:
+            self.models = list(models)
         return self.start()
 
 

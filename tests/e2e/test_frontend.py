@@ -1,6 +1,7 @@
 """HA's own frontend in a real browser: log in, Settings -> Devices & services -> Add
 integration -> Qwen ASR, see every text en.json gives the dialog, a wrong key's translated
-error, create the entry, change the language in the options dialog.
+error, create the entry, change the language in the options dialog; and reauthentication
+from the attention card after the service stopped accepting the key.
 
 Screenshots go to $QWEN_E2E_SCREENSHOTS (the README's come from there), else a temp dir.
 """
@@ -19,12 +20,19 @@ from playwright.sync_api import Browser
 
 from .browser import HassPage, chromium, hass_page
 from .conftest import API_KEY, WRONG_KEY
-from .entries import diagnostics, wait_for
+from .entries import (
+    add_qwen_entry,
+    diagnostics,
+    flows_in_progress,
+    wait_for,
+    wait_until_loaded,
+)
 from .flows import (
     DOMAIN,
     ENDPOINT_FIELD,
     KEY_FIELD,
     REGION_FIELD,
+    abort_text,
     error_text,
     option_label,
     schema_fields,
@@ -38,6 +46,7 @@ from .services import EmulatorProcess
 NAME = json.loads((PROJECT / "custom_components" / DOMAIN / "manifest.json").read_text())["name"]
 NEW_LANGUAGE = "de"
 HOME_NAMES_FIELD = "home_context"
+NEW_KEY = "e2e-new-key"
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +188,46 @@ def _check_brand_icon(tab: HassPage, hass_version: str) -> None:
     else:
         assert any(f"/{DOMAIN}/" in url for url in tab.blocked), tab.blocked
     assert all("brands.home-assistant.io" in url for url in tab.blocked), tab.blocked
+
+
+def test_reauth_in_the_browser(
+    hass: HassProcess,
+    hass_version: str,
+    live_emulator: EmulatorProcess,
+    browser: Browser,
+    shots: Path,
+) -> None:
+    """The service stops accepting the key: the integrations page asks for attention, and the
+    reauth dialog takes a new key (its label and description from en.json)."""
+    entry = add_qwen_entry(hass, live_emulator.url, API_KEY)
+    try:
+        live_emulator.restart(api_keys=[NEW_KEY])
+        hass.rest().post(f"/api/config/config_entries/entry/{entry.entry_id}/reload")
+        wait_for(lambda: flows_in_progress(hass), what="the reauth flow")
+        texts = step_texts("config", "reauth_confirm", {"name": entry.title})
+        with hass_page(browser, hass.url) as tab:
+            tab.login(hass.onboard())
+            tab.open_integrations()
+            # The attention card of a reauth flow; its button is "Reconfigure" in the
+            # frontends of 2025.4 and 2026.11.
+            tab.page.get_by_role("button", name=re.compile(r"^reconfigure$", re.I)).first.click()
+            tab.wait_for_texts(
+                [
+                    texts.title,
+                    texts.description,
+                    texts.labels[KEY_FIELD],
+                    *texts.descriptions.values(),
+                ]
+            )
+            tab.screenshot(shots / f"reauth-{hass_version}.png")
+            tab.page.get_by_role("textbox", name=_label(texts.labels[KEY_FIELD])).fill(NEW_KEY)
+            tab.submit_button().click()
+            # HA 2025.4 shows the flow's abort text; the 2026.11 frontend its own success line.
+            done = re.escape(abort_text("config", "reauth_successful"))
+            tab.page.get_by_text(
+                re.compile(f"{done}|Re-authentication was successful")
+            ).first.wait_for()
+        wait_until_loaded(hass, entry)
+    finally:
+        hass.rest().delete_entry(entry.entry_id)
+        live_emulator.restart(api_keys=[API_KEY])

@@ -7,7 +7,8 @@ import json
 import signal
 import sys
 
-from qwen_asr_realtime import QwenRealtimeClient, SessionConfig, VadConfig
+import pytest
+from qwen_asr_realtime import QwenRealtimeClient, SessionConfig, SessionRefusedError, VadConfig
 from websockets.asyncio.client import connect
 
 
@@ -61,3 +62,24 @@ async def test_cli_transcript_needs_the_scripted_recognizer() -> None:
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert b"--transcript needs --recognizer scripted" in stderr
+
+
+async def test_cli_model_limits_the_accepted_models() -> None:
+    """``--model``: only the named models are known (a retired snapshot is refused)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wyoming_server.emulator", "--port", "0",
+        "--model", "qwen3-asr-flash-realtime",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = (await asyncio.wait_for(process.stdout.readline(), 10)).decode().strip()
+        async with QwenRealtimeClient("k1", SessionConfig(), endpoint=url):
+            pass
+        retired = SessionConfig(model="qwen3-asr-flash-realtime-2025-10-27")
+        with pytest.raises(SessionRefusedError):
+            async with QwenRealtimeClient("k1", retired, endpoint=url):
+                pass
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from websockets.asyncio.server import ServerConnection, serve
 
 # Imported before phcc's `hass` fixture puts its own `custom_components` package first on
 # the path; otherwise the integration is "not found".
@@ -22,6 +24,7 @@ from custom_components.qwen_asr.const import (
     DOMAIN,
     REGION_CUSTOM,
 )
+from custom_components.qwen_asr.realtime.redact import RedactingLogger
 
 TEST_KEY = "test-key"
 
@@ -147,3 +150,17 @@ async def until(predicate: Callable[[], object], timeout: float = 3.0) -> None:
     while not predicate():
         assert loop.time() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def not_qwen_url() -> AsyncIterator[str]:
+    """A WebSocket server that answers every message with text that is not JSON."""
+
+    async def handler(connection: ServerConnection) -> None:
+        async for _message in connection:
+            await connection.send("hello, I am not Qwen")
+
+    logger = RedactingLogger(logging.getLogger("not_qwen"))  # masks the Authorization header
+    async with serve(handler, "127.0.0.1", 0, logger=logger) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/api-ws/v1/realtime"

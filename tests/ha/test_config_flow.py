@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from unittest.mock import MagicMock, patch
 
@@ -14,7 +13,6 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from websockets.asyncio.server import ServerConnection, serve
 
 from custom_components.qwen_asr.const import (
     CONF_ALLOW_INSECURE,
@@ -40,7 +38,6 @@ from custom_components.qwen_asr.const import (
 )
 from custom_components.qwen_asr.helpers import make_client
 from custom_components.qwen_asr.realtime import SessionConfig, Timeouts
-from custom_components.qwen_asr.realtime.redact import RedactingLogger
 from wyoming_server.emulator import Behaviour
 
 from .conftest import TEST_KEY, stt_entity_id
@@ -66,20 +63,6 @@ def offline_check() -> Iterator[MagicMock]:
     """The flow's account check (returned) and the setup's pass without a network."""
     with patch(CHECK) as check, patch(SETUP_CHECK):
         yield check
-
-
-@pytest.fixture
-async def not_qwen_url() -> AsyncIterator[str]:
-    """A WebSocket server that answers every message with text that is not JSON."""
-
-    async def handler(connection: ServerConnection) -> None:
-        async for _message in connection:
-            await connection.send("hello, I am not Qwen")
-
-    logger = RedactingLogger(logging.getLogger("not_qwen"))  # masks the Authorization header
-    async with serve(handler, "127.0.0.1", 0, logger=logger) as server:
-        port = next(iter(server.sockets)).getsockname()[1]
-        yield f"ws://127.0.0.1:{port}/api-ws/v1/realtime"
 
 
 async def test_user_creates_entry(

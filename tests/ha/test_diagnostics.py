@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.components import stt
+from homeassistant.components import repairs, stt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -39,7 +39,11 @@ async def test_diagnostics_redact_the_key(
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
     assert diagnostics["home_assistant_features"] == {
         "audio_processing": hasattr(stt, "DEFAULT_AUDIO_PROCESSING"),
-        "partial_results": hasattr(stt, "PartialSpeechResult"),
+        "partial_results": {
+            "yielded_to_home_assistant": hasattr(stt, "PartialSpeechResult"),
+            "shown_by_assist_pipeline": False,
+        },
+        "repair_opens_reconfigure": hasattr(repairs, "FlowType"),
     }
     assert diagnostics["entry"]["data"]["endpoint"] == emulator.url
     assert diagnostics["options"][CONF_CONTEXT] == "<13 characters>"

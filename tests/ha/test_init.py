@@ -47,19 +47,6 @@ async def test_unreachable_service_at_setup_is_retried(
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 
-async def test_stored_insecure_endpoint_is_a_setup_error(
-    hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry
-) -> None:
-    """Data that would send the key in clear text to another host never connects."""
-    hass.config_entries.async_update_entry(
-        config_entry,
-        data={**config_entry.data, CONF_ENDPOINT: "ws://192.0.2.1:9/api-ws/v1/realtime"},
-    )
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    assert config_entry.state is ConfigEntryState.SETUP_ERROR
-    assert emulator.sessions == [] and emulator.rejected == []
-
-
 async def test_migration_drops_the_key_derived_unique_id(
     hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any]
 ) -> None:
@@ -78,13 +65,3 @@ async def test_migration_drops_the_key_derived_unique_id(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.unique_id is None
     assert (entry.version, entry.minor_version) == (1, 2)
-
-
-async def test_entries_from_a_newer_version_are_not_loaded(
-    hass: HomeAssistant, entry_data: dict[str, Any]
-) -> None:
-    """After a downgrade, an entry this version cannot read stays untouched."""
-    entry = MockConfigEntry(domain=DOMAIN, data=entry_data, version=2, minor_version=1)
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.MIGRATION_ERROR

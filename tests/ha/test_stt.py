@@ -108,9 +108,13 @@ async def test_entity_and_device(hass: HomeAssistant, setup_entry: MockConfigEnt
     assert device.entry_type is dr.DeviceEntryType.SERVICE
 
 
-async def test_setup_and_unload(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
-    """Setup opens no connection; unloading removes the entity's platform."""
+async def test_setup_and_unload(
+    hass: HomeAssistant, emulator: Any, setup_entry: MockConfigEntry
+) -> None:
+    """Setup's account check leaves no session open; unloading unloads the entry."""
     assert setup_entry.state is ConfigEntryState.LOADED
+    await until(lambda: all(session.closed_at is not None for session in emulator.sessions))
+    assert len(emulator.sessions) == 1
     assert await hass.config_entries.async_unload(setup_entry.entry_id)
     await hass.async_block_till_done()
     assert setup_entry.state is ConfigEntryState.NOT_LOADED
@@ -338,6 +342,22 @@ async def test_unreachable_service(
     )
     result = await recognize(speech_pcm("what_time_is_it"))
     assert result == stt.SpeechResult(None, ERROR)
+
+
+async def test_recognitions_run_in_parallel(
+    hass: HomeAssistant,
+    emulator: Any,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Two satellites at once: both stream at the same time (PARALLEL_UPDATES = 0)."""
+    pcm = speech_pcm("what_time_is_it")
+    tasks = [asyncio.create_task(recognize(chunks(pcm, then_wait=True))) for _ in range(2)]
+    # The setup's check session, then two recognitions streaming together.
+    await until(lambda: sum(session.audio_bytes > 0 for session in emulator.sessions) == 2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_cancellation_releases_everything(

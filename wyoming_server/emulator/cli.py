@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=("session.update", "session.finish"),
         help="fault: stop answering from this client event on",
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="accepted model (repeatable); without it every known model is accepted, e.g. "
+        "leave a dated snapshot out to play a retired model",
+    )
     parser.add_argument("--debug", action="store_true")
     return parser
 
@@ -108,6 +115,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
         behaviour=behaviour,
         faults=Faults(drop_after_audio_ms=args.drop_after_audio_ms, stall_on=args.stall_on),
     ) as emulator:
+        if args.model:
+            emulator.models = frozenset(args.model)
         print(emulator.url, flush=True)
         await stop.wait()
     return 0
