@@ -20,6 +20,7 @@ for _suite in ("wyoming", "addon"):
         sys.path.insert(0, str(_HERE.parent / _suite))
 
 from fake_supervisor import supervisor  # noqa: E402
+from package_index import checkout_index  # noqa: E402
 from podman_helpers import (  # noqa: E402
     ROOT,
     Build,
@@ -30,6 +31,12 @@ from podman_helpers import (  # noqa: E402
     pip_secrets,
     podman,
 )
+from supervisor_build import (  # noqa: E402
+    SupervisorBuild,
+    build_like_the_supervisor,
+    local_base,
+    supervisor_build,
+)
 
 __all__ = ["supervisor"]
 
@@ -37,6 +44,7 @@ __all__ = ["supervisor"]
 _CHECKOUT = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 SERVER_TAG = f"localhost/wyoming-qwen-asr-test:{_CHECKOUT}"
 ADDON_TAG = f"localhost/wyoming-qwen-asr-addon-test:{_CHECKOUT}"
+ADDON_BASE_TAG = f"localhost/wyoming-qwen-asr-addon-test-base:{_CHECKOUT}"
 BUILDS: dict[str, Build] = {}
 
 
@@ -70,12 +78,20 @@ def server_image(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def addon_image(server_image: str) -> str:
-    """The add-on folder's Dockerfile on top of the server image, as the Supervisor builds it."""
+def addon_build() -> SupervisorBuild:
+    """The add-on's build as the Supervisor makes it on this machine (build.yaml, config.yaml)."""
+    return supervisor_build()
+
+
+@pytest.fixture(scope="session")
+def addon_image(addon_build: SupervisorBuild, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The add-on folder built as the Supervisor builds it, on the local stand-in for
+    build.yaml's base, installing wyoming-qwen-asr from an index made from this checkout."""
+    workdir = tmp_path_factory.mktemp("addon-build")
     try:
-        BUILDS["add-on"] = build(
-            ROOT / "wyoming_qwen_asr", ADDON_TAG, build_args={"BUILD_FROM": server_image}, extra=[]
-        )
+        with checkout_index(workdir / "index") as (index_url, _):
+            base = local_base(base_image(), index_url, ADDON_BASE_TAG, workdir / "base")
+            BUILDS["add-on"] = build_like_the_supervisor(addon_build, base, ADDON_TAG)
     except PodmanError as err:
         pytest.fail(str(err))
     return ADDON_TAG

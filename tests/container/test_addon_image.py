@@ -1,4 +1,4 @@
-"""The add-on image (wyoming_qwen_asr/Dockerfile on the server image) run as the Supervisor
+"""The add-on image (built from its folder as the Supervisor builds it) run as the Supervisor
 runs it: options in /data/options.json, SUPERVISOR_TOKEN in the environment, discovery sent
 to the Supervisor (a loopback stand-in), the server reachable, the key never shown."""
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from container_helpers import KEY, transcribe_like_ha, wait_healthy
 from fake_supervisor import FakeSupervisor
-from podman_helpers import RUN_LIMITS, inspect, logs, podman
+from podman_helpers import ROOT, RUN_LIMITS, inspect, logs, podman
 from server_helpers import free_port
+from supervisor_build import SupervisorBuild
 
 from wyoming_server.emulator import PocketSphinxRecognizer, QwenEmulator
 
@@ -119,3 +120,27 @@ async def test_addon_without_a_key_stops_with_the_reason(
     state = await asyncio.to_thread(inspect, name)
     assert state["State"]["ExitCode"] == 2
     assert "set your DashScope API key" in await asyncio.to_thread(logs, name)
+
+
+def test_addon_image_holds_the_checkouts_release_as_the_supervisor_labels_it(
+    addon_image: str, addon_build: SupervisorBuild
+) -> None:
+    """Built from the add-on folder alone, the image has the package of config.yaml's version
+    from the index (this checkout's code, byte for byte) and the Supervisor's labels."""
+    labels = inspect(addon_image)["Config"]["Labels"]
+    assert {k: labels.get(k) for k in addon_build.labels} == addon_build.labels
+    script = (
+        "wyoming-qwen-asr --version; "
+        "python -c 'import wyoming_server.addon as m; print(m.__file__)'"
+    )
+    version, module = podman(
+        "run", "--rm", "--pull=never", *RUN_LIMITS, "--network=none", "--entrypoint=/bin/sh",
+        addon_image, "-c", script,
+    ).splitlines()  # fmt: skip
+    assert version == f"wyoming-qwen-asr {addon_build.version}"
+    assert module.startswith("/opt/wyoming-qwen-asr/lib/")  # installed, not copied in
+    inside = podman(
+        "run", "--rm", "--pull=never", *RUN_LIMITS, "--network=none", "--entrypoint=/bin/cat",
+        addon_image, module,
+    )  # fmt: skip
+    assert inside == (ROOT / "wyoming_server" / "addon.py").read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ brands CDN, for one): the suite never reaches the internet, and records what it 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,8 @@ from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
 
 from .hass_rest import Owner
 
-CHROMIUM = "/usr/bin/chromium"
+# QWEN_E2E_CHROMIUM: another Chromium build where Debian's is not packaged (GitHub's runners).
+CHROMIUM = os.environ.get("QWEN_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the suite runs as root
     "--headless",

@@ -2,8 +2,9 @@
 
 HA 2025.4.4 (the declared minimum) runs from ``.venv-hass-2025.4.4`` on pyenv's Python
 3.13.0. HA 2026.11.0 needs Python >= 3.14.2, which this machine only has inside the
-Debian-testing root that ``../shared/tools/ha-latest`` builds (Python 3.14.8): that venv lives
-in the root at ``/opt/e2e-hass-2026.11.0`` and ``hass`` runs there with chroot. A chroot shares
+Debian-testing root of ``.ci/ha-suite`` (made by ``.ci/debian-root``; Python 3.14.8): that venv
+lives in the root at ``/opt/e2e-hass-2026.11.0`` and ``hass`` runs there with chroot
+(``.ci/debian-root run``, which ends in exec: the PID we get is hass's own). A chroot shares
 the network namespace, so both talk to the suite over loopback alike.
 
 Each venv gets ``.ci/hass-VERSION-requirements.txt`` with ``.ci/hass-VERSION-constraints.txt``
@@ -14,6 +15,7 @@ can prepare the installs before pytest: ``python tests/e2e/hass_env.py install V
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import shutil
@@ -27,15 +29,6 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[2]
 CI = PROJECT / ".ci"
 ROOT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# ha-latest keeps the host's CA bundle here inside its root (pip and uv need it).
-ROOT_CA = "/etc/ssl/host-ca.crt"
-# Like ha-latest: /proc and /dev/shm for the chroot, in a private mount namespace that
-# vanishes with the process; every step ends in exec, so the PID we get is hass's own.
-_IN_ROOT_SH = """r=$1
-mount -t proc -o nosuid,nodev,noexec proc "$r/proc" 2>/dev/null || :
-[ -c "$r/dev/null" ] || mount --rbind /dev "$r/dev" 2>/dev/null || :
-[ -d "$r/dev/shm" ] && mount -t tmpfs -o nosuid,nodev,mode=1777 shm "$r/dev/shm" 2>/dev/null
-exec chroot "$@\""""
 DEFAULT_VERSIONS = ("2025.4.4", "2026.11.0")
 
 
@@ -61,7 +54,7 @@ class HassRuntime:
     """Where one HA version is installed and how its processes are started."""
 
     version: str
-    chroot: Path | None  # the ha-latest root, or None for a venv on this host
+    chroot: Path | None  # .ci/ha-suite's Debian root, or None for a venv on this host
     venv: str  # path of the venv (inside the root when chroot is set)
 
     @property
@@ -98,27 +91,13 @@ class HassRuntime:
 
     def _in_root(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
         assert self.chroot is not None
-        environment = {
-            "PATH": f"{self.venv}/bin:{ROOT_PATH_ENV}",
-            "HOME": "/root",
-            "LANG": "C.UTF-8",
-            "SSL_CERT_FILE": ROOT_CA,
-            "PIP_CERT": ROOT_CA,
-            **(env or {}),
-        }
+        environment = {"PATH": f"{self.venv}/bin:{ROOT_PATH_ENV}", **(env or {})}
         return [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
+            str(CI / "debian-root"),
+            "run",
+            self.chroot.name,
             "--",
-            "/bin/sh",
-            "-c",
-            _IN_ROOT_SH,
-            "sh",
-            str(self.chroot),
             "/usr/bin/env",
-            "-i",
             *(f"{key}={value}" for key, value in environment.items()),
             *argv,
         ]
@@ -135,12 +114,11 @@ class HassRuntime:
         """Create the venv and install the pinned set (skipped when already current)."""
         if self.is_installed():
             return
-        if self.chroot is not None:
-            _prepare_root()
         print(f"e2e: installing Home Assistant {self.version} into {self.venv}", flush=True)
         if self.chroot is None:
             shutil.rmtree(self.venv, ignore_errors=True)
-            subprocess.run([_pyenv_python("3.13.0"), "-m", "venv", self.venv], check=True)
+            python = os.environ.get("HA_PYTHON") or _pyenv_python("3.13.0")  # as .ci/run
+            subprocess.run([python, "-m", "venv", self.venv], check=True)
             reqs = [str(self.requirements), str(self.constraints)]
         else:
             shutil.rmtree(self.chroot / self.venv.lstrip("/"), ignore_errors=True)
@@ -162,49 +140,21 @@ class HassRuntime:
         self._stamp_path().write_text(_digest(self.requirements, self.constraints))
 
 
-def ha_latest() -> Path:
-    """$HA_LATEST, else ``shared/tools/ha-latest`` beside the project or a folder above it
-    (a worktree may sit one level deeper than the main checkout)."""
-    if env := os.environ.get("HA_LATEST"):
-        return Path(env)
-    for parent in PROJECT.parents:
-        if (candidate := parent / "shared" / "tools" / "ha-latest").exists():
-            return candidate
-    raise FileNotFoundError("ha-latest not found; set HA_LATEST")
-
-
-def ha_latest_root() -> Path:
-    cache = os.environ.get("HA_LATEST_CACHE") or str(Path.home() / ".cache" / "ha-latest")
-    suite = os.environ.get("HA_LATEST_SUITE", "forky")
-    return Path(cache) / f"root-{suite}"
-
-
-def _prepare_root() -> None:
-    """Let ha-latest build (or refresh: resolv.conf, CA bundle) its Debian root.
-
-    The same requirements as .ci/run's ha-latest step, so its cached venv is reused.
-    """
-    subprocess.run(
-        [
-            str(ha_latest()),
-            "--requirements",
-            ".ci/ha-latest-requirements.txt",
-            "--",
-            "--version",
-        ],
-        cwd=PROJECT,
-        check=True,
-        # pymicro-vad and pyspeex-noise have no Python 3.14 wheels: they build with g++.
-        env={**os.environ, "HA_LATEST_DEBS": "g++"},
-        stdout=subprocess.DEVNULL,
+@functools.cache
+def python314_root() -> Path:
+    """.ci/ha-suite's Debian root with Python 3.14: made once, refreshed (resolv.conf, CA
+    bundle) on each first use in a process."""
+    done = subprocess.run(
+        [str(CI / "ha-suite"), "root"], check=True, capture_output=True, text=True
     )
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def runtime(version: str) -> HassRuntime:
-    """The runtime of a supported version: Python 3.13 venv below 2026, ha-latest root above."""
+    """The runtime of a supported version: Python 3.13 venv below 2026, the 3.14 root above."""
     if version.startswith("2025."):
         return HassRuntime(version, None, str(PROJECT / f".venv-hass-{version}"))
-    return HassRuntime(version, ha_latest_root(), f"/opt/e2e-hass-{version}")
+    return HassRuntime(version, python314_root(), f"/opt/e2e-hass-{version}")
 
 
 def selected_versions() -> list[str]:
