@@ -44,6 +44,8 @@ _VALUES = {
     "vad_threshold": "QWEN_ASR_VAD_THRESHOLD",
     "vad_silence_ms": "QWEN_ASR_VAD_SILENCE_MS",
     "endpointing": "QWEN_ASR_ENDPOINTING",
+    "fallback_uri": "QWEN_ASR_FALLBACK_URI",
+    "daily_audio_minutes": "QWEN_ASR_DAILY_AUDIO_MINUTES",
 }
 _FLAGS = {"vad": "QWEN_ASR_VAD", "debug_logging": "QWEN_ASR_DEBUG"}
 # "Same as the Assist pipeline": the server then uses each request's language.
@@ -66,9 +68,14 @@ def load_options(path: Path) -> dict[str, Any]:
     return options
 
 
-def options_to_env(options: Mapping[str, Any], context_file: Path, port: int) -> dict[str, str]:
-    """The server's variables for these options; writes the context text to ``context_file``."""
+def options_to_env(
+    options: Mapping[str, Any], context_file: Path, port: int, state_file: Path | None = None
+) -> dict[str, str]:
+    """The server's variables for these options; writes the context text to ``context_file``.
+    ``state_file`` (in the add-on's persistent /data) keeps the daily audio count."""
     env = {"QWEN_ASR_URI": f"tcp://0.0.0.0:{port}"}
+    if state_file is not None:
+        env["QWEN_ASR_STATE_FILE"] = str(state_file)
     key = options.get("api_key")
     if not isinstance(key, str) or not key.strip():
         raise AddonError("set your DashScope API key (api_key) in the add-on's configuration")
@@ -109,6 +116,20 @@ def server_environment(mapped: Mapping[str, str]) -> dict[str, str]:
         if not name.startswith("QWEN_") and name != "SUPERVISOR_TOKEN"
     }
     return {**inherited, **mapped}
+
+
+def state_directory(data: Path) -> Path:
+    """A folder in the add-on's persistent ``data`` that the server user may write (the
+    daily audio count survives restarts and updates there)."""
+    folder = data / "state"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        identity = server_identity()
+        if identity:
+            os.chown(folder, identity["user"], identity["group"])
+    except OSError as err:
+        _LOGGER.warning("Cannot prepare %s for the daily audio count: %s", folder, err)
+    return folder
 
 
 def server_identity() -> dict[str, Any]:
@@ -211,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(folder).chmod(0o755)
         try:
             options = load_options(args.options)
-            mapped = options_to_env(options, Path(folder) / "context.txt", args.port)
+            state_file = state_directory(args.options.parent) / "audio-usage.json"
+            mapped = options_to_env(options, Path(folder) / "context.txt", args.port, state_file)
         except AddonError as err:
             print(f"wyoming-qwen-asr add-on: error: {err}", file=sys.stderr)
             return 2

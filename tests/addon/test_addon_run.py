@@ -20,7 +20,12 @@ import pytest
 from fake_supervisor import FakeSupervisor
 from server_helpers import free_port, transcribe
 
-from wyoming_server.addon import AddonError, options_to_env, server_environment
+from wyoming_server.addon import (
+    AddonError,
+    options_to_env,
+    server_environment,
+    state_directory,
+)
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.health import describe
 
@@ -56,8 +61,11 @@ def test_options_become_the_servers_variables(tmp_path: Path) -> None:
         "endpointing": "ha",
         "context": ["Lumière", " ", "客厅"],
         "debug_logging": False,
+        "fallback_uri": "tcp://core-whisper:10300",
+        "daily_audio_minutes": 30,
     }
-    assert options_to_env(options, context, 10300) == {
+    state = tmp_path / "state" / "audio-usage.json"
+    assert options_to_env(options, context, 10300, state) == {
         "QWEN_ASR_URI": "tcp://0.0.0.0:10300",
         "QWEN_API_KEY": KEY,
         "QWEN_ASR_REGION": "cn",
@@ -69,6 +77,9 @@ def test_options_become_the_servers_variables(tmp_path: Path) -> None:
         "QWEN_ASR_ENDPOINTING": "ha",
         "QWEN_ASR_CONTEXT_FILE": str(context),
         "QWEN_ASR_DEBUG": "false",
+        "QWEN_ASR_FALLBACK_URI": "tcp://core-whisper:10300",
+        "QWEN_ASR_DAILY_AUDIO_MINUTES": "30",
+        "QWEN_ASR_STATE_FILE": str(state),
     }
     assert context.read_text(encoding="utf-8") == "Lumière\n客厅\n"
 
@@ -240,3 +251,9 @@ async def test_bad_configuration_stops_with_the_reason(
     await asyncio.sleep(0.1)
     assert message in addon.log
     assert KEY not in addon.log
+
+
+def test_the_daily_count_lives_in_the_persistent_data_folder(tmp_path: Path) -> None:
+    folder = state_directory(tmp_path)
+    assert folder == tmp_path / "state" and folder.is_dir()
+    assert state_directory(tmp_path) == folder  # a restart finds the same folder
