@@ -83,8 +83,18 @@ def _no_api_key_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.DEBUG)
     yield
     # In teardown caplog.text is the teardown phase's; read the earlier phases explicitly.
-    messages = [
-        record.getMessage() for when in ("setup", "call") for record in caplog.get_records(when)
+    records = [record for when in ("setup", "call") for record in caplog.get_records(when)]
+    leaked = {key for key in TEST_API_KEYS for r in records if key in r.getMessage()}
+    # Where it leaked (logger, place, the line with the key masked), so it can be fixed.
+    where = [
+        f"{r.name} {r.pathname}:{r.lineno}: {_masked(r.getMessage())[:300]}"
+        for r in records
+        if any(key in r.getMessage() for key in TEST_API_KEYS)
     ]
-    leaked = {key for key in TEST_API_KEYS for message in messages if key in message}
-    assert not leaked, f"API key {sorted(leaked)} appeared in the logs"
+    assert not leaked, f"API key {sorted(leaked)} appeared in the logs: {where[:5]}"
+
+
+def _masked(text: str) -> str:
+    for key in TEST_API_KEYS:
+        text = text.replace(key, "<KEY>")
+    return text
