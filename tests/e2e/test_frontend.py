@@ -103,12 +103,16 @@ def _untick_home_names(tab: HassPage, user_form: dict[str, Any]) -> None:
     """The setup step offers the choice to send the home's names, ticked by default."""
     (field,) = (f for f in user_form["data_schema"] if f["name"] == HOME_NAMES_FIELD)
     assert field["default"] is True
-    label = _label(step_texts("config", "user").labels[HOME_NAMES_FIELD])
-    switch = tab.page.get_by_role("switch", name=label)
-    checkbox = tab.page.get_by_role("checkbox", name=label)
+    texts = step_texts("config", "user")
+    label, help_text = texts.labels[HOME_NAMES_FIELD], texts.descriptions[HOME_NAMES_FIELD]
+    # HA 2025.4 names a boolean field by its label; 2026.11 by its label and description.
+    name = re.compile(rf"^{re.escape(label)}(\s+{re.escape(help_text)})?\s*\*?$")
+    switch = tab.page.get_by_role("switch", name=name)
+    checkbox = tab.page.get_by_role("checkbox", name=name)
     control = switch.or_(checkbox).first
     assert control.is_checked()
-    control.click()
+    # Where a person clicks: on 2026.11 the switch's thumb lies over its input.
+    control.click(force=True)
     assert not control.is_checked()
 
 
