@@ -172,7 +172,7 @@ class QwenRealtimeClient:
 
     @property
     def connect_attempts(self) -> int:
-        """Connections opened for this session (rate-limited ones retried)."""
+        """Connection attempts so far (a rate-limited one is retried per ``retry``)."""
         return self._lifecycle.connect_attempts
 
     def start(self) -> None:
