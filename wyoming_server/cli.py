@@ -16,32 +16,20 @@ from typing import NoReturn
 
 from qwen_asr_realtime import (
     AudioOptions,
-    ConfigError,
     InsecureEndpointError,
     Timeouts,
     VadConfig,
-    normalize_language,
     require_encryption,
-    resolve_endpoint,
 )
-from qwen_asr_realtime.audio_out import DEFAULT_COALESCE_MS, MAX_COALESCE_MS
-from qwen_asr_realtime.const import (
-    DEFAULT_MODEL,
-    DEFAULT_REGION,
-    DEFAULT_SILENCE_MS,
-    DEFAULT_VAD_THRESHOLD,
-    MAX_CONTEXT_CHARS,
-    SILENCE_MS_RANGE,
-    VAD_THRESHOLD_RANGE,
-)
+from qwen_asr_realtime.const import MAX_CONTEXT_CHARS
 
 from . import __version__
-from .arg_types import float_in_range, int_in_range
 from .fallback_args import add_fallback_arguments, fallback_engine
 from .hass.args import add_hass_arguments
 from .health import add_health_arguments
 from .limit_args import add_limit_arguments, limit_settings
 from .mic import add_listen_arguments, add_mic_arguments, add_mic_command
+from .qwen_args import AUTO_LANGUAGE, add_qwen_arguments
 from .secret_file import read_secret_file
 from .settings import Endpointing, ServerSettings
 
@@ -51,7 +39,6 @@ PROG = "wyoming-qwen-asr"
 DEFAULT_URI = "tcp://0.0.0.0:10300"
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 COMMANDS = ("serve", "transcribe", "demo", "listen", "mic", "health")
-AUTO_LANGUAGE = "auto"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -83,33 +70,6 @@ def _env_flag(name: str, default: bool) -> bool:
     raise UsageError(f"environment variable {name} must be true or false, not {raw!r}")
 
 
-# -- option types: raise ArgumentTypeError so argparse reports the option by name ---------
-
-
-def _region(value: str) -> str:
-    try:
-        # The URL's form only: whether ws:// is allowed depends on --allow-insecure.
-        resolve_endpoint(value, allow_insecure=True)
-    except ConfigError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-    return value
-
-
-def _model(value: str) -> str:
-    if not value or any(ch in value for ch in "?&#/ "):
-        raise argparse.ArgumentTypeError(f"invalid model name {value!r}")
-    return value
-
-
-def _language(value: str) -> str:
-    if value.strip().lower() in ("", AUTO_LANGUAGE):
-        return AUTO_LANGUAGE
-    code: str | None = normalize_language(value)
-    if code is None:
-        raise argparse.ArgumentTypeError(f"unsupported language {value!r}")
-    return code
-
-
 def _log_options() -> _Parser:
     parent = _Parser(add_help=False)
     log = parent.add_argument_group("logging")
@@ -124,96 +84,6 @@ def _log_options() -> _Parser:
     return parent
 
 
-def _qwen_options(log: _Parser) -> _Parser:
-    """Options shared by every subcommand that talks to Qwen."""
-    parent = _Parser(add_help=False, parents=[log])
-    qwen = parent.add_argument_group("Qwen service")
-    qwen.add_argument(
-        "--api-key",
-        default=_env("QWEN_API_KEY"),
-        help="DashScope API key (env QWEN_API_KEY; prefer it or --api-key-file to this flag)",
-    )
-    qwen.add_argument(
-        "--api-key-file",
-        type=Path,
-        default=_env("QWEN_API_KEY_FILE"),
-        help="file holding the API key, mode 600 (env QWEN_API_KEY_FILE)",
-    )
-    qwen.add_argument(
-        "--region",
-        type=_region,
-        default=_env("QWEN_ASR_REGION", DEFAULT_REGION),
-        help="intl (Singapore), cn (Beijing) or a ws:// / wss:// URL (env QWEN_ASR_REGION)",
-    )
-    qwen.add_argument(
-        "--allow-insecure",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="allow a ws:// --region on another machine, which sends the API key and audio "
-        "unencrypted (ws:// to this machine is always allowed) (env QWEN_ASR_ALLOW_INSECURE)",
-    )
-    qwen.add_argument(
-        "--model",
-        type=_model,
-        default=_env("QWEN_ASR_MODEL", DEFAULT_MODEL),
-        help=f"model name (default {DEFAULT_MODEL}; env QWEN_ASR_MODEL)",
-    )
-    qwen.add_argument(
-        "--language",
-        type=_language,
-        default=_env("QWEN_ASR_LANGUAGE"),
-        help="force a language (en, zh, de, ...) or 'auto'; default: the request's language, "
-        "else automatic (env QWEN_ASR_LANGUAGE)",
-    )
-    qwen.add_argument(
-        "--vad",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="Qwen server VAD splits utterances; --no-vad: manual mode (env QWEN_ASR_VAD)",
-    )
-    qwen.add_argument(
-        "--vad-threshold",
-        type=float_in_range(*VAD_THRESHOLD_RANGE),
-        default=_env("QWEN_ASR_VAD_THRESHOLD", str(DEFAULT_VAD_THRESHOLD)),
-        help=f"server VAD threshold -1..1 (default {DEFAULT_VAD_THRESHOLD}; "
-        "env QWEN_ASR_VAD_THRESHOLD)",
-    )
-    qwen.add_argument(
-        "--vad-silence-ms",
-        type=int_in_range(*SILENCE_MS_RANGE, unit="ms"),
-        default=_env("QWEN_ASR_VAD_SILENCE_MS", str(DEFAULT_SILENCE_MS)),
-        help=f"silence that ends an utterance, 200-6000 ms (default {DEFAULT_SILENCE_MS}; "
-        "env QWEN_ASR_VAD_SILENCE_MS)",
-    )
-    qwen.add_argument(
-        "--context-file",
-        type=Path,
-        default=_env("QWEN_ASR_CONTEXT_FILE"),
-        help="text (names, terms) that biases recognition (env QWEN_ASR_CONTEXT_FILE)",
-    )
-    qwen.add_argument(
-        "--coalesce-ms",
-        type=int_in_range(0, MAX_COALESCE_MS, unit="ms"),
-        default=_env("QWEN_ASR_COALESCE_MS", str(DEFAULT_COALESCE_MS)),
-        help="join small audio pieces into appends of this duration, 0: one append per "
-        f"piece (default {DEFAULT_COALESCE_MS}; env QWEN_ASR_COALESCE_MS)",
-    )
-    qwen.add_argument(
-        "--timeout",
-        type=float_in_range(0.1, 3600.0, unit="seconds"),
-        default=_env("QWEN_ASR_TIMEOUT", "20"),
-        help="seconds to wait for the final transcript (default 20; env QWEN_ASR_TIMEOUT)",
-    )
-    qwen.add_argument(
-        "--stall-timeout",
-        type=float_in_range(0.0, 3600.0, unit="seconds"),
-        default=_env("QWEN_ASR_STALL_TIMEOUT", "3"),
-        help="after the end of audio, give up when Qwen sends nothing for this long; "
-        "0: only --timeout (default 3; env QWEN_ASR_STALL_TIMEOUT)",
-    )
-    return parent
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -223,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     log = _log_options()
-    qwen = _qwen_options(log)
+    qwen = _Parser(add_help=False, parents=[log])  # every subcommand that talks to Qwen
+    add_qwen_arguments(qwen)
 
     serve = commands.add_parser(
         "serve", parents=[qwen], help="run the Wyoming server (default)", description=None

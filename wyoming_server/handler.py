@@ -15,9 +15,7 @@ from qwen_asr_realtime import (
     QwenTimeoutError,
     RateLimitError,
     ServiceError,
-    normalize_language,
 )
-from qwen_asr_realtime.const import MODELS
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -26,11 +24,12 @@ from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .audio import AudioFormatError, PcmFormat
-from .fallback_request import GuardedRequest, open_request
+from .fallback_request import GuardedRequest
 from .limits import Refusal, RequestGate
+from .opening import open_admitted_request
 from .read_watchdog import ReadWatchdog
 from .request import TranscriptionRequest
-from .settings import ServerSettings, request_context
+from .settings import ServerSettings
 from .wire import WireError, read_event
 
 _LOGGER = logging.getLogger(__name__)
@@ -221,35 +220,13 @@ class QwenAsrEventHandler(AsyncEventHandler):
         """Open the Qwen session at the request's first event, so connecting overlaps speech."""
         await self._drop_request()
         self._chunk_format = None  # the new request's converter is set by its first format
-        settings = self.settings
-        if settings.force_language:
-            language = settings.language
-        else:
-            requested = transcribe.language if transcribe else None
-            language = normalize_language(requested if isinstance(requested, str) else None)
-        name = transcribe.name if transcribe else None
-        model = name if isinstance(name, str) and name in MODELS else settings.model
-        context = (
-            request_context(transcribe.transcript_names, transcribe.transcript_terms)
-            if transcribe
-            else ""
+        opened = open_admitted_request(
+            self.settings, self._gate, transcribe, emit=self._write, on_failure=self._fail
         )
-        request = open_request(  # with --fallback-uri, one the fallback can answer
-            settings,
-            language=language,
-            model=model,
-            extra_context=context,
-            emit=self._write,
-            on_failure=self._fail,
-        )
-        admitted = self._gate.admit()  # before the session opens: no slot, no session
-        if isinstance(admitted, Refusal):
-            await self._reject(admitted.text, admitted.code)
+        if isinstance(opened, Refusal):
+            await self._reject(opened.text, opened.code)
             return
-        request.on_session_end = admitted.release
-        _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
-        request.start()
-        self._request = request
+        self._request = opened
 
     async def _on_audio_start(self, start: AudioStart) -> bool:
         if self._request is None or self._request.answered:

@@ -64,6 +64,28 @@ class AudioSender:
         self._event_count += 1
         return f"{self._event_prefix}{self._event_count:x}"
 
+    def session_update(self) -> dict[str, object]:
+        """The ``session.update`` event for the current configuration."""
+        return {
+            "event_id": self.next_event_id(),
+            "type": EventType.SESSION_UPDATE,
+            "session": self.config.session_payload(),
+        }
+
+    def reconfigure(self, config: SessionConfig) -> None:
+        """Queue a ``session.update`` to ``config`` after the audio so far."""
+        self.flush_audio()  # the audio so far keeps the configuration it was sent for
+        self.config = config
+        # Appends keep their duration if the sample rate changes.
+        self.coalescer.set_converter(self.coalescer.converter, self.bytes_per_second)
+        self.queue(self.session_update())
+
+    def queue_finish(self) -> None:
+        """Queue ``session.finish`` (in manual mode after a commit of the audio so far)."""
+        if self.config.manual:
+            self.commit()
+        self.queue({"event_id": self.next_event_id(), "type": EventType.SESSION_FINISH})
+
     def queue(self, event: dict[str, Any]) -> None:
         self.release_held()  # audio appended earlier goes first
         self._put(json.dumps(event), 0)

@@ -135,6 +135,22 @@ class SessionResults:
                 waiter.set()
         return self.error or error
 
+    def raise_if_failed(self) -> None:
+        """Raise the error that ended the session, or say that it is closed."""
+        if self.error is not None:
+            raise self.error
+        if self.state is SessionState.CLOSED:
+            raise QwenConnectionError("The session is closed")
+
+    async def wait(self, flag: asyncio.Event, timeout: float, what: str) -> None:
+        """Wait for one of the session's events; a timeout ends the session."""
+        try:
+            await asyncio.wait_for(flag.wait(), timeout)
+        except TimeoutError:
+            raise self.fail(QwenTimeoutError(f"Timed out waiting for {what}")) from None
+        if self.error is not None:
+            raise self.error
+
     def dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
         """The error for a connection that ended without ``session.finished``."""
         if err is not None and err.rcvd is not None:

@@ -1,0 +1,239 @@
+"""How one realtime session goes: connect, configure, end, release.
+
+``SessionLifecycle`` owns the session's socket and the tasks on it: it connects in the
+background (a rate limit is retried while audio stays held), configures the session in
+its one ``session.update`` (a whole recording already in hand goes in manual mode,
+recording.py) and reconfigures it on request, runs the receiver and the sender on the
+socket, sends ``session.finish`` after the queued audio, waits for ``session.finished``
+while the service stays alive, and releases the socket and every task at close.
+QwenRealtimeClient is its public face.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from .audio_out import AudioOptions
+from .audio_sender import AudioSender
+from .config import SessionConfig, Timeouts
+from .echo import ContextEchoFilter
+from .errors import ProtocolError, QwenError, QwenTimeoutError, RateLimitError
+from .liveness import Activity, ServiceSilent, wait_while_alive
+from .receiving import ServerEventReceiver, SessionResults, SessionState
+from .recording import RecordingRule
+from .retry import RetryPolicy
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SessionLifecycle:
+    """The socket of one session and its tasks, from connecting to release."""
+
+    def __init__(
+        self,
+        open_socket: Callable[[str, Timeouts], Awaitable[ClientConnection]],
+        *,
+        config: SessionConfig,
+        audio: AudioOptions,
+        results: SessionResults,
+        echo: ContextEchoFilter,
+        activity: Activity,
+        recording: RecordingRule,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+    ) -> None:
+        self._open_socket = open_socket  # (the model's name, timeouts) -> an open socket
+        self._results = results
+        # The outbox and the audio going out (the client appends, the send loop writes).
+        self.sender = AudioSender(config, audio, activity, on_stall=self.flush_stalled)
+        self._echo = echo
+        self._activity = activity
+        self._recording = recording
+        self.timeouts = timeouts
+        self.retry = retry
+        self._receiver = ServerEventReceiver(results, echo, activity)
+        self._ws: ClientConnection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connect_task: asyncio.Task[None] | None = None
+        self.connect_attempts = 0
+        self.finish_sent = False  # the caller ended the session (session.finish is due)
+
+    def start(self) -> None:
+        """Begin connecting in the background; audio appended meanwhile is held."""
+        if self._connect_task is None:
+            self._connect_task = asyncio.create_task(self._connect(), name="qwen-connect")
+            # The failure is reported through append/finish; don't warn it went unretrieved.
+            self._connect_task.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def connect(self) -> None:
+        """Connect and configure the session; returns once the service confirmed it."""
+        self.start()
+        assert self._connect_task is not None
+        await asyncio.shield(self._connect_task)
+
+    async def _connect(self) -> None:
+        """Open the session; a rate limit is retried (audio stays held) per ``self.retry``."""
+        self._results.state = SessionState.CONNECTING
+        backoff = self.retry.backoff()
+        while True:
+            try:
+                await self._open_session()
+                break
+            except RateLimitError as err:
+                delay = next(backoff, None)
+                if delay is None:
+                    raise self._results.fail(err) from None
+                _LOGGER.warning("Qwen rate limit (%s); retrying in %.1f s", err.detail, delay)
+                await self._discard_attempt()
+                await asyncio.sleep(delay)
+        self._results.state = SessionState.READY
+        self.sender.flush_audio()  # the held backlog goes out now, not when an append fills
+        self._tasks.append(asyncio.create_task(self._send_loop(), name="qwen-send"))
+
+    async def _open_session(self) -> None:
+        self.connect_attempts += 1
+        sender = self.sender
+        try:
+            self._ws = await self._open_socket(sender.config.model, self.timeouts)
+        except RateLimitError:
+            raise  # retried by _connect
+        except QwenError as err:
+            raise self._results.fail(err) from None
+        self._tasks.append(asyncio.create_task(self._receiver.run(self._ws), name="qwen-receive"))
+        if sender.holding and not self.finish_sent and sender.config.vad is not None:
+            await self._recording.wait_for_end(sender.unsent_audio_bytes / sender.bytes_per_second)
+        self._choose_mode()
+        # Sent before session.created arrives to save a round trip, as the SDK does. A
+        # service that refuses the session closes at once: the receive loop reports why.
+        with contextlib.suppress(ConnectionClosed):
+            await self._ws.send(json.dumps(sender.session_update()))
+        await self._results.wait(
+            self._results.updated, self.timeouts.setup, "the session to be configured"
+        )
+        if self._results.attempt_error is not None:
+            raise self._results.attempt_error
+
+    def _choose_mode(self) -> None:
+        """Before the session's one ``session.update``: a whole recording already in hand
+        goes in manual mode, committed at its silences (the rule and why: recording.py)."""
+        sender = self.sender
+        if not sender.holding:
+            return  # a retried attempt: the mode was chosen for the first one
+        commits = self._recording.commits(sender.held, sender.config) if self.finish_sent else None
+        if commits is not None:
+            sender.config = dataclasses.replace(sender.config, vad=None)
+            self._echo.manual = True
+        sender.release_held(commits)
+        if self.finish_sent:
+            sender.queue_finish()
+
+    async def update_session(self, config: SessionConfig, timeout: float | None) -> None:
+        """Reconfigure the open session after the audio so far; wait for ``session.updated``."""
+        results = self._results
+        results.raise_if_failed()
+        if results.state is not SessionState.READY or self.finish_sent:
+            raise ProtocolError("update_session needs a connected session that is not finishing")
+        results.updated.clear()
+        self.sender.reconfigure(config)
+        await results.wait(
+            results.updated,
+            self.timeouts.setup if timeout is None else timeout,
+            "the session to be configured",
+        )
+
+    async def _discard_attempt(self) -> None:
+        """Forget a connection refused for a rate limit; queued audio is kept for the next."""
+        await self._release_connection()
+        self._ws = None
+        self._results.new_attempt()
+
+    async def send_now(self, message: str) -> None:
+        """Write ``message`` to the open socket at once (bypassing the outbox)."""
+        assert self._ws is not None
+        try:
+            await self._ws.send(message)
+        except ConnectionClosed as err:
+            raise self._results.fail(self._results.dropped(err)) from None
+
+    async def _send_loop(self) -> None:
+        assert self._ws is not None
+        try:
+            await self.sender.run(self._ws)
+        except ConnectionClosed as err:
+            self._results.fail(self._results.dropped(err))
+
+    def flush_stalled(self) -> None:
+        # The source stopped sending mid-append; held audio waits for the session instead.
+        results = self._results
+        if results.state is SessionState.READY and not self.finish_sent and results.error is None:
+            self.sender.flush_audio()
+
+    def end(self) -> None:
+        """Send ``session.finish`` after all queued audio (once)."""
+        if self.finish_sent:
+            return
+        self.sender.flush_audio()
+        self.finish_sent = True
+        self._recording.end_in_hand.set()
+        if not self.sender.holding:
+            self.sender.queue_finish()
+        # else the whole recording is in hand: _choose_mode queues the end with it
+
+    async def wait_finished(self, timeout: float | None) -> None:
+        """After ``end``: wait for ``session.finished`` while the service stays alive."""
+        if self._connect_task is not None and not self._connect_task.done():
+            await asyncio.shield(self._connect_task)
+        results = self._results
+        results.state = SessionState.FINISHING
+        self._activity.touch()  # the silence is counted from now (or the last event)
+        # A backlog still being paced out must reach the service before it can finish; the
+        # send loop counts the silence from the last message it writes (finish included).
+        backlog_s = self.sender.unsent_audio_bytes / self.sender.bytes_per_second
+        try:
+            await wait_while_alive(
+                results.finished,
+                self._activity,
+                idle=self.timeouts.finish_silence,
+                total=(self.timeouts.finish if timeout is None else timeout) + backlog_s,
+            )
+        except ServiceSilent as err:
+            raise results.fail(QwenTimeoutError(f"Qwen stalled: {err}")) from None
+        except TimeoutError:
+            timed_out = QwenTimeoutError("Timed out waiting for the final transcript")
+            raise results.fail(timed_out) from None
+        if results.error is not None:
+            raise results.error
+
+    async def close(self) -> None:
+        """Release the socket and every task at once; safe to call any number of times."""
+        connect_task = self._connect_task
+        if connect_task is not None and not connect_task.done():
+            connect_task.cancel()
+            with contextlib.suppress(BaseException):
+                await connect_task
+        # Only now is the task list final: on Python 3.11, asyncio.wait_for returns its
+        # result instead of raising when a cancellation races with it, so the connect task
+        # may have finished (and started the send loop) despite being cancelled.
+        await self._release_connection()
+        if self._results.state is not SessionState.FAILED:
+            self._results.state = SessionState.CLOSED
+
+    async def _release_connection(self) -> None:
+        """Stop the socket's tasks and close it (bounded by the close timeout)."""
+        for task in self._tasks:
+            task.cancel()
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(), self.timeouts.close)
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,60 @@
+"""Opening one Wyoming request: what its Transcribe asks for, then the gate's admission.
+
+The language is the request's unless ``--language`` forces one; the model is the request's
+only when it names a Qwen model; the request's names and terms become extra context. The
+gate (limits.py) admits the request before its Qwen session opens: no slot, no session.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from qwen_asr_realtime import normalize_language
+from qwen_asr_realtime.const import MODELS
+from wyoming.asr import Transcribe
+
+from .fallback_request import GuardedRequest, open_request
+from .limits import Refusal, RequestGate
+from .request import Emit, OnFailure, TranscriptionRequest
+from .settings import ServerSettings, request_context
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def open_admitted_request(
+    settings: ServerSettings,
+    gate: RequestGate,
+    transcribe: Transcribe | None,
+    *,
+    emit: Emit,
+    on_failure: OnFailure,
+) -> TranscriptionRequest | GuardedRequest | Refusal:
+    """The started request for ``transcribe`` (None: audio without a Transcribe), or the
+    gate's Refusal, for the caller to report."""
+    if settings.force_language:
+        language = settings.language
+    else:
+        requested = transcribe.language if transcribe else None
+        language = normalize_language(requested if isinstance(requested, str) else None)
+    name = transcribe.name if transcribe else None
+    model = name if isinstance(name, str) and name in MODELS else settings.model
+    context = (
+        request_context(transcribe.transcript_names, transcribe.transcript_terms)
+        if transcribe
+        else ""
+    )
+    request = open_request(  # with --fallback-uri, one the fallback can answer
+        settings,
+        language=language,
+        model=model,
+        extra_context=context,
+        emit=emit,
+        on_failure=on_failure,
+    )
+    admitted = gate.admit()  # before the session opens: no slot, no session
+    if isinstance(admitted, Refusal):
+        return admitted
+    request.on_session_end = admitted.release
+    _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
+    request.start()
+    return request
