@@ -15,19 +15,14 @@ import asyncio
 import dataclasses
 import logging
 import sys
-import time
-import wave
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parents[1]) not in sys.path:
     sys.path.insert(0, str(HERE.parents[1]))
 
+from bench_wyoming_client import read_pcm, timed_request  # noqa: E402
 from qwen_asr_realtime import Timeouts, VadConfig  # noqa: E402
-from wyoming.asr import Transcribe, Transcript  # noqa: E402
-from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
-from wyoming.client import AsyncTcpClient  # noqa: E402
-from wyoming.error import Error  # noqa: E402
 
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: E402
 from wyoming_server.server import ListenAddress, QwenAsrServer  # noqa: E402
@@ -35,32 +30,6 @@ from wyoming_server.settings import ServerSettings  # noqa: E402
 
 FIXTURE = HERE.parent / "fixtures" / "what_time_is_it.wav"
 KEY = "bench-key"
-HA_CHUNK_BYTES = 320  # 10 ms of 16 kHz 16-bit mono
-
-
-def _pcm() -> bytes:
-    with wave.open(str(FIXTURE), "rb") as wav:
-        return wav.readframes(wav.getnframes())
-
-
-async def _request(port: int, pcm: bytes) -> tuple[str, float]:
-    """('transcript' | 'error CODE', seconds from AudioStop to the answer)."""
-    async with AsyncTcpClient("127.0.0.1", port) as client:
-        await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(16000, 2, 1).event())
-        for start in range(0, len(pcm), HA_CHUNK_BYTES):
-            chunk = pcm[start : start + HA_CHUNK_BYTES]
-            await client.write_event(AudioChunk(16000, 2, 1, chunk).event())
-        await client.write_event(AudioStop().event())
-        stopped = time.monotonic()
-        async with asyncio.timeout(60):
-            while (event := await client.read_event()) is not None:
-                if Transcript.is_type(event.type):
-                    return "transcript", time.monotonic() - stopped
-                if Error.is_type(event.type):
-                    code = Error.from_event(event).code
-                    return f"error {code}", time.monotonic() - stopped
-    return "closed", time.monotonic() - stopped
 
 
 async def _measure(
@@ -69,14 +38,14 @@ async def _measure(
     server = QwenAsrServer(settings)
     await server.start(ListenAddress("tcp", host="127.0.0.1", port=0))
     try:
-        return await _request(server.bound_port, pcm)
+        return await timed_request(server.bound_port, pcm, real_time=False)
     finally:
         await server.stop(grace=2.0)
 
 
 async def main() -> int:
     logging.basicConfig(level=logging.ERROR)
-    pcm = _pcm()
+    pcm = read_pcm(FIXTURE)
     async with QwenEmulator(
         api_keys=frozenset({KEY}), recognizer_factory=ScriptedRecognizer(["What time is it?"])
     ) as emulator:

@@ -20,19 +20,14 @@ import dataclasses
 import logging
 import statistics
 import sys
-import time
-import wave
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parents[1]) not in sys.path:
     sys.path.insert(0, str(HERE.parents[1]))
 
+from bench_wyoming_client import read_pcm, timed_request  # noqa: E402
 from qwen_asr_realtime import Timeouts, VadConfig  # noqa: E402
-from wyoming.asr import Transcribe, Transcript  # noqa: E402
-from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
-from wyoming.client import AsyncTcpClient  # noqa: E402
-from wyoming.error import Error  # noqa: E402
 
 from wyoming_server.breaker import CircuitBreaker  # noqa: E402
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: E402
@@ -42,39 +37,7 @@ from wyoming_server.settings import ServerSettings  # noqa: E402
 
 FIXTURE = HERE.parent / "fixtures" / "turn_on_kitchen_lights.wav"
 KEY = "bench-key"
-HA_CHUNK_BYTES = 320  # 10 ms of 16 kHz 16-bit mono
 STALL_TIMEOUT_S = 3.0  # the server's default --stall-timeout
-
-
-def _pcm() -> bytes:
-    with wave.open(str(FIXTURE), "rb") as wav:
-        return wav.readframes(wav.getnframes())
-
-
-async def _request(port: int, pcm: bytes) -> tuple[str, float]:
-    """(transcript or 'error CODE', seconds from AudioStop to the answer); real-time audio."""
-    async with AsyncTcpClient("127.0.0.1", port) as client:
-        await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(16000, 2, 1).event())
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        for index, offset in enumerate(range(0, len(pcm), HA_CHUNK_BYTES)):
-            chunk = pcm[offset : offset + HA_CHUNK_BYTES]
-            try:
-                await client.write_event(AudioChunk(16000, 2, 1, chunk).event())
-            except ConnectionError:
-                break
-            await asyncio.sleep(max(start + (index + 1) * 0.01 - loop.time(), 0))
-        await client.write_event(AudioStop().event())
-        stopped = time.perf_counter()
-        async with asyncio.timeout(60):
-            while (event := await client.read_event()) is not None:
-                if Transcript.is_type(event.type):
-                    return Transcript.from_event(event).text, time.perf_counter() - stopped
-                if Error.is_type(event.type):
-                    code = Error.from_event(event).code
-                    return f"error {code}", time.perf_counter() - stopped
-    return "closed", time.perf_counter() - stopped
 
 
 async def _serve(settings: ServerSettings) -> QwenAsrServer:
@@ -85,7 +48,7 @@ async def _serve(settings: ServerSettings) -> QwenAsrServer:
 
 async def main(runs: int) -> int:
     logging.basicConfig(level=logging.ERROR)
-    pcm = _pcm()
+    pcm = read_pcm(FIXTURE)
     async with (
         QwenEmulator(api_keys=frozenset({KEY}), recognizer_factory=ScriptedRecognizer()) as other,
         QwenEmulator(
@@ -119,7 +82,7 @@ async def main(runs: int) -> int:
                 qwen.faults.stall_on = "session.finish"
             server = await _serve(settings) if settings is not None else None
             port = server.bound_port if server is not None else int(what or 0)
-            results = [await _request(port, pcm) for _ in range(runs)]
+            results = [await timed_request(port, pcm, real_time=True) for _ in range(runs)]
             if server is not None:
                 await server.stop(grace=2.0)
             texts = {text for text, _ in results}
