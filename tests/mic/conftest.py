@@ -56,7 +56,8 @@ def raw_device(device_dir: Path) -> object:
 
     def _make(pcm: bytes, name: str = "in.raw") -> str:
         path = device_dir / name
-        path.write_bytes(pcm)
+        # Whole periods: a period read past the file's end gets stale samples from ALSA.
+        path.write_bytes(pcm + bytes(-len(pcm) % PERIOD_BYTES))
         return f"testfile:{path}"
 
     return _make

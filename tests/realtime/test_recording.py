@@ -203,3 +203,16 @@ def test_no_speech_or_a_stretch_over_60_s_is_not_a_recording() -> None:
     assert split_at_silences(quiet_room, RATE, 800) is None
     assert split_at_silences(_tone(61.0), RATE, 800) is None
     assert split_at_silences(_tone(30.0) + _silence(1.0) + _tone(30.0), RATE, 800) is not None
+
+
+def test_a_click_is_not_speech() -> None:
+    # A click after the last silence (a capture's stale last period) makes no piece of its own.
+    speech = _silence(0.3) + _tone(1.0) + _silence(1.0) + _tone(0.5)
+    pcm = speech + _silence(1.0) + _tone(0.06)
+    pieces = split_at_silences(pcm, RATE, 800)
+    assert pieces is not None and b"".join(pieces) == pcm
+    assert [len(p) for p in pieces] == [int(RATE * 1.8) * 2, len(pcm) - int(RATE * 1.8) * 2]
+    # A click alone is no speech at all; a click inside a silence does not end it.
+    assert split_at_silences(_silence(1.0) + _tone(0.06) + _silence(1.0), RATE, 800) is None
+    clicked = _tone(1.0) + _silence(0.5) + _tone(0.04) + _silence(0.5) + _tone(1.0)
+    assert len(split_at_silences(clicked, RATE, 800) or []) == 2

@@ -22,7 +22,9 @@ to the middle of the next.
 The energy threshold is deliberately low: a frame counts as silence only if its peak stays
 below -40 dBFS (digital silence and a quiet room). A noisy recording finds fewer silences
 and is committed in fewer, longer pieces, which Qwen recognizes as well; only the split
-into separate transcripts is lost.
+into separate transcripts is lost. Sound shorter than ``MIN_SPEECH_MS`` (a click, a pop, a
+capture's last stale period) is not speech: it neither ends a silence nor makes a piece of
+its own, which Qwen would answer with an empty or invented transcript.
 
 Audio that is only ahead of real time, with its end still to come (a satellite that
 buffered a second), is not a recording: it may go on live, and with Qwen's endpointing
@@ -55,6 +57,8 @@ RECORDING_END_WAIT_S = 0.25
 FRAME_MS = 20
 # Peak amplitude below which a frame is silence: -40 dBFS of full scale (32768).
 SILENCE_PEAK = 328
+# Shorter runs of sound are not speech (no spoken word is this short).
+MIN_SPEECH_MS = 100
 
 
 def _frame_is_silent(samples: array[int], start: int, end: int) -> bool:
@@ -73,9 +77,9 @@ def split_at_silences(pcm: bytes, sample_rate: int, silence_ms: int) -> list[byt
     if sys.byteorder == "big":
         samples.byteswap()  # PCM16 on the wire is little-endian
     frame = sample_rate * FRAME_MS // 1000
-    silent = [
-        _frame_is_silent(samples, start, start + frame) for start in range(0, len(samples), frame)
-    ]
+    silent = _without_clicks(
+        [_frame_is_silent(samples, start, start + frame) for start in range(0, len(samples), frame)]
+    )
     if all(silent):
         return None
     min_run = max(1, silence_ms // FRAME_MS)
@@ -94,6 +98,16 @@ def split_at_silences(pcm: bytes, sample_rate: int, silence_ms: int) -> list[byt
     pieces = [pcm[start:end] for start, end in itertools.pairwise(bounds)]
     limit = MAX_MANUAL_UTTERANCE_MS * sample_rate // 1000 * SAMPLE_WIDTH
     return None if any(len(piece) > limit for piece in pieces) else pieces
+
+
+def _without_clicks(silent: list[bool]) -> list[bool]:
+    """``silent`` with each run of sound shorter than ``MIN_SPEECH_MS`` counted as silence."""
+    shortest = max(1, MIN_SPEECH_MS // FRAME_MS)
+    result: list[bool] = []
+    for is_silent, run in itertools.groupby(silent):
+        length = len(list(run))
+        result += [is_silent or length < shortest] * length
+    return result
 
 
 class RecordingRule:
