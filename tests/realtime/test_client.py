@@ -40,7 +40,11 @@ SHORT = Timeouts(connect=2.0, setup=2.0, finish=3.0, close=1.0)
 
 
 def _client(
-    emulator: QwenEmulator, *, audio: AudioOptions | None = None, **config: object
+    emulator: QwenEmulator,
+    *,
+    audio: AudioOptions | None = None,
+    timeouts: Timeouts = SHORT,
+    **config: object,
 ) -> QwenRealtimeClient:
     settings: dict[str, object] = {"language": "en", "vad": FAST_VAD}
     settings.update(config)
@@ -48,7 +52,7 @@ def _client(
         KEY,
         SessionConfig(**settings),  # type: ignore[arg-type]
         endpoint=emulator.url,
-        timeouts=SHORT,
+        timeouts=timeouts,
         audio=audio,
     )
 
@@ -182,7 +186,10 @@ async def test_silence_only_session_returns_no_transcript(scripted: QwenEmulator
 async def test_oversize_audio_is_split_under_the_limit(scripted: QwenEmulator) -> None:
     pcm = bytes(12_000_000)  # base64 of this is ~16 MB: over one append's 15 MiB limit
     # Unpaced: a paced VAD session would send 1 s appends over 375 s of real time.
-    async with _client(scripted, audio=AudioOptions(max_ahead_ms=None)) as client:
+    # The emulator takes seconds to segment 375 s of audio on a loaded CI machine, silent
+    # meanwhile: this test is about the split, not about a service that goes silent.
+    patient = Timeouts(connect=2.0, setup=2.0, finish=30.0, close=1.0, finish_silence=30.0)
+    async with _client(scripted, audio=AudioOptions(max_ahead_ms=None), timeouts=patient) as client:
         client.append_audio(pcm)
         assert await client.finish(timeout=30) == []
     record = scripted.sessions[-1]
