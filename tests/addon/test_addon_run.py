@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from fake_supervisor import FakeSupervisor
-from server_helpers import free_port, transcribe
+from ports import free_port
+from server_helpers import transcribe
 
 from wyoming_server.addon import (
     AddonError,

@@ -13,7 +13,7 @@ import pytest
 from container_helpers import KEY, transcribe_like_ha, wait_healthy
 from fake_supervisor import FakeSupervisor
 from podman_helpers import ROOT, RUN_LIMITS, inspect, logs, podman
-from server_helpers import free_port
+from ports import free_port
 from supervisor_build import SupervisorBuild
 
 from wyoming_server.emulator import PocketSphinxRecognizer, QwenEmulator

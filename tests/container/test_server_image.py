@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from container_helpers import KEY, transcribe_like_ha, wait_healthy
 from podman_helpers import RUN_LIMITS, exit_status, inspect, logs, podman
-from server_helpers import free_port
+from ports import free_port
 
 from wyoming_server.emulator import PocketSphinxRecognizer, QwenEmulator
 

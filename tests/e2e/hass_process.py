@@ -24,10 +24,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from ports import free_port
+
 from .hass_env import PROJECT, HassRuntime
 from .hass_rest import HassRest, Owner, onboard
 from .hass_ws import HassCommandError, command_sync
-from .services import free_port, terminate
+from .services import terminate
 
 INTEGRATION = PROJECT / "custom_components" / "qwen_asr"
 # What the suite's HA loads beyond the integrations it sets up through config flows.

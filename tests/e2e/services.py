@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from ports import free_port
+
 from .hass_env import PROJECT
 
 START_TIMEOUT_S = 30.0
@@ -212,13 +214,6 @@ class WyomingServerProcess(ServiceProcess):
     def close(self) -> None:
         super().close()
         self._key_file.unlink(missing_ok=True)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (bind port 0, read it, close)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def terminate(process: subprocess.Popen[bytes], timeout: float) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -25,6 +24,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
+from ports import free_port
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import TEST_KEY, chunks, pcm_metadata, until
@@ -54,12 +54,6 @@ def _server_python() -> str:
             "set QWEN_SERVER_PYTHON to the server venv's python"
         )
     return sys.executable
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -108,7 +102,7 @@ def wyoming_server(emulator: Any, tmp_path: Path) -> Iterator[StartServer]:
     env["QWEN_API_KEY"] = TEST_KEY  # never on the command line
 
     async def _start(endpoint: str, *extra: str) -> int:
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(  # noqa: ASYNC220 - returns at once

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Any
 
 import pytest
+from ports import free_port
 
 from wyoming_server.hass import HassConfig, HomeNamesSource
 from wyoming_server.hass.names import exposed_entities
@@ -102,9 +102,7 @@ def test_entities_without_a_registry_entry_use_the_exposed_list() -> None:
 async def test_unreachable_home_assistant_is_one_warning_and_retries(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = HassConfig(f"ws://127.0.0.1:{port}/api/websocket", "secret-token", timeout=2)
     source = HomeNamesSource(config, retry_delays=(0.05, 0.1))
     source.start()

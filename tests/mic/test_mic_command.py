@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from wyoming.audio import AudioChunk, AudioStart
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
@@ -22,12 +22,6 @@ from wyoming_server.server import parse_uri
 from .conftest import ASOUNDRC, FifoDevice
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_the_mic_command_listens_on_loopback_by_default() -> None:

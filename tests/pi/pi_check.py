@@ -17,9 +17,10 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))  # the helpers of tests/satellite, nothing of the source tree
 
+from ports import free_port  # noqa: E402
 from satellite.home_assistant import SatelliteConnection, speech_to_text  # noqa: E402
 from satellite.live_mic import LiveMicrophone  # noqa: E402
-from satellite.processes import free_port, start_mic_service, start_satellite  # noqa: E402
+from satellite.processes import start_mic_service, start_satellite  # noqa: E402
 
 from wyoming_server.emulator import QwenEmulator  # noqa: E402
 from wyoming_server.emulator.sphinx_recognizer import PocketSphinxRecognizer  # noqa: E402

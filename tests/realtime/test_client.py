@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
+from ports import free_port
 from qwen_asr_realtime import (
     AudioOptions,
     AuthenticationError,
@@ -235,9 +235,7 @@ async def test_refused_handshake_keeps_the_status(scripted: QwenEmulator, status
 
 
 async def test_unreachable_endpoint() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     client = QwenRealtimeClient(
         KEY, endpoint=f"ws://127.0.0.1:{port}/api-ws/v1/realtime", timeouts=SHORT
     )

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from qwen_asr_realtime import (
     AuthenticationError,
     QwenConnectionError,
@@ -79,9 +79,7 @@ class _Silent:
 
 
 def _unused_url() -> str:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return f"ws://{HOST}:{sock.getsockname()[1]}{REALTIME_PATH}"
+    return f"ws://{HOST}:{free_port()}{REALTIME_PATH}"
 
 
 async def _session(url: str, key: str = SECRET) -> QwenError:
@@ -178,10 +176,7 @@ def settings_for_key(key: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("source", ["env", "file"])
 def test_key_never_in_the_process_title_or_cmdline(tmp_path: Path, source: str) -> None:
-    port = socket.socket()
-    port.bind((HOST, 0))
-    number = port.getsockname()[1]
-    port.close()
+    number = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("QWEN_API_KEY", None)
     args = [sys.executable, "-m", "wyoming_server", "serve", "--uri", f"tcp://{HOST}:{number}"]

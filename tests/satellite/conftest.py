@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.server import ListenAddress, QwenAsrServer
 from wyoming_server.settings import Endpointing, ServerSettings
 
 from .live_mic import LiveMicrophone
-from .processes import REPO, Process, free_port, start_mic_service, start_satellite
+from .processes import REPO, Process, start_mic_service, start_satellite
 
 pytest.importorskip("alsaaudio", reason="the mic service needs pyalsaaudio (the mic extra)")
 pytest.importorskip("pocketsphinx", reason="real transcripts need pocketsphinx (the demo extra)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,13 +63,6 @@ class Reply:
             for e in self.events
             if TranscriptChunk.is_type(e.type)
         ]
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (for a server in another process to bind)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def settings_for(emulator: QwenEmulator, **changes: Any) -> ServerSettings:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from server_helpers import HOST, read_reply, send_audio
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioStart, AudioStop
@@ -40,12 +40,6 @@ async def _run(
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -126,7 +120,7 @@ async def _start_tcp_server(
 async def server_proc(
     emulator: QwenEmulator, key_file: Path
 ) -> AsyncIterator[tuple[int, asyncio.subprocess.Process]]:
-    port = _free_port()
+    port = free_port()
     proc = await _start_tcp_server(port, emulator, "--api-key-file", str(key_file))
     yield port, proc
     if proc.returncode is None:
@@ -163,7 +157,7 @@ async def test_sigterm_finishes_the_request_in_flight(
 async def test_api_key_never_logged_even_with_debug(
     emulator: QwenEmulator, tmp_path: Path, speech_pcm: Callable[..., bytes]
 ) -> None:
-    port = _free_port()
+    port = free_port()
     # A wrong key: the handshake (with its Authorization header) fails and is logged in debug.
     proc = await _start_tcp_server(
         port, emulator, "--debug", env={"QWEN_API_KEY": SECRET}, capture_log=True

@@ -15,8 +15,9 @@ from collections.abc import Callable
 
 import pytest
 from fallback_helpers import PRIMARY_TEXT, Fallback, Timed, timed_request
+from ports import free_port
 from qwen_asr_realtime import RetryPolicy, Timeouts
-from server_helpers import HOST, free_port
+from server_helpers import HOST
 
 from wyoming_server.breaker import CircuitBreaker
 from wyoming_server.emulator import QwenEmulator

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from fallback_helpers import Fallback, timed_request
-from server_helpers import HOST, StartServer, free_port
+from ports import free_port
+from server_helpers import HOST, StartServer
 from test_health import run_health
 
 from wyoming_server.breaker import CircuitBreaker

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from server_helpers import HOST, StartServer, free_port, settings_for
+from ports import free_port
+from server_helpers import HOST, StartServer, settings_for
 
 from wyoming_server.audio_budget import utc_today, write_usage
 from wyoming_server.cli import parse_args
