@@ -14,14 +14,13 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from qwen_asr_realtime import AuthenticationError, QwenError
+from qwen_asr_realtime import AuthenticationError, CircuitBreaker, QwenError
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, async_write_event
 
 from .audio import PcmFormat
-from .breaker import CircuitBreaker
 from .wire import WireError, read_event
 
 _LOGGER = logging.getLogger(__name__)

@@ -6,10 +6,10 @@ import argparse
 import dataclasses
 import os
 
+from qwen_asr_realtime.breaker import DEFAULT_FIRST_SECONDS, DEFAULT_MAX_SECONDS, CircuitBreaker
 from wyoming.info import Info
 
 from .arg_types import float_in_range
-from .breaker import DEFAULT_FIRST_SECONDS, DEFAULT_MAX_SECONDS, CircuitBreaker
 from .fallback import DEFAULT_ANSWER_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, FallbackEngine
 
 # Info has no field for it: the ASR program's description carries the engine in use.

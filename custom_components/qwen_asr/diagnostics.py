@@ -48,6 +48,8 @@ async def async_get_config_entry_diagnostics(
             ),
         },
         "last_fallback": {} if runtime is None else dict(runtime.last_fallback),
+        # With "If Qwen fails, use": whether Qwen is skipped now, and after which failure.
+        "fallback_breaker": None if runtime is None else _breaker(runtime),
         "home_assistant_features": {
             "audio_processing": compat.HAS_AUDIO_PROCESSING,
             # The entity yields partials wherever HA takes them (2026.11+), but the Assist
@@ -59,3 +61,8 @@ async def async_get_config_entry_diagnostics(
             "repair_opens_reconfigure": compat.HAS_REPAIRS_NEXT_FLOW,
         },
     }
+
+
+def _breaker(runtime: QwenRuntimeData) -> dict[str, Any]:
+    state = runtime.breaker.state()
+    return {"skipping_qwen_for_s": round(state.retry_in, 1), "last_failure": state.reason}

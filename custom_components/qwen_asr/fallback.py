@@ -3,7 +3,9 @@
 The entity is called the way an Assist pipeline calls it (``stt.async_get_speech_to_text_entity``
 then ``internal_async_process_audio_stream``, both in HA 2025.4 and 2026.11), with the
 pipeline's metadata and the held audio from its first chunk on. A rejected API key is not
-handed over: it needs reauthentication, and a working answer would hide that.
+handed over: it needs reauthentication, and a working answer would hide that. After a
+failure, the entry's circuit breaker sends the next recognitions here without trying Qwen,
+for 5 s, then 10 s, ... up to 60 s, until Qwen answers again.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ async def transcribe_elsewhere(
     entity_id: str,
     metadata: stt.SpeechMetadata,
     audio: HeldAudio,
-    failure: QwenError,
+    reason: str,
 ) -> stt.SpeechResult:
-    """The other entity's result for the held audio; an error result if it cannot answer."""
+    """The other entity's result for the held audio; an error result if it cannot answer.
+
+    ``reason``: why Qwen does not answer (``qwen_failed`` or ``qwen_skipped``)."""
     started = time.monotonic()
-    reason = f"{type(failure).__name__}: {failure}"
     record: dict[str, Any] = {
         "entity_id": entity_id,
         "reason": reason,
@@ -63,7 +66,7 @@ async def transcribe_elsewhere(
         _LOGGER.error("The fallback %s failed too: %s", entity_id, record["error"])
     else:
         if result.result is stt.SpeechResultState.SUCCESS:
-            _LOGGER.warning("%s answered because Qwen failed (%s)", entity_id, reason)
+            _LOGGER.warning("%s answered because %s", entity_id, reason)
         else:
             record["error"] = "no transcript"
             _LOGGER.error("The fallback %s failed too: no transcript", entity_id)
@@ -74,6 +77,21 @@ async def transcribe_elsewhere(
     }
     runtime.last_fallback = record
     return result
+
+
+def qwen_failed(runtime: QwenRuntimeData, failure: QwenError) -> str:
+    """Open (or keep open) the breaker; the reason the other entity answers."""
+    described = f"{type(failure).__name__}: {failure}"
+    skipped = runtime.breaker.record_failure(described)
+    return f"Qwen failed ({described}); skipped for {skipped:.0f} s"
+
+
+def qwen_skipped(runtime: QwenRuntimeData) -> str | None:
+    """Why Qwen is skipped now (the breaker is open), else None."""
+    if runtime.breaker.allows_qwen():
+        return None
+    state = runtime.breaker.state()
+    return f"Qwen is skipped for {state.retry_in:.0f} s after: {state.reason}"
 
 
 async def _process(

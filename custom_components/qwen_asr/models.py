@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 
 from .context import HomeContext
+from .realtime import CircuitBreaker
 
 
 @dataclass
@@ -19,6 +20,8 @@ class QwenRuntimeData:
     last_session: dict[str, Any] = field(default_factory=dict)
     # The latest answer of the "If Qwen fails, use" entity: which, why, when (fallback.py).
     last_fallback: dict[str, Any] = field(default_factory=dict)
+    # With a fallback entity: after Qwen fails, skip it for a growing while (breaker.py).
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
 
 
 QwenConfigEntry = ConfigEntry[QwenRuntimeData]

@@ -31,7 +31,7 @@ from .const import (
 )
 from .context import build_context, home_names_sent
 from .failures import async_recognition_failed
-from .fallback import transcribe_elsewhere
+from .fallback import qwen_failed, qwen_skipped, transcribe_elsewhere
 from .held_audio import HeldAudio
 from .helpers import make_client, session_config
 from .models import QwenConfigEntry
@@ -173,6 +173,15 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             max_bytes = int(MAX_RECOGNITION_S * int(metadata.sample_rate) * 2)  # 16-bit mono
             held = HeldAudio(stream, max_bytes)
             stream = held.reader()
+            if skipped := qwen_skipped(runtime):  # Qwen failed moments ago: no session
+                result = await self._answer_elsewhere(fallback_id, metadata, held, skipped)
+                summary |= {
+                    "qwen_skipped": True,
+                    "duration_s": round(time.monotonic() - started, 3),
+                }
+                runtime.last_session = summary
+                yield result
+                return
         try:
             config = session_config(
                 self._entry.data,
@@ -189,6 +198,7 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                 async for text, final in transcripts:
                     if final:
                         result = stt.SpeechResult(text, stt.SpeechResultState.SUCCESS)
+                        runtime.breaker.record_success()
                     elif progress:  # the transcript so far, handed to Home Assistant
                         summary["partials_yielded"] += 1
                         yield text
@@ -202,14 +212,8 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             # A rejected key is not handed over: it needs reauthentication, not an answer.
             rejected_key = isinstance(err, AuthenticationError)
             if held is not None and fallback_id is not None and not rejected_key:
-                result = await transcribe_elsewhere(
-                    self.hass,
-                    runtime,
-                    entity_id=fallback_id,
-                    metadata=metadata,
-                    audio=held,
-                    failure=err,
-                )
+                reason = qwen_failed(runtime, err)
+                result = await self._answer_elsewhere(fallback_id, metadata, held, reason)
         finally:
             if held is not None:
                 await held.aclose()
@@ -224,3 +228,19 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             summary["duration_s"] = round(time.monotonic() - started, 3)
             runtime.last_session = summary
         yield result
+
+    async def _answer_elsewhere(
+        self, entity_id: str, metadata: stt.SpeechMetadata, held: HeldAudio, reason: str
+    ) -> stt.SpeechResult:
+        """The "If Qwen fails, use" entity's result for all the held audio."""
+        try:
+            return await transcribe_elsewhere(
+                self.hass,
+                self._entry.runtime_data,
+                entity_id=entity_id,
+                metadata=metadata,
+                audio=held,
+                reason=reason,
+            )
+        finally:
+            await held.aclose()

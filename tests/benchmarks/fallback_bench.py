@@ -27,9 +27,8 @@ if str(HERE.parents[1]) not in sys.path:
     sys.path.insert(0, str(HERE.parents[1]))
 
 from bench_wyoming_client import read_pcm, timed_request  # noqa: E402
-from qwen_asr_realtime import Timeouts, VadConfig  # noqa: E402
+from qwen_asr_realtime import CircuitBreaker, Timeouts, VadConfig  # noqa: E402
 
-from wyoming_server.breaker import CircuitBreaker  # noqa: E402
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: E402
 from wyoming_server.fallback import FallbackEngine  # noqa: E402
 from wyoming_server.server import ListenAddress, QwenAsrServer  # noqa: E402

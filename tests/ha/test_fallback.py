@@ -29,7 +29,7 @@ from custom_components.qwen_asr.const import (
     VAD_MANUAL,
 )
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
-from custom_components.qwen_asr.realtime import Timeouts
+from custom_components.qwen_asr.realtime import CircuitBreaker, Timeouts
 
 from .conftest import pcm_metadata, stt_entity_id
 
@@ -138,25 +138,76 @@ async def test_failure_is_answered_by_the_other_entity_with_all_audio(
     diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
     last = diagnostics["last_fallback"]
     assert last["entity_id"] == other_entity and last["result"] == "success"
-    assert last["reason"].startswith(("QwenConnectionError", "ServiceError", "QwenTimeoutError"))
+    assert last["reason"].startswith(
+        tuple(
+            f"Qwen failed ({kind}"
+            for kind in ("QwenConnectionError", "ServiceError", "QwenTimeoutError")
+        )
+    )
     assert "two_commands" not in str(diagnostics) and "utterance" not in str(last)
+
+
+@pytest.fixture
+async def what_time(
+    hass: HomeAssistant, other_entity: str, speech_pcm: Callable[..., bytes]
+) -> tuple[bytes, stt.SpeechResult]:
+    """A recording and the other entity's own answer to it: what the fallback returns."""
+    pcm = speech_pcm("what_time_is_it")
+    expected, _ = await recognize(hass, other_entity, pcm, pace=0)
+    return pcm, expected
 
 
 async def test_refused_connection_is_answered_by_the_other_entity(
     hass: HomeAssistant,
     primary: Any,
-    other_entity: str,
     setup_entry: MockConfigEntry,
-    speech_pcm: Callable[..., bytes],
+    what_time: tuple[bytes, stt.SpeechResult],
 ) -> None:
-    pcm = speech_pcm("what_time_is_it")
-    expected, _ = await recognize(hass, other_entity, pcm, pace=0)
+    pcm, expected = what_time
     hass.config_entries.async_update_entry(
         setup_entry, data={**setup_entry.data, CONF_ENDPOINT: "ws://127.0.0.1:1/api-ws/v1/realtime"}
     )
     result, ms = await recognize(hass, stt_entity_id(hass, setup_entry), pcm)
     _report("refused", result, ms)
     assert result == expected
+
+
+async def test_after_a_failure_qwen_is_skipped_then_tried_again(
+    hass: HomeAssistant,
+    primary: Any,
+    setup_entry: MockConfigEntry,
+    what_time: tuple[bytes, stt.SpeechResult],
+) -> None:
+    pcm, expected = what_time
+    entity_id = stt_entity_id(hass, setup_entry)
+    primary.faults.drop_after_audio_ms = 300
+    failed, _ = await recognize(hass, entity_id, pcm)
+    assert failed == expected
+    sessions = len(primary.sessions)
+
+    # Qwen is healthy again, but the breaker (5 s after a first failure) still skips it.
+    primary.faults.drop_after_audio_ms = None
+    skipped, ms = await recognize(hass, entity_id, pcm)
+    _report("Qwen skipped", skipped, ms)
+    assert skipped == expected
+    assert len(primary.sessions) == sessions  # no Qwen session at all
+    diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
+    reason = diagnostics["last_fallback"]["reason"]
+    assert reason.startswith("Qwen is skipped for ") and " s after: QwenConnectionError" in reason
+    assert diagnostics["last_session"]["qwen_skipped"] is True
+    breaker = diagnostics["fallback_breaker"]
+    assert 0 < breaker["skipping_qwen_for_s"] <= 5
+    assert breaker["last_failure"].startswith("QwenConnectionError")
+
+    # Once the interval is over, Qwen is tried again and its answer closes the breaker.
+    setup_entry.runtime_data.breaker = CircuitBreaker(first_seconds=0.2)
+    primary.faults.drop_after_audio_ms = 300
+    assert (await recognize(hass, entity_id, pcm))[0] == expected
+    primary.faults.drop_after_audio_ms = None
+    await asyncio.sleep(0.3)
+    answered, _ = await recognize(hass, entity_id, pcm)
+    assert answered.result is SUCCESS and PRIMARY_TEXT in (answered.text or "")
+    assert setup_entry.runtime_data.breaker.allows_qwen()
 
 
 async def test_qwen_answering_leaves_the_other_entity_alone(

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from qwen_asr_realtime import CircuitBreaker
 from server_helpers import HOST, Reply, read_reply, send_audio, settings_for
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 
-from wyoming_server.breaker import CircuitBreaker
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.fallback import FallbackEngine
 from wyoming_server.server import ListenAddress, QwenAsrServer

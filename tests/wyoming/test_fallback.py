@@ -15,11 +15,15 @@ from collections.abc import Callable
 
 import pytest
 from fallback_helpers import PRIMARY_TEXT, Fallback, Timed, timed_request
+<<<<<<< HEAD
 from ports import free_port
 from qwen_asr_realtime import RetryPolicy, Timeouts
 from server_helpers import HOST
+=======
+from qwen_asr_realtime import CircuitBreaker, RetryPolicy, Timeouts
+from server_helpers import HOST, free_port
+>>>>>>> ha-breaker
 
-from wyoming_server.breaker import CircuitBreaker
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.fallback import FallbackEngine
 from wyoming_server.fallback_args import engine_in_use

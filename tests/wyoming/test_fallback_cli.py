@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 from fallback_helpers import Fallback, timed_request
 from ports import free_port
+from qwen_asr_realtime import CircuitBreaker
 from server_helpers import HOST, StartServer
 from test_health import run_health
 
-from wyoming_server.breaker import CircuitBreaker
 from wyoming_server.cli import build_settings, parse_args
 
 

@@ -5,6 +5,7 @@ Home Assistant.
 """
 
 from .audio_out import AudioConverter, AudioOptions
+from .breaker import BreakerState, CircuitBreaker
 from .client import QwenRealtimeClient
 from .config import (
     SessionConfig,
@@ -51,6 +52,8 @@ __all__ = [
     "AudioConverter",
     "AudioOptions",
     "AuthenticationError",
+    "BreakerState",
+    "CircuitBreaker",
     "Committed",
     "ConfigError",
     "ErrorEvent",

@@ -1,5 +1,8 @@
 """Circuit breaker: after Qwen fails, send new requests straight to the fallback for a while.
 
+Shared by the Wyoming server (``--fallback-uri``) and the Home Assistant entity ("If Qwen
+fails, use"): the same rule wherever a fallback answers.
+
 The first failure opens the circuit for ``first_seconds``; each failure of the next attempt
 doubles the interval, up to ``max_seconds``. A request that Qwen answers closes it again.
 Failures of requests that started before the circuit opened do not lengthen it: they are
