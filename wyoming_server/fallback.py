@@ -69,8 +69,10 @@ class FallbackEngine:
         self.last_error = err
         return self.breaker.record_failure(describe_failure(err))
 
-    def in_use(self) -> str:
+    def in_use(self, *, budget_used_up: bool = False) -> str:
         """Which engine new requests use, for ``health`` (the Info description)."""
+        if budget_used_up:  # the gate refuses Qwen until midnight UTC, whatever the breaker
+            return f"fallback {self.uri} (the daily audio budget for Qwen is used up)"
         state = self.breaker.state()
         if not state.open:
             return f"Qwen (fallback {self.uri} ready)"

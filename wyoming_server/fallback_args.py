@@ -89,11 +89,13 @@ def fallback_engine(args: argparse.Namespace) -> FallbackEngine | None:
     )
 
 
-def info_with_engine(info: Info, engine: FallbackEngine | None) -> Info:
+def info_with_engine(
+    info: Info, engine: FallbackEngine | None, *, budget_used_up: bool = False
+) -> Info:
     """``info`` with the engine in use in its ASR program's description (for ``health``)."""
     if engine is None:
         return info
-    note = IN_USE_PREFIX + engine.in_use()
+    note = IN_USE_PREFIX + engine.in_use(budget_used_up=budget_used_up)
     programs = [
         dataclasses.replace(program, description=(program.description or "") + note)
         for program in info.asr

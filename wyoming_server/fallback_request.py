@@ -4,17 +4,18 @@ It wraps ``TranscriptionRequest`` (same methods, so the handler treats both alik
 records the client's audio from AudioStart. When Qwen fails before its final transcript --
 while connecting, streaming or finishing -- the recording is replayed to the fallback,
 which then follows the live audio, and its Transcript is the answer. If the fallback fails
-too, Qwen's error is what the client gets. While the circuit breaker is open, no Qwen
-session is opened at all.
+too, Qwen's error is what the client gets. No Qwen session is opened at all while the
+circuit breaker is open, or when the gate refuses one (--max-sessions,
+--daily-audio-minutes): the fallback answers at once, and if it fails, the client gets the
+error it stood in for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from qwen_asr_realtime import QwenConnectionError, QwenError
 from wyoming.asr import Transcript, TranscriptStart, TranscriptStop
@@ -30,6 +31,7 @@ from .fallback import (
     describe_failure,
     retrieve_exception,
 )
+from .limits import Refusal
 from .request import Emit, OnFailure, TranscriptionRequest
 from .settings import ServerSettings
 
@@ -42,52 +44,37 @@ PREPARE_FALLBACK_AFTER_S = 1.0
 
 
 class GuardedRequest:
-    """Qwen first; the fallback service if Qwen fails (or is skipped by the breaker)."""
+    """Qwen first; the fallback service if Qwen fails, is skipped by the breaker or refused
+    by the gate."""
 
     def __init__(
         self,
         settings: ServerSettings,
         engine: FallbackEngine,
-        primary: Callable[..., TranscriptionRequest],
+        qwen: Callable[..., TranscriptionRequest | Refusal],
         *,
         language: str | None,
         emit: Emit,
         on_failure: OnFailure,
     ) -> None:
-        """``primary(emit=..., on_failure=...)`` makes the Qwen request (unless skipped)."""
+        """``qwen(emit=..., on_failure=...)`` is the admitted Qwen request or the gate's
+        Refusal; it is not asked while the breaker skips Qwen."""
         self._engine = engine
+        self._qwen = qwen
         self._language = language
         self._emit = emit
         self._on_failure = on_failure
         self._recording = AudioRecording(settings.max_request_seconds)
-        self._primary: TranscriptionRequest | None = None
-        if engine.breaker.allows_qwen():
-            self._primary = primary(emit=self._emit_from_qwen, on_failure=self._qwen_failed)
+        self._primary: TranscriptionRequest | None = None  # set by start() unless skipped
         self._session: FallbackSession | None = None
         self._prepared: FallbackSession | None = None  # replaying while Qwen finishes
         self._client_stopped = False
         self._answer: asyncio.Task[None] | None = None
-        self._qwen_error: QwenError | None = None  # what the client gets if all fails
+        self._original_error: QwenError | None = None  # what the client gets if all fails
         self._reason = ""
         self._fallback_answered = False
         self._transcript_started = False
         self.audio_started = False
-        # Without a Qwen session (the breaker skips Qwen) the slot is released at close.
-        self._on_session_end: Callable[[float], Awaitable[None]] | None = None
-
-    @property
-    def on_session_end(self) -> Callable[[float], Awaitable[None]] | None:
-        """Called once when the Qwen session ends (see ``TranscriptionRequest``)."""
-        if self._primary is not None:
-            return self._primary.on_session_end
-        return self._on_session_end
-
-    @on_session_end.setter
-    def on_session_end(self, callback: Callable[[float], Awaitable[None]] | None) -> None:
-        if self._primary is not None:
-            self._primary.on_session_end = callback
-        else:
-            self._on_session_end = callback
 
     def __repr__(self) -> str:
         engine = "fallback" if self._session is not None else "qwen"
@@ -100,12 +87,20 @@ class GuardedRequest:
         return self._primary is not None and self._primary.answered
 
     def start(self) -> None:
-        if self._primary is not None:
-            self._primary.start()
-            return
+        """Qwen, or at once the fallback: a request that skips Qwen holds no gate slot (the
+        slots bound Qwen sessions) and counts no audio against the budget."""
         state = self._engine.breaker.state()
-        self._qwen_error = self._engine.last_error or QwenConnectionError(state.reason)
-        self._use_fallback(f"Qwen is skipped for {state.retry_in:.1f} s after: {state.reason}")
+        if state.open:
+            error = self._engine.last_error or QwenConnectionError(state.reason)
+            reason = f"Qwen is skipped for {state.retry_in:.1f} s after: {state.reason}"
+            self._use_fallback(reason, error)
+            return
+        qwen = self._qwen(emit=self._emit_from_qwen, on_failure=self._qwen_failed)
+        if isinstance(qwen, Refusal):
+            self._use_fallback(qwen.reason, qwen)  # the client gets the refusal if all fails
+            return
+        self._primary = qwen
+        qwen.start()
 
     def set_format(self, audio_format: PcmFormat) -> None:
         """Raises AudioFormatError for formats that are not PCM."""
@@ -125,7 +120,7 @@ class GuardedRequest:
                     raise
 
     async def finish(self) -> None:
-        """The audio has ended: Qwen's answer, else the fallback's; raises Qwen's error."""
+        """The audio has ended: Qwen's answer, else the fallback's; raises the original error."""
         self._client_stopped = True
         if self._session is None and self._primary is not None:
             loop = asyncio.get_running_loop()
@@ -154,9 +149,6 @@ class GuardedRequest:
             await self._session.close()
         if self._primary is not None:
             await self._primary.close()
-        callback, self._on_session_end = self._on_session_end, None
-        if callback is not None:
-            await callback(0.0)  # no Qwen session: nothing was sent upstream
 
     # -- Qwen's side --------------------------------------------------------------------
 
@@ -189,9 +181,9 @@ class GuardedRequest:
         if self._recording.overflowed:
             _LOGGER.warning("Qwen failed after the request limit; no fallback: %s", err)
             return False
-        self._qwen_error = err
         skipped = self._engine.qwen_failed(err)
-        self._use_fallback(f"Qwen failed ({describe_failure(err)}); skipped for {skipped:.0f} s")
+        reason = f"Qwen failed ({describe_failure(err)}); skipped for {skipped:.0f} s"
+        self._use_fallback(reason, err)
         return True
 
     # -- the fallback's side --------------------------------------------------------------
@@ -202,8 +194,10 @@ class GuardedRequest:
             self._prepared = FallbackSession(self._engine, self._recording, self._language)
             self._prepared.start()
 
-    def _use_fallback(self, reason: str) -> None:
+    def _use_fallback(self, reason: str, error: QwenError) -> None:
+        """The fallback answers; ``error`` is what the client gets if it does not."""
         self._reason = reason
+        self._original_error = error
         _LOGGER.warning("Asking the fallback %s: %s", self._engine.uri, reason)
         self._session = self._prepared or FallbackSession(
             self._engine, self._recording, self._language
@@ -215,33 +209,33 @@ class GuardedRequest:
 
     async def _relay_answer(self) -> None:
         """Write the fallback's transcript as soon as it comes (even before AudioStop)."""
-        assert self._session is not None and self._qwen_error is not None
+        assert self._session is not None and self._original_error is not None
         try:
             answer = await self._session.start()
         except FallbackError as err:
             _LOGGER.warning(
-                "The fallback %s failed too (%s); answering Qwen's error", self._engine.uri, err
+                "The fallback %s failed (%s); answering the original error", self._engine.uri, err
             )
-            await self._on_failure(self._qwen_error)
+            await self._on_failure(self._original_error)
             raise
         await self._write_answer(answer)
 
     async def _fallback_answer(self) -> None:
         """After AudioStop: the fallback's transcript within its answer timeout."""
-        assert self._answer is not None and self._qwen_error is not None
+        assert self._answer is not None and self._original_error is not None
         timeout = self._engine.answer_timeout
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.shield(self._answer)
         except TimeoutError:
             _LOGGER.warning(
-                "The fallback %s did not answer within %g s; answering Qwen's error",
+                "The fallback %s did not answer within %g s; answering the original error",
                 self._engine.uri,
                 timeout,
             )
-            raise self._qwen_error from None
+            raise self._original_error from None
         except FallbackError:
-            raise self._qwen_error from None
+            raise self._original_error from None
 
     async def _write_answer(self, answer: FallbackAnswer) -> None:
         self._fallback_answered = True
@@ -256,24 +250,3 @@ class GuardedRequest:
             await self._emit(TranscriptStart(language=language).event())
         await self._emit(Transcript(text=answer.text, language=language).event())
         await self._emit(TranscriptStop().event())
-
-
-def open_request(
-    settings: ServerSettings,
-    *,
-    language: str | None,
-    model: str,
-    extra_context: str,
-    emit: Emit,
-    on_failure: OnFailure,
-) -> TranscriptionRequest | GuardedRequest:
-    """The request for one Transcribe: with a fallback when the server has one."""
-    primary = functools.partial(
-        TranscriptionRequest, settings, language=language, model=model, extra_context=extra_context
-    )
-    engine = settings.fallback
-    if engine is None:
-        return primary(emit=emit, on_failure=on_failure)
-    return GuardedRequest(
-        settings, engine, primary, language=language, emit=emit, on_failure=on_failure
-    )

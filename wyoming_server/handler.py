@@ -6,16 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from qwen_asr_realtime import (
-    AuthenticationError,
-    ConfigError,
-    ProtocolError,
-    QwenConnectionError,
-    QwenError,
-    QwenTimeoutError,
-    RateLimitError,
-    ServiceError,
-)
+from qwen_asr_realtime import QwenError, QwenTimeoutError
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -28,7 +19,7 @@ from .fallback_request import GuardedRequest
 from .limits import Refusal, RequestGate
 from .opening import open_admitted_request
 from .read_watchdog import ReadWatchdog
-from .request import TranscriptionRequest
+from .request import TranscriptionRequest, error_code
 from .settings import ServerSettings
 from .wire import WireError, read_event
 
@@ -40,25 +31,6 @@ WRITE_TIMEOUT_SECONDS = 10.0
 # After an Error, input is read and discarded this long before closing: closing a socket
 # with unread data sends a TCP reset, which can destroy the Error before the client reads it.
 LINGER_SECONDS = 2.0
-
-
-def error_code(err: QwenError) -> str:
-    """Machine-readable code of the Wyoming ``Error`` event for a client failure."""
-    if isinstance(err, AuthenticationError):
-        return "auth-failed"
-    if isinstance(err, RateLimitError):
-        return "rate-limited"
-    if isinstance(err, QwenTimeoutError):
-        return "timeout"
-    if isinstance(err, QwenConnectionError):
-        return "connection-failed"
-    if isinstance(err, ServiceError):
-        return "service-error"
-    if isinstance(err, ProtocolError):
-        return "protocol-error"
-    if isinstance(err, ConfigError):
-        return "bad-config"
-    return "qwen-error"
 
 
 class QwenAsrEventHandler(AsyncEventHandler):

@@ -1,25 +1,31 @@
 """Limits on what the key's owner pays for: concurrent Qwen sessions and daily audio.
 
 One ``RequestGate`` per server, shared by all connections. A request is admitted (it gets a
-``Ticket``) before its Qwen session opens, or refused at once with a Wyoming error code.
+``Ticket``) before its Qwen session opens, or refused at once with a Wyoming error code --
+unless a fallback answers it instead: the limits protect Qwen, not the local engine.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from qwen_asr_realtime import QwenError
 
 from .audio_budget import AudioBudget
-
-_LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MAX_SESSIONS = 8
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    code: str  # the Wyoming Error's code
-    text: str
+class Refusal(QwenError):
+    """A request the gate does not admit: the Wyoming Error's ``code`` and ``text``.
+
+    A QwenError, so that when a fallback stands in for the refused request and fails, the
+    client gets the refusal the way it would get a failure of Qwen.
+    """
+
+    def __init__(self, code: str, text: str, *, reason: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+        self.reason = reason  # for the log: why Qwen is not asked
 
 
 class Ticket:
@@ -43,20 +49,26 @@ class RequestGate:
         self.budget = budget
         self.open_sessions = 0
 
+    @property
+    def budget_used_up(self) -> bool:
+        return self.budget is not None and self.budget.exhausted
+
     def admit(self) -> Ticket | Refusal:
         if self.budget is not None and self.budget.exhausted:
-            refusal = Refusal("budget-exceeded", self.budget.refusal())
-        elif self.max_sessions is not None and self.open_sessions >= self.max_sessions:
-            refusal = Refusal(
+            return Refusal(
+                "budget-exceeded",
+                self.budget.refusal(),
+                reason="the daily audio budget is used up (--daily-audio-minutes)",
+            )
+        if self.max_sessions is not None and self.open_sessions >= self.max_sessions:
+            return Refusal(
                 "busy",
                 f"The server is busy: {self.open_sessions} requests are in progress "
                 f"(--max-sessions {self.max_sessions}); try again shortly",
+                reason=f"all {self.max_sessions} Qwen sessions are in use (--max-sessions)",
             )
-        else:
-            self.open_sessions += 1
-            return Ticket(self)
-        _LOGGER.warning("Refusing a request: %s", refusal.text)
-        return refusal
+        self.open_sessions += 1
+        return Ticket(self)
 
     async def _release(self, audio_seconds_sent: float) -> None:
         self.open_sessions -= 1

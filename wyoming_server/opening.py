@@ -3,17 +3,19 @@
 The language is the request's unless ``--language`` forces one; the model is the request's
 only when it names a Qwen model; the request's names and terms become extra context. The
 gate (limits.py) admits the request before its Qwen session opens: no slot, no session.
+With ``--fallback-uri`` a refused request is the fallback's to answer, not an Error.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from qwen_asr_realtime import normalize_language
 from qwen_asr_realtime.const import MODELS
 from wyoming.asr import Transcribe
 
-from .fallback_request import GuardedRequest, open_request
+from .fallback_request import GuardedRequest
 from .limits import Refusal, RequestGate
 from .request import Emit, OnFailure, TranscriptionRequest
 from .settings import ServerSettings, request_context
@@ -30,7 +32,7 @@ def open_admitted_request(
     on_failure: OnFailure,
 ) -> TranscriptionRequest | GuardedRequest | Refusal:
     """The started request for ``transcribe`` (None: audio without a Transcribe), or the
-    gate's Refusal, for the caller to report."""
+    gate's Refusal, for the caller to report, when no fallback answers in its place."""
     if settings.force_language:
         language = settings.language
     else:
@@ -43,18 +45,50 @@ def open_admitted_request(
         if transcribe
         else ""
     )
-    request = open_request(  # with --fallback-uri, one the fallback can answer
+    qwen = functools.partial(
+        admitted_qwen_request,
         settings,
+        gate,
         language=language,
         model=model,
         extra_context=context,
-        emit=emit,
-        on_failure=on_failure,
     )
+    request: TranscriptionRequest | GuardedRequest | Refusal
+    if settings.fallback is None:
+        request = qwen(emit=emit, on_failure=on_failure)
+        if isinstance(request, Refusal):
+            _LOGGER.warning("Refusing a request: %s", request.text)
+            return request
+    else:  # the breaker or the gate may send it to the fallback at start
+        request = GuardedRequest(
+            settings, settings.fallback, qwen, language=language, emit=emit, on_failure=on_failure
+        )
+    _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
+    request.start()
+    return request
+
+
+def admitted_qwen_request(
+    settings: ServerSettings,
+    gate: RequestGate,
+    *,
+    language: str | None,
+    model: str,
+    extra_context: str,
+    emit: Emit,
+    on_failure: OnFailure,
+) -> TranscriptionRequest | Refusal:
+    """A Qwen request holding a gate slot until its session ends, or the gate's Refusal."""
     admitted = gate.admit()  # before the session opens: no slot, no session
     if isinstance(admitted, Refusal):
         return admitted
+    request = TranscriptionRequest(
+        settings,
+        language=language,
+        model=model,
+        extra_context=extra_context,
+        emit=emit,
+        on_failure=on_failure,
+    )
     request.on_session_end = admitted.release
-    _LOGGER.debug("Transcription started (language %s, model %s)", language or "auto", model)
-    request.start()
     return request

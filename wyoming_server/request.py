@@ -8,9 +8,16 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from qwen_asr_realtime import (
+    AuthenticationError,
+    ConfigError,
     Final,
     Partial,
+    ProtocolError,
+    QwenConnectionError,
     QwenError,
+    QwenTimeoutError,
+    RateLimitError,
+    ServiceError,
     join_transcripts,
 )
 from qwen_asr_realtime.const import SAMPLE_WIDTH
@@ -18,12 +25,33 @@ from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, Transcript
 from wyoming.event import Event
 
 from .audio import PcmConverter, PcmFormat
+from .limits import Refusal
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
 Emit = Callable[[Event], Awaitable[None]]
 OnFailure = Callable[[QwenError], Awaitable[None]]
+
+
+# The Wyoming Error's code for each kind of failure: the first that matches (a timeout is
+# also a connection error).
+_ERROR_CODES: tuple[tuple[type[QwenError], str], ...] = (
+    (AuthenticationError, "auth-failed"),
+    (RateLimitError, "rate-limited"),
+    (QwenTimeoutError, "timeout"),
+    (QwenConnectionError, "connection-failed"),
+    (ServiceError, "service-error"),
+    (ProtocolError, "protocol-error"),
+    (ConfigError, "bad-config"),
+)
+
+
+def error_code(err: QwenError) -> str:
+    """Machine-readable code of the Wyoming ``Error`` event for a failed request."""
+    if isinstance(err, Refusal):
+        return err.code  # refused by the gate, and the fallback answered nothing either
+    return next((code for kind, code in _ERROR_CODES if isinstance(err, kind)), "qwen-error")
 
 
 class ChunkStream:

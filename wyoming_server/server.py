@@ -81,7 +81,9 @@ class QwenAsrServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> QwenAsrEventHandler:
         # With a fallback, Info tells which engine is in use now (read by ``health``).
-        info = info_with_engine(self.info, self.settings.fallback)
+        info = info_with_engine(
+            self.info, self.settings.fallback, budget_used_up=self.gate.budget_used_up
+        )
         return QwenAsrEventHandler(
             reader, writer, settings=self.settings, info=info, gate=self.gate
         )

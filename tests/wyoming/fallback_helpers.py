@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -47,6 +48,35 @@ async def timed_request(port: int, pcm: bytes, *, pace: float = 0.0, language: s
     finally:
         with contextlib.suppress(ConnectionError):
             await client.disconnect()
+
+
+@dataclass
+class SilentFallback:
+    """A fallback that reads everything and never answers."""
+
+    engine: FallbackEngine
+    connections: int = 0
+
+
+@contextlib.asynccontextmanager
+async def silent_fallback() -> AsyncIterator[SilentFallback]:
+    silent: SilentFallback
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.connections += 1
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(1 << 16):
+                pass
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, HOST, 0)
+    silent = SilentFallback(
+        FallbackEngine(HOST, server.sockets[0].getsockname()[1], answer_timeout=1.0)
+    )
+    try:
+        yield silent
+    finally:
+        server.close()
 
 
 @dataclass

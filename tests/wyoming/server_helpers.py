@@ -144,6 +144,21 @@ async def transcribe(
             await client.disconnect()
 
 
+async def open_request(port: int) -> AsyncTcpClient:
+    """A request that has begun (Transcribe, AudioStart) and waits for its audio."""
+    client = AsyncTcpClient(HOST, port)
+    await client.connect()
+    await client.write_event(Transcribe(language="en").event())
+    await client.write_event(AudioStart(16000, 2, 1).event())
+    return client
+
+
+async def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)
+
+
 async def wait_sessions_closed(emulator: QwenEmulator, timeout: float = 5.0) -> None:
     """Every Qwen session the server opened has been closed (no leaked sessions)."""
     async with asyncio.timeout(timeout):

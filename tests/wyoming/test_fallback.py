@@ -10,19 +10,13 @@ Each case prints the time from AudioStop to the answer (not asserted: see the be
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import pytest
-from fallback_helpers import PRIMARY_TEXT, Fallback, Timed, timed_request
-<<<<<<< HEAD
+from fallback_helpers import PRIMARY_TEXT, Fallback, Timed, silent_fallback, timed_request
 from ports import free_port
-from qwen_asr_realtime import RetryPolicy, Timeouts
-from server_helpers import HOST
-=======
 from qwen_asr_realtime import CircuitBreaker, RetryPolicy, Timeouts
-from server_helpers import HOST, free_port
->>>>>>> ha-breaker
+from server_helpers import HOST
 
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.fallback import FallbackEngine
@@ -161,22 +155,12 @@ async def test_fallback_down_returns_the_original_error(
 async def test_silent_fallback_returns_the_original_error_in_bounded_time(
     start_server, primary: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while await reader.read(1 << 16):
-                pass
-        writer.close()
-
-    silent = await asyncio.start_server(never_answer, HOST, 0)
-    try:
-        engine = FallbackEngine(HOST, silent.sockets[0].getsockname()[1], answer_timeout=1.0)
+    async with silent_fallback() as silent:
         primary.faults.drop_after_audio_ms = 500
-        port = await start_server(fallback=engine)
+        port = await start_server(fallback=silent.engine)
         timed = await asyncio.wait_for(timed_request(port, speech_pcm("two_commands")), 15)
         _report("fallback silent", timed)
         assert timed.reply.error is not None and timed.reply.error.code == "connection-failed"
-    finally:
-        silent.close()
 
 
 async def test_breaker_skips_qwen_then_tries_it_again(
@@ -225,7 +209,8 @@ async def test_slow_qwen_that_answers_keeps_its_answer(
 async def test_requests_the_breaker_sends_to_the_fallback_free_their_session_slot(
     start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    """--max-sessions counts a request that never opened a Qwen session only until it ends."""
+    """A request that opens no Qwen session takes no --max-sessions slot (one in flight:
+    test_fallback_limits.py)."""
     pcm = speech_pcm("what_time_is_it")
     engine = fallback.engine(breaker=CircuitBreaker(60.0))
     port = await start_server(fallback=engine, max_sessions=1)

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 from server_helpers import (
-    HOST,
     StartServer,
+    open_request,
     read_reply,
     send_audio,
     transcribe,
     wait_sessions_closed,
+    wait_until,
 )
-from wyoming.asr import Transcribe
-from wyoming.audio import AudioStart, AudioStop
+from wyoming.audio import AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 
@@ -29,14 +29,6 @@ from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.settings import Endpointing
 
 SILENCE = b"\0" * 32000  # 1 s: the emulator's VAD ends the utterance
-
-
-async def open_request(port: int) -> AsyncTcpClient:
-    client = AsyncTcpClient(HOST, port)
-    await client.connect()
-    await client.write_event(Transcribe(language="en").event())
-    await client.write_event(AudioStart(16000, 2, 1).event())
-    return client
 
 
 async def test_one_request_beyond_max_sessions_is_refused_as_busy(
@@ -119,12 +111,6 @@ async def test_an_answered_request_frees_its_session_slot_before_audio_stop(
 
 def _wait_for_usage(path: Path) -> Callable[[], float | None]:
     return lambda: read_usage(path, utc_today())
-
-
-async def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.02)
 
 
 async def test_a_tiny_daily_budget_is_exceeded_by_the_second_request(
