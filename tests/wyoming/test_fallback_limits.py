@@ -21,10 +21,11 @@ from fallback_helpers import (
     silent_fallback,
     timed_request,
 )
+from ports import free_port
+from qwen_asr_realtime import CircuitBreaker
 from server_helpers import (
     HOST,
     StartServer,
-    free_port,
     open_request,
     read_reply,
     send_audio,
@@ -35,7 +36,6 @@ from wyoming.audio import AudioStop
 from wyoming.client import AsyncTcpClient
 
 from wyoming_server.audio_budget import read_usage, utc_today, write_usage
-from wyoming_server.breaker import CircuitBreaker
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.fallback import FallbackEngine
 from wyoming_server.fallback_args import engine_in_use
