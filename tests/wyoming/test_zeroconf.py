@@ -20,14 +20,16 @@ from wyoming_server.zeroconf import SERVICE_TYPE, ZeroconfAdvertiser
 
 
 async def test_service_is_discoverable() -> None:
-    advertiser = ZeroconfAdvertiser("qwen-asr-test", 10300, "127.0.0.1", interfaces=["127.0.0.1"])
+    # A name of this run's own: two runs on one host would otherwise conflict over it.
+    name = f"qwen-asr-test-{os.getpid()}"
+    advertiser = ZeroconfAdvertiser(name, 10300, "127.0.0.1", interfaces=["127.0.0.1"])
     try:
         await advertiser.start()
     except OSError as err:  # no multicast on this host
         pytest.skip(f"mDNS unavailable: {err}")
     browser = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
     try:
-        info = AsyncServiceInfo(SERVICE_TYPE, f"qwen-asr-test.{SERVICE_TYPE}")
+        info = AsyncServiceInfo(SERVICE_TYPE, f"{name}.{SERVICE_TYPE}")
         found = await info.async_request(browser.zeroconf, 3000)
         if not found:
             pytest.skip("mDNS queries are not answered on loopback here")
