@@ -12,11 +12,12 @@ from .wav import WavError, read_wav
 
 
 async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: bool = True) -> str:
-    """Raises WavError or QwenError.
+    """Return a WAV file's transcript; raise WavError or QwenError.
 
     Real time by default, as a microphone; ``realtime=False`` hands the client the whole
     file at once, which it sends as a recording. A file longer than a server request may
-    last (``max_request_seconds``) is cut there, with a note on stderr."""
+    last (``max_request_seconds``) is cut there, with a note on stderr.
+    """
     # Converted to the session's format as it is read, as the Wyoming path converts.
     audio = read_wav(path, max_seconds=settings.max_request_seconds)
     if audio.truncated:

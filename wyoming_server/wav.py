@@ -63,7 +63,7 @@ class WavAudio:
     truncated: bool = False
 
     def chunks(self, chunk_ms: int = CHUNK_MS) -> list[bytes]:
-        """The audio in pieces of ``chunk_ms``."""
+        """Split the audio into pieces of ``chunk_ms``."""
         size = max(1, self.format.rate * chunk_ms // 1000) * self.format.frame_bytes
         return [self.pcm[i : i + size] for i in range(0, len(self.pcm), size)]
 
@@ -109,7 +109,7 @@ def read_wav(path: Path, *, max_seconds: float = DEFAULT_MAX_REQUEST_SECONDS) ->
 
 
 def _read_header(file: BinaryIO) -> tuple[_Layout, int]:
-    """The format and the data chunk's declared size; the file is left at the data."""
+    """Return the format and the data chunk's declared size, leaving the file at the data."""
     riff = file.read(12)
     if len(riff) < 12:
         raise WavError("not a WAV file (too short for a RIFF header)")
