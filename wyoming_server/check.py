@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from qwen_asr_realtime import QwenConnectionError, QwenError, resolve_endpoint
+from qwen_asr_realtime import QwenConnectionError, QwenError, VadConfig, resolve_endpoint
 from qwen_asr_realtime.connection import open_socket
 
 from .audio import TARGET_FORMAT
@@ -211,8 +211,10 @@ async def run_sample(
     """Send one recording in real time through a session of its own and watch it."""
     run = SampleRun(sample, mode, ConnectionTrace(f"{sample} {mode}", clock, trace_file))
     config = settings.session_config(settings.language or "en")
-    if mode == "manual" or config.vad is None:
+    if mode == "manual":
         config = dataclasses.replace(config, vad=None)
+    elif config.vad is None:  # --no-vad: the VAD run still needs the service's VAD
+        config = dataclasses.replace(config, vad=VadConfig())
     client = settings.new_client(config, observer=run.trace)
     try:
         client.start()
