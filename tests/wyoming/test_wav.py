@@ -84,7 +84,14 @@ def test_float_samples_are_clipped_to_16_bits(tmp_path: Path) -> None:
     data = struct.pack(f"<{len(samples)}f", *samples)
     path.write_bytes(wav_bytes(0xFFFE, 1, 16000, 32, data, sub_tag=0x0003))
     pcm = array("h", read_wav(path).pcm)
-    assert list(pcm) == [16384, -8192, 32767, -32768, 0, 32767, -32768]
+    assert list(pcm) == [16383, -8191, 32767, -32768, 0, 32767, -32767]
+
+
+def test_float_samples_in_range_scale_to_full_16_bits(tmp_path: Path) -> None:
+    samples = [0.5, -0.25, 1.0, -1.0, 0.0]
+    path = tmp_path / "float.wav"
+    path.write_bytes(wav_bytes(0x0003, 1, 16000, 32, struct.pack("<5f", *samples)))
+    assert array("h", read_wav(path).pcm).tolist() == [16383, -8191, 32767, -32767, 0]
 
 
 def test_extensible_integer_pcm_written_by_hand_is_read(tmp_path: Path) -> None:
