@@ -17,6 +17,7 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from qwen_asr_realtime import QwenConnectionError, QwenError, VadConfig, resolve_endpoint
 from qwen_asr_realtime.connection import open_socket
 
+from . import __version__
 from .audio import TARGET_FORMAT
 from .check_profile import (
     COMPLETED,
@@ -113,6 +115,10 @@ async def _check(
 ) -> int:
     url = resolve_endpoint(settings.endpoint, allow_insecure=settings.allow_insecure)
     print(f"Checking {url} with model {settings.model}", flush=True)
+    if trace is not None:
+        started = {"utc": datetime.now(UTC).isoformat(timespec="seconds"), "version": __version__}
+        about = {"type": "check.started", **started, "endpoint": url, "model": settings.model}
+        trace.write(clock(), "check", "check", about)
     try:
         times = await measure_connect(settings, url, clock, trace)
     except QwenError as err:

@@ -85,7 +85,9 @@ async def test_check_reports_what_the_service_did_and_traces_it_without_the_key(
     text = trace.read_text(encoding="utf-8")
     assert SECRET not in text and SECRET not in out + err
     lines = [json.loads(line) for line in text.splitlines()]
-    assert {"t", "connection", "direction", "event"} <= lines[0].keys()
+    assert all(line.keys() == {"t", "connection", "direction", "event"} for line in lines)
+    assert lines[0]["event"]["type"] == "check.started"
+    assert lines[0]["event"]["endpoint"] == documented.url
     received = {line["event"]["type"] for line in lines if line["direction"] == "received"}
     assert {"session.created", "session.updated", PARTIAL, COMPLETED, "session.finished"} <= (
         received
