@@ -169,7 +169,7 @@ async def measure_connect(
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
     except (OSError, TimeoutError) as err:
-        raise QwenConnectionError(f"Cannot resolve {host}: {err or 'timed out'}") from None
+        raise QwenConnectionError(f"Cannot resolve {host}: {str(err) or 'timed out'}") from None
     try:
         sock.setblocking(False)
         async with asyncio.timeout(timeout):
@@ -188,7 +188,7 @@ async def measure_connect(
         )
     except (OSError, TimeoutError) as err:
         sock.close()
-        reason = err or "timed out"
+        reason = str(err) or "timed out"
         raise QwenConnectionError(f"Cannot connect to {host}:{port}: {reason}") from None
     except QwenError:
         sock.close()
