@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import re
+import ssl
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,12 +15,15 @@ from typing import Any
 
 import pytest
 from ports import free_port
+from qwen_asr_realtime.const import REALTIME_PATH
+from websockets.asyncio.server import ServerConnection, serve
 
-from wyoming_server.check import normalize
+from wyoming_server.check import measure_connect, normalize
 from wyoming_server.check_profile import OBSERVED, differences, partial_style, revisions
 from wyoming_server.check_trace import ConnectionTrace, TraceFile, elide_audio
 from wyoming_server.emulator import QwenEmulator, RecognizerFactory, ScriptedRecognizer
 from wyoming_server.emulator.behaviour import Behaviour
+from wyoming_server.settings import ServerSettings
 
 SECRET = "sk-check-secret-0123456789"
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
@@ -134,6 +139,42 @@ async def test_check_of_an_unreachable_service_says_so_and_fails() -> None:
     code, _, err = await run_check(url)
     assert code == 1
     assert "check: Cannot connect to 127.0.0.1:" in err and "Traceback" not in err
+
+
+async def _hold_open(ws: ServerConnection) -> None:
+    await ws.wait_closed()
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_tls_is_timed_apart_from_tcp_and_the_upgrade(
+    self_signed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the default context trusts it
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    async with serve(_hold_open, "127.0.0.1", 0, ssl=context) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        url = f"wss://127.0.0.1:{port}{REALTIME_PATH}"
+        loop = asyncio.get_running_loop()
+        times = await measure_connect(ServerSettings(api_key=SECRET), url, loop.time, None)
+    assert times.tls is not None and times.tls > 0
+    assert times.tcp >= 0 and times.upgrade >= 0
 
 
 def test_audio_is_elided_to_its_length_in_bytes() -> None:
