@@ -1,5 +1,4 @@
-"""Command line: ``serve`` (default), ``transcribe``, ``check``, ``demo``, ``listen``, ``mic``,
-``health``.
+"""Command line: serve (default), transcribe, check, demo, listen, mic and health.
 
 Every option can also come from an environment variable (shown in ``--help``), so a
 systemd unit or container can configure the server without putting the key on the
