@@ -22,6 +22,8 @@ from qwen_asr_realtime import (
     require_encryption,
 )
 from qwen_asr_realtime.const import MAX_CONTEXT_CHARS
+from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+from qwen_asr_realtime.redact import redact, remember_secret
 
 from . import __version__
 from .fallback_args import add_fallback_arguments, fallback_engine
@@ -187,9 +189,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 # -- settings -------------------------------------------------------------------------
 
 
-def read_api_key(args: argparse.Namespace, *, required: bool = True) -> str:
+def read_api_key(
+    args: argparse.Namespace, *, required: bool = True, argv: list[str] | None = None
+) -> str:
+    """Return the key of --api-key, QWEN_API_KEY or --api-key-file ("" if none and not
+    ``required``); raise UsageError naming a key that is not one line of printable ASCII."""
     if args.api_key:
-        return str(args.api_key).strip()
+        option = "--api-key" if given_on_command_line("--api-key", argv) else "QWEN_API_KEY"
+        if option == "--api-key":
+            _LOGGER.warning(
+                "--api-key on the command line is visible to other users in ps; "
+                "use QWEN_API_KEY or --api-key-file"
+            )
+        try:
+            return check_secret(str(args.api_key), option)
+        except SecretFormatError as err:
+            raise UsageError(str(err)) from None
     path: Path | None = args.api_key_file
     if path is not None:
         try:
@@ -199,6 +214,12 @@ def read_api_key(args: argparse.Namespace, *, required: bool = True) -> str:
     if required:
         raise UsageError("an API key is required: set QWEN_API_KEY or use --api-key-file")
     return ""
+
+
+def given_on_command_line(option: str, argv: list[str] | None = None) -> bool:
+    """Whether ``option`` is on the command line (``argv``, default: this process's)."""
+    args = sys.argv[1:] if argv is None else argv
+    return any(arg == option or arg.startswith(f"{option}=") for arg in args)
 
 
 def read_context(args: argparse.Namespace) -> str:
@@ -243,17 +264,23 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
 
 
 class SecretFilter(logging.Filter):
-    """Last line of defence: replaces the API key in any log record that carries it."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self._secret = secret
+    """Last line of defence: ``redact`` every log record (message and traceback), which masks
+    the process's secrets and any credential-shaped text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secret and self._secret in record.getMessage():
-            record.msg = record.getMessage().replace(self._secret, "***")
-            record.args = None
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text: the traceback is formatted once, here, masked.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 def configure_logging(args: argparse.Namespace) -> None:
@@ -268,5 +295,8 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 
 def protect_secret(secret: str) -> None:
+    """Mask ``secret`` in everything that leaves the process (``redact``), logs included."""
+    remember_secret(secret)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(SecretFilter(secret))
+        if not any(isinstance(known, SecretFilter) for known in handler.filters):
+            handler.addFilter(SecretFilter())

@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+
 from ..secret_file import read_secret_file
 from .connection import SUPERVISOR_URL, HassConfig, websocket_url
 
@@ -78,6 +80,10 @@ def _token(args: argparse.Namespace, argv: list[str]) -> str | None:
                 "--hass-token on the command line is visible to other users in ps; "
                 "use QWEN_ASR_HASS_TOKEN or --hass-token-file"
             )
-        return str(args.hass_token).strip()
+        # The rule of --hass-token-file: one line of printable ASCII, as every real token.
+        try:
+            return check_secret(str(args.hass_token), "the Home Assistant token")
+        except SecretFormatError as err:
+            raise ValueError(str(err)) from None
     path: Path | None = args.hass_token_file
     return None if path is None else read_secret_file(path, "--hass-token-file")
