@@ -192,8 +192,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def read_api_key(
     args: argparse.Namespace, *, required: bool = True, argv: list[str] | None = None
 ) -> str:
-    """Return the key of --api-key, QWEN_API_KEY or --api-key-file ("" if none and not
-    ``required``); raise UsageError naming a key that is not one line of printable ASCII."""
+    """Return the key of --api-key, QWEN_API_KEY or --api-key-file ("" if none, not required).
+
+    Raise UsageError naming the input whose key is not one line of printable ASCII; warn
+    when the key is on the command line, where ``ps`` shows it.
+    """
     if args.api_key:
         option = "--api-key" if given_on_command_line("--api-key", argv) else "QWEN_API_KEY"
         if option == "--api-key":
@@ -264,10 +267,13 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
 
 
 class SecretFilter(logging.Filter):
-    """Last line of defence: ``redact`` every log record (message and traceback), which masks
-    the process's secrets and any credential-shaped text."""
+    """Last line of defence: ``redact`` every log record, its message and traceback.
+
+    That masks the process's secrets and any credential-shaped text.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record in place (every later handler sees it masked); keep it."""
         message = record.getMessage()
         masked = redact(message)
         if masked != message:

@@ -28,8 +28,10 @@ class SecretFormatError(ValueError):
 
 
 def check_secret(text: str, what: str = "the API key") -> str:
-    """Return ``text`` without surrounding spaces and newlines if it is one line of printable
-    ASCII; raise SecretFormatError naming the problem (``what`` says which secret) if not."""
+    """Return ``text`` without surrounding spaces and newlines, if it is one line of ASCII.
+
+    Raise SecretFormatError naming the problem (``what`` says which secret) if it is not.
+    """
     secret = text.strip(_SURROUNDING)
     problem = secret_problem(secret)
     if problem is not None:
@@ -38,7 +40,7 @@ def check_secret(text: str, what: str = "the API key") -> str:
 
 
 def secret_problem(secret: str) -> str | None:
-    """What keeps ``secret`` (already stripped) from being a key, or None; never quotes it."""
+    """Say what keeps ``secret`` (already stripped) from being a key, or None; never quote it."""
     if not secret:
         return "it is empty"
     lines = len(_LINE_BREAK.split(secret))
@@ -55,7 +57,7 @@ def secret_problem(secret: str) -> str | None:
 
 
 def describe_character(char: str) -> str:
-    """The class of a character that is not printable ASCII.
+    """Name the class of a character that is not printable ASCII.
 
     Invisible characters (spaces, controls, format characters such as a zero-width space)
     are named with their code point: the user cannot see them, and they are never part of

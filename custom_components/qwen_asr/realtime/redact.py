@@ -67,10 +67,12 @@ class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """
 
     def __init__(self, logger: logging.Logger, secret: str = "") -> None:
+        """Log to ``logger``, masking ``secret`` as well as the remembered ones."""
         super().__init__(logger, {})
         self._secret = secret
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        """Format the message with auth header values masked, then pass it through redact."""
         if not self.isEnabledFor(level):
             return
         masked = list(args)
