@@ -26,6 +26,7 @@ from qwen_asr_realtime.key_format import SecretFormatError, check_secret
 from qwen_asr_realtime.redact import redact, remember_secret
 
 from . import __version__
+from .arg_types import given_on_command_line
 from .fallback_args import add_fallback_arguments, fallback_engine
 from .hass.args import add_hass_arguments
 from .health import add_health_arguments
@@ -217,12 +218,6 @@ def read_api_key(
     if required:
         raise UsageError("an API key is required: set QWEN_API_KEY or use --api-key-file")
     return ""
-
-
-def given_on_command_line(option: str, argv: list[str] | None = None) -> bool:
-    """Whether ``option`` is on the command line (``argv``, default: this process's)."""
-    args = sys.argv[1:] if argv is None else argv
-    return any(arg == option or arg.startswith(f"{option}=") for arg in args)
 
 
 def read_context(args: argparse.Namespace) -> str:
