@@ -64,7 +64,8 @@ async def async_get_config_entry_diagnostics(
     }
     # Error texts (the setup error, the last session's, the breaker's) pass the outbound
     # boundary: an HTTP-layer error may quote a header with the key or another credential.
-    return _redacted(report, str(entry.data.get(CONF_API_KEY) or ""))
+    key = str(entry.data.get(CONF_API_KEY) or "")
+    return {name: _redacted(value, key) for name, value in report.items()}
 
 
 def _redacted(value: Any, key: str) -> Any:
