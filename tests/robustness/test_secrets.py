@@ -393,3 +393,25 @@ def test_the_log_filter_masks_messages_and_tracebacks() -> None:
     assert FOREIGN not in output
     assert "invalid Authorization header: ***" in output and "Bearer ***" in output
     assert "Traceback" in output
+
+
+def test_a_key_file_is_read_bounded_and_checked(tmp_path: Path) -> None:
+    """A wrong path (a log, an image) is refused after a few KiB, never read whole; a file
+    with a second line is refused naming the line count, never the text."""
+    from wyoming_server.secret_file import MAX_SECRET_FILE_BYTES, read_secret_file  # noqa: PLC0415
+
+    big = tmp_path / "big"
+    big.write_bytes(b"k" * (16 * MAX_SECRET_FILE_BYTES))
+    big.chmod(0o600)
+    with pytest.raises(ValueError, match=f"is larger than {MAX_SECRET_FILE_BYTES} bytes"):
+        read_secret_file(big, "--api-key-file")
+    two_lines = tmp_path / "two"
+    two_lines.write_text(f"{SECRET}\n{SECRET}\n")
+    two_lines.chmod(0o600)
+    with pytest.raises(ValueError, match="it has 2 lines") as caught:
+        read_secret_file(two_lines, "--api-key-file")
+    assert SECRET not in str(caught.value)
+    one_line = tmp_path / "one"
+    one_line.write_text(f"  {SECRET} \r\n")
+    one_line.chmod(0o600)
+    assert read_secret_file(one_line, "--api-key-file") == SECRET
