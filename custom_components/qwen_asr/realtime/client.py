@@ -26,6 +26,7 @@ from .const import DEFAULT_REGION
 from .echo import ContextEchoFilter
 from .errors import ConfigError, ProtocolError, QwenError
 from .events import Event, Final, ItemFailed, Partial, join_transcripts
+from .key_format import SecretFormatError, check_secret
 from .lifecycle import SessionLifecycle
 from .liveness import Activity
 from .receiving import SessionResults, SessionState
@@ -52,6 +53,11 @@ class QwenRealtimeClient:
     ) -> None:
         if not api_key:
             raise ConfigError("An API key is required")
+        try:
+            # A key the HTTP layer would refuse makes it quote the header in its error.
+            api_key = check_secret(api_key)
+        except SecretFormatError as err:
+            raise ConfigError(str(err)) from None
         config = config or SessionConfig()
         config.validate()
         self.audio_options = audio or AudioOptions()

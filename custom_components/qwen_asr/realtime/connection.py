@@ -19,7 +19,7 @@ from .errors import (
     RateLimitError,
     SessionRefusedError,
 )
-from .redact import RedactingLogger
+from .redact import RedactingLogger, redact
 from .retry import HTTP_TOO_MANY_REQUESTS
 
 Direction = Literal["sent", "received"]
@@ -119,6 +119,7 @@ async def open_socket(
     except TimeoutError:
         raise QwenTimeoutError(f"Timed out connecting to {host}") from None
     except (OSError, WebSocketException) as err:
+        # An HTTP-layer error may quote a request header: the key's, or another credential.
         raise QwenConnectionError(
-            f"Cannot connect to {host}: {type(err).__name__}: {err}"
+            redact(f"Cannot connect to {host}: {type(err).__name__}: {err}", api_key)
         ) from None
