@@ -83,6 +83,14 @@ def test_announces_wyoming_on_its_port(config: dict[str, Any]) -> None:
     assert "host_network" not in config  # discovery, not mDNS, tells Home Assistant
 
 
+def test_reads_the_homes_names_through_the_supervisor(config: dict[str, Any]) -> None:
+    """``homeassistant_api`` gives the add-on SUPERVISOR_TOKEN and Core's websocket proxy,
+    which the run script hands to the server (tests/addon/test_addon_run.py)."""
+    assert config["homeassistant_api"] is True
+    assert config["options"]["home_names"] is True
+    assert config["schema"]["home_names"] == "bool"
+
+
 def test_schema_is_one_the_supervisor_parses(config: dict[str, Any]) -> None:
     # Every required option has a default (or null: the user must set it); optional ones
     # ("?") are left out, so an empty field stays unset.
