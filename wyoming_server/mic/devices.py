@@ -17,8 +17,15 @@ def print_mic_devices() -> int:
     except MicDeviceError as err:
         print(f"wyoming-qwen-asr: error: {err}", file=sys.stderr)
         return 2
+    # ALSA always lists "null" (it discards audio): on a machine without a microphone it is
+    # the only name, which looks like a device called null.
+    names = [name for name in names if name != "null"]
     if not names:
-        print("No ALSA capture devices found", file=sys.stderr)
+        print(
+            "No ALSA capture devices found: connect a microphone (arecord -l lists the sound "
+            "cards ALSA sees)",
+            file=sys.stderr,
+        )
         return 1
     # Stable sort: converting devices first, ALSA's order otherwise.
     for name in sorted(names, key=lambda name: not name.startswith(_CONVERTING)):
