@@ -211,18 +211,28 @@ async def start_addon(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         await addon.process.wait()
 
 
+async def start_supervised(
+    start_addon: Callable[..., Any],
+    emulator: QwenEmulator,
+    supervisor: FakeSupervisor,
+    words: str,
+    **changes: Any,
+) -> Addon:
+    """Start the add-on as the Supervisor does, in front of an emulator that hears ``words``."""
+    emulator.api_keys = frozenset({KEY})
+    emulator.recognizer_factory = ScriptedRecognizer([words])
+    env = {"SUPERVISOR_TOKEN": supervisor.token, "SUPERVISOR_API": supervisor.url}
+    addon: Addon = await start_addon(addon_options(emulator, **changes), env)
+    return addon
+
+
 async def test_runs_the_server_announces_it_and_keeps_the_key_secret(
     emulator: QwenEmulator,
     supervisor: FakeSupervisor,
     start_addon: Callable[..., Any],
     speech_pcm: Callable[..., bytes],
 ) -> None:
-    emulator.api_keys = frozenset({KEY})
-    emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
-    addon = await start_addon(
-        addon_options(emulator),
-        {"SUPERVISOR_TOKEN": supervisor.token, "SUPERVISOR_API": supervisor.url},
-    )
+    addon = await start_supervised(start_addon, emulator, supervisor, "what time is it")
     await addon.wait_log("Wyoming discovery")
     assert len(supervisor.requests) == 1
     request = supervisor.requests[0]
@@ -252,12 +262,7 @@ async def test_reads_the_homes_names_through_the_supervisor(
 ) -> None:
     """Core's websocket through the Supervisor's proxy, with the add-on's token: the floor,
     the area and the exposed light reach Qwen's context after the user's own words."""
-    emulator.api_keys = frozenset({KEY})
-    emulator.recognizer_factory = ScriptedRecognizer(["turn on the lights"])
-    addon = await start_addon(
-        addon_options(emulator),
-        {"SUPERVISOR_TOKEN": supervisor.token, "SUPERVISOR_API": supervisor.url},
-    )
+    addon = await start_supervised(start_addon, emulator, supervisor, "turn on the lights")
     await addon.wait_log("Home names from Home Assistant: 5 lines")
     assert supervisor.core_tokens == [supervisor.token]
     assert "get_states" in supervisor.core_commands
@@ -282,11 +287,8 @@ async def test_home_names_off_reads_nothing_from_home_assistant(
     start_addon: Callable[..., Any],
     speech_pcm: Callable[..., bytes],
 ) -> None:
-    emulator.api_keys = frozenset({KEY})
-    emulator.recognizer_factory = ScriptedRecognizer(["turn on the lights"])
-    addon = await start_addon(
-        addon_options(emulator, home_names=False),
-        {"SUPERVISOR_TOKEN": supervisor.token, "SUPERVISOR_API": supervisor.url},
+    addon = await start_supervised(
+        start_addon, emulator, supervisor, "turn on the lights", home_names=False
     )
     await addon.wait_log("Wyoming discovery")
     reply = await transcribe(addon.port, speech_pcm("turn_on_kitchen_lights"), language="en")

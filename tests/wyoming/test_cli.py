@@ -244,13 +244,9 @@ async def test_transcribe_subcommand(
 async def test_transcribe_subcommand_reports_bad_key(
     emulator: QwenEmulator, fixture_path: Callable[[str], Path]
 ) -> None:
+    wav = str(fixture_path("what_time_is_it.wav"))
     code, _, err = await _run(
-        "transcribe",
-        "--fast",
-        "--region",
-        emulator.url,
-        str(fixture_path("what_time_is_it.wav")),
-        env={"QWEN_API_KEY": SECRET},
+        "transcribe", "--fast", "--region", emulator.url, wav, env={"QWEN_API_KEY": SECRET}
     )
     assert code == 1
     assert "Authentication failed" in err and SECRET not in err
@@ -261,16 +257,9 @@ async def test_an_unknown_model_says_to_check_the_model(
     emulator: QwenEmulator, fixture_path: Callable[[str], Path]
 ) -> None:
     """The service answers a model it does not know with HTTP 404 at the upgrade."""
-    code, _, err = await _run(
-        "transcribe",
-        "--fast",
-        "--region",
-        emulator.url,
-        "--model",
-        "qwen3-asr-flash-realtim",
-        str(fixture_path("what_time_is_it.wav")),
-        env={"QWEN_API_KEY": "test-key"},
-    )
+    wav = str(fixture_path("what_time_is_it.wav"))
+    options = ("--fast", "--region", emulator.url, "--model", "qwen3-asr-flash-realtim")
+    code, _, err = await _run("transcribe", *options, wav, env={"QWEN_API_KEY": "test-key"})
     assert code == 1
     assert "HTTP 404: check the model name (--model" in err, err
 
