@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import DEFAULT_LOG_FORMAT
+from .hass.connection import SUPERVISOR_CORE_PATH
 from .health import HealthError, describe
 
 _LOGGER = logging.getLogger("wyoming_server.addon")
@@ -52,8 +53,6 @@ _VALUES = {
     "daily_audio_minutes": "QWEN_ASR_DAILY_AUDIO_MINUTES",
 }
 _FLAGS = {"vad": "QWEN_ASR_VAD", "debug_logging": "QWEN_ASR_DEBUG"}
-# Core's websocket API as the Supervisor proxies it to add-ons (``homeassistant_api: true``).
-CORE_WEBSOCKET_PATH = "/core/websocket"
 # "Same as the Assist pipeline": the server then uses each request's language.
 PIPELINE_LANGUAGE = "pipeline"
 
@@ -126,7 +125,7 @@ def home_assistant_env(options: Mapping[str, Any], environ: Mapping[str, str]) -
     if not enabled or not token:
         return {}
     api = environ.get("SUPERVISOR_API", SUPERVISOR_API).rstrip("/")
-    return {"QWEN_ASR_HASS_URL": api + CORE_WEBSOCKET_PATH, "QWEN_ASR_HASS_TOKEN": token}
+    return {"QWEN_ASR_HASS_URL": api + SUPERVISOR_CORE_PATH, "QWEN_ASR_HASS_TOKEN": token}
 
 
 def server_environment(mapped: Mapping[str, str]) -> dict[str, str]:

@@ -101,6 +101,8 @@ class FakeSupervisor:
     requests: list[Discovery] = field(default_factory=list)
     received: threading.Event = field(default_factory=threading.Event)
     home: FakeHome = field(default_factory=FakeHome)
+    # False: the Supervisor's answer to an add-on without ``homeassistant_api`` (auth_invalid).
+    core_access: bool = True
     # Core's websocket: the access tokens offered and the commands answered, in order.
     core_tokens: list[str] = field(default_factory=list)
     core_commands: list[str] = field(default_factory=list)
@@ -145,8 +147,9 @@ class _CoreWebSocket:
         if not self._authenticated:
             token = str(message.get("access_token"))
             self._state.core_tokens.append(token)
-            if message.get("type") != "auth" or token != self._state.token:
-                self._send({"type": "auth_invalid", "message": "Invalid access token"})
+            valid = message.get("type") == "auth" and token == self._state.token
+            if not (valid and self._state.core_access):
+                self._send({"type": "auth_invalid", "message": "Invalid access"})
                 self._protocol.send_close(1000)
                 return
             self._authenticated = True

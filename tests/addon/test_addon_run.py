@@ -281,6 +281,21 @@ async def test_reads_the_homes_names_through_the_supervisor(
     assert supervisor.token not in addon.log
 
 
+async def test_without_home_assistant_access_it_transcribes_and_says_what_to_check(
+    emulator: QwenEmulator,
+    supervisor: FakeSupervisor,
+    start_addon: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    supervisor.core_access = False
+    addon = await start_supervised(start_addon, emulator, supervisor, "turn on the lights")
+    await addon.wait_log("check that the add-on has Home Assistant API access")
+    reply = await transcribe(addon.port, speech_pcm("turn_on_kitchen_lights"), language="en")
+    assert reply.text == "turn on the lights"
+    assert emulator.sessions[-1].corpus_texts == ["Lumière\nKitchen"]
+    assert supervisor.token not in addon.log
+
+
 async def test_home_names_off_reads_nothing_from_home_assistant(
     emulator: QwenEmulator,
     supervisor: FakeSupervisor,
