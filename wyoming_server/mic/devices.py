@@ -11,7 +11,11 @@ _CONVERTING = ("default", "sysdefault", "plughw", "dsnoop")
 
 
 def print_mic_devices() -> int:
-    """Print one device per line (best first); exit status 2 without pyalsaaudio."""
+    """Print one device per line (best first); exit status 2 without pyalsaaudio.
+
+    None found is said on stderr with status 0: the listing worked (the Pi recipe runs it
+    under ``set -e`` before a microphone may be plugged in) and stdout stays a list.
+    """
     try:
         names = capture_devices()
     except MicDeviceError as err:
@@ -26,7 +30,7 @@ def print_mic_devices() -> int:
             "cards ALSA sees)",
             file=sys.stderr,
         )
-        return 1
+        return 0
     # Stable sort: converting devices first, ALSA's order otherwise.
     for name in sorted(names, key=lambda name: not name.startswith(_CONVERTING)):
         print(name)
