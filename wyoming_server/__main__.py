@@ -76,6 +76,10 @@ async def _run_command(
         from .transcribe import transcribe_files  # noqa: PLC0415
 
         return await transcribe_files(settings, args.files, realtime=not args.fast)
+    if args.command == "check":
+        from .check import run_check  # noqa: PLC0415
+
+        return await run_check(settings, trace_path=args.trace)
     if args.command == "demo":
         from .demo import run_demo  # noqa: PLC0415
 

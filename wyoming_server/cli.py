@@ -1,4 +1,4 @@
-"""Command line: ``serve`` (default), ``transcribe``, ``demo``, ``listen``, ``mic``, ``health``.
+"""Command line: serve (default), transcribe, check, demo, listen, mic and health.
 
 Every option can also come from an environment variable (shown in ``--help``), so a
 systemd unit or container can configure the server without putting the key on the
@@ -38,7 +38,7 @@ _LOGGER = logging.getLogger(__name__)
 PROG = "wyoming-qwen-asr"
 DEFAULT_URI = "tcp://0.0.0.0:10300"
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-COMMANDS = ("serve", "transcribe", "demo", "listen", "mic", "health")
+COMMANDS = ("serve", "transcribe", "check", "demo", "listen", "mic", "health")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -136,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("files", nargs="+", type=Path, metavar="FILE.wav")
     transcribe.add_argument(
         "--fast", action="store_true", help="send audio as fast as possible, not in real time"
+    )
+
+    check = commands.add_parser(
+        "check",
+        parents=[qwen],
+        help="send the bundled recordings through the service and report how it behaves",
+        description="Send the bundled recordings through the Qwen service in VAD and manual "
+        "mode; print timings, transcripts and how the service's events differ from the live "
+        "service as observed. Exit status 0 when every recording is transcribed right.",
+    )
+    check.add_argument(
+        "--trace",
+        type=Path,
+        metavar="FILE",
+        help="write every event both ways to FILE as JSON lines (audio elided, no key), "
+        "to attach to a bug report",
     )
 
     demo = commands.add_parser(
@@ -265,7 +281,7 @@ def configure_logging(args: argparse.Namespace) -> None:
         format=args.log_format,
         stream=sys.stderr,
     )
-    if args.command in ("demo", "listen") and not args.debug:
+    if args.command in ("demo", "listen", "check") and not args.debug:
         # These print their results; the emulator's connection chatter would bury them.
         logging.getLogger().setLevel(logging.WARNING)
 

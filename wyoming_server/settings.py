@@ -16,6 +16,7 @@ from qwen_asr_realtime import (
     VadConfig,
     trim_context,
 )
+from qwen_asr_realtime.connection import ConnectionObserver
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 from .access import DEFAULT_FILTER, ClientFilter
@@ -66,8 +67,10 @@ class ServerSettings:
     # --fallback-uri: the Wyoming ASR service that answers when Qwen fails (fallback.py).
     fallback: FallbackEngine | None = field(default=None, compare=False)
 
-    def new_client(self, config: SessionConfig) -> QwenRealtimeClient:
-        """A client for one session with these settings."""
+    def new_client(
+        self, config: SessionConfig, *, observer: ConnectionObserver | None = None
+    ) -> QwenRealtimeClient:
+        """A client for one session with these settings (``observer``: see ``check``)."""
         return QwenRealtimeClient(
             self.api_key,
             config,
@@ -76,6 +79,7 @@ class ServerSettings:
             allow_insecure=self.allow_insecure,
             retry=self.retry,
             audio=self.audio,
+            observer=observer,
         )
 
     def session_config(

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 
 from .audio_out import AudioConverter, AudioOptions
 from .config import SessionConfig, Timeouts, resolve_endpoint
-from .connection import open_socket
+from .connection import ConnectionObserver, open_socket
 from .const import DEFAULT_REGION
 from .echo import ContextEchoFilter
 from .errors import ConfigError, ProtocolError, QwenError
@@ -48,6 +48,7 @@ class QwenRealtimeClient:
         allow_insecure: bool = False,
         retry: RetryPolicy | None = None,
         audio: AudioOptions | None = None,
+        observer: ConnectionObserver | None = None,
     ) -> None:
         if not api_key:
             raise ConfigError("An API key is required")
@@ -70,6 +71,7 @@ class QwenRealtimeClient:
                 timeouts=timeouts,
                 ssl_context=ssl_context,
                 user_agent=user_agent,
+                observer=observer,
             ),
             config=config,
             audio=self.audio_options,
