@@ -5,6 +5,10 @@ starts the server on port 10300 (as the unprivileged ``wyoming`` user when start
 waits until it answers ``Describe``, then announces it through the Supervisor's discovery API
 so that Home Assistant's Wyoming integration offers to add it. The API key travels only in the
 server's environment: never in a log line or on a command line.
+
+With ``homeassistant_api: true`` the Supervisor gives the add-on ``SUPERVISOR_TOKEN`` and
+proxies Core's websocket API at ``/core/websocket``: the server reads the home's names (floors,
+areas, exposed entities) there, given the token as its ``QWEN_ASR_HASS_TOKEN``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 from qwen_asr_realtime.key_format import SecretFormatError, check_secret
 
 from .cli import DEFAULT_LOG_FORMAT
+from .hass.connection import SUPERVISOR_CORE_PATH
 from .health import HealthError, describe
 
 _LOGGER = logging.getLogger("wyoming_server.addon")
@@ -112,9 +117,28 @@ def options_to_env(
     return env
 
 
+def home_assistant_env(options: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the server's Home Assistant variables: Core's websocket API, with the token.
+
+    Core is reached through the Supervisor's proxy with the add-on's own token; nothing is
+    returned when ``home_names`` is off or no Supervisor started the add-on.
+    """
+    enabled = options.get("home_names", True)
+    if not isinstance(enabled, bool):
+        raise AddonError(f"option home_names must be true or false, not {enabled!r}")
+    token = environ.get("SUPERVISOR_TOKEN", "").strip()
+    if not enabled or not token:
+        return {}
+    api = environ.get("SUPERVISOR_API", SUPERVISOR_API).rstrip("/")
+    return {"QWEN_ASR_HASS_URL": api + SUPERVISOR_CORE_PATH, "QWEN_ASR_HASS_TOKEN": token}
+
+
 def server_environment(mapped: Mapping[str, str]) -> dict[str, str]:
-    """The inherited environment without the image's QWEN_* defaults and the Supervisor's
-    token (the server has no use for it), plus the mapped options."""
+    """Return the inherited environment with the mapped options.
+
+    The image's QWEN_* defaults are dropped, and so is the Supervisor's token: the server gets
+    it only as QWEN_ASR_HASS_TOKEN, in ``mapped``.
+    """
     inherited = {
         name: value
         for name, value in os.environ.items()
@@ -239,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             options = load_options(args.options)
             state_file = state_directory(args.options.parent) / "audio-usage.json"
             mapped = options_to_env(options, Path(folder) / "context.txt", args.port, state_file)
+            mapped.update(home_assistant_env(options, os.environ))
         except AddonError as err:
             print(f"wyoming-qwen-asr add-on: error: {err}", file=sys.stderr)
             return 2

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Wyoming speech-to-text server for Home Assistant, backed by "
         "Alibaba Qwen3-ASR-Flash-Realtime. Without a subcommand, 'serve' runs.",
+        # The options, and the environment variable of each, belong to the subcommands.
+        epilog="The options and their environment variables are listed by each subcommand's "
+        f"--help, e.g. '{PROG} serve --help' for the server's.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -68,7 +68,8 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         "--region",
         type=_region,
         default=os.environ.get("QWEN_ASR_REGION", DEFAULT_REGION),
-        help="intl (Singapore), cn (Beijing) or a ws:// / wss:// URL (env QWEN_ASR_REGION)",
+        help="intl (Singapore), cn (Beijing) or a ws:// / wss:// URL "
+        f"(default {DEFAULT_REGION}; env QWEN_ASR_REGION)",
     )
     qwen.add_argument(
         "--allow-insecure",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,14 @@ def test_announces_wyoming_on_its_port(config: dict[str, Any]) -> None:
     assert "host_network" not in config  # discovery, not mDNS, tells Home Assistant
 
 
+def test_reads_the_homes_names_through_the_supervisor(config: dict[str, Any]) -> None:
+    """``homeassistant_api`` gives the add-on SUPERVISOR_TOKEN and Core's websocket proxy,
+    which the run script hands to the server (tests/addon/test_addon_run.py)."""
+    assert config["homeassistant_api"] is True
+    assert config["options"]["home_names"] is True
+    assert config["schema"]["home_names"] == "bool"
+
+
 def test_schema_is_one_the_supervisor_parses(config: dict[str, Any]) -> None:
     # Every required option has a default (or null: the user must set it); optional ones
     # ("?") are left out, so an empty field stays unset.
@@ -156,3 +165,33 @@ def test_every_option_is_translated(config: dict[str, Any], language: str) -> No
     for name, text in translation["configuration"].items():
         assert text["name"].strip() and text["description"].strip(), name
     assert set(translation["network"]) == set(config["ports"])
+
+
+def test_docs_have_the_add_on_layout_and_a_section_per_option(config: dict[str, Any]) -> None:
+    """The Documentation tab as official add-ons lay it out: an ``### Option:`` section for
+    each option, in the order of the Configuration tab, under ``## Configuration``."""
+    docs = (ADDON / "DOCS.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^(#{1,3}) (.+)$", docs, flags=re.MULTILINE)
+    sections = [title for level, title in headings if level == "##"]
+    assert {"Installation", "Configuration", "Support"} <= set(sections)
+    assert sections.index("Installation") < sections.index("Configuration") < len(sections) - 1
+    assert sections[-1] == "Support"
+    configuration = docs.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^### Option: `([a-z_]+)`$", configuration, flags=re.MULTILINE)
+    assert documented == list(config["schema"])
+    assert len(re.findall(r"^### Option:", docs, flags=re.MULTILINE)) == len(documented)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (RGBA, so transparent corners work)."""
+    header = path.read_bytes()[:29]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR", path
+    width, height, depth, color = struct.unpack(">IIBB", header[16:26])
+    assert (depth, color) == (8, 6), path
+    return width, height
+
+
+def test_store_images_have_the_sizes_the_store_shows() -> None:
+    """The store shows ``icon.png`` (square, 128 px) and ``logo.png`` (about 250 by 100)."""
+    assert png_size(ADDON / "icon.png") == (128, 128)
+    assert png_size(ADDON / "logo.png") == (250, 100)

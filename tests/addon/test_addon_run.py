@@ -23,6 +23,7 @@ from server_helpers import transcribe
 
 from wyoming_server.addon import (
     AddonError,
+    home_assistant_env,
     options_to_env,
     server_environment,
     state_directory,
@@ -111,6 +112,36 @@ def test_bad_options_say_what_to_fix(tmp_path: Path, options: dict[str, Any], me
     assert KEY not in str(caught.value)
 
 
+def test_the_supervisors_token_and_core_proxy_become_the_servers_home_assistant() -> None:
+    environ = {"SUPERVISOR_TOKEN": " abc\n", "SUPERVISOR_API": "http://127.0.0.1:81/"}
+    assert home_assistant_env({}, environ) == {
+        "QWEN_ASR_HASS_URL": "http://127.0.0.1:81/core/websocket",
+        "QWEN_ASR_HASS_TOKEN": "abc",
+    }
+    # In the add-on's container the Supervisor is http://supervisor.
+    env = home_assistant_env({"home_names": True}, {"SUPERVISOR_TOKEN": "abc"})
+    assert env["QWEN_ASR_HASS_URL"] == "http://supervisor/core/websocket"
+
+
+@pytest.mark.parametrize(
+    ("options", "environ"),
+    [
+        ({"home_names": False}, {"SUPERVISOR_TOKEN": "abc"}),
+        ({}, {"SUPERVISOR_TOKEN": " "}),
+        ({}, {}),
+    ],
+)
+def test_no_home_names_when_turned_off_or_without_the_supervisor(
+    options: dict[str, Any], environ: dict[str, str]
+) -> None:
+    assert home_assistant_env(options, environ) == {}
+
+
+def test_home_names_must_be_true_or_false() -> None:
+    with pytest.raises(AddonError, match="home_names must be true or false"):
+        home_assistant_env({"home_names": "yes"}, {"SUPERVISOR_TOKEN": "abc"})
+
+
 def test_server_environment_drops_image_defaults_and_the_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -183,18 +214,28 @@ async def start_addon(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         await addon.process.wait()
 
 
+async def start_supervised(
+    start_addon: Callable[..., Any],
+    emulator: QwenEmulator,
+    supervisor: FakeSupervisor,
+    words: str,
+    **changes: Any,
+) -> Addon:
+    """Start the add-on as the Supervisor does, in front of an emulator that hears ``words``."""
+    emulator.api_keys = frozenset({KEY})
+    emulator.recognizer_factory = ScriptedRecognizer([words])
+    env = {"SUPERVISOR_TOKEN": supervisor.token, "SUPERVISOR_API": supervisor.url}
+    addon: Addon = await start_addon(addon_options(emulator, **changes), env)
+    return addon
+
+
 async def test_runs_the_server_announces_it_and_keeps_the_key_secret(
     emulator: QwenEmulator,
     supervisor: FakeSupervisor,
     start_addon: Callable[..., Any],
     speech_pcm: Callable[..., bytes],
 ) -> None:
-    emulator.api_keys = frozenset({KEY})
-    emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
-    addon = await start_addon(
-        addon_options(emulator),
-        {"SUPERVISOR_TOKEN": supervisor.token, "SUPERVISOR_API": supervisor.url},
-    )
+    addon = await start_supervised(start_addon, emulator, supervisor, "what time is it")
     await addon.wait_log("Wyoming discovery")
     assert len(supervisor.requests) == 1
     request = supervisor.requests[0]
@@ -214,6 +255,64 @@ async def test_runs_the_server_announces_it_and_keeps_the_key_secret(
     assert "Shutting down" in addon.log
     # Debug logging was on: still neither the key nor the Supervisor's token.
     assert KEY not in addon.log and supervisor.token not in addon.log
+
+
+async def test_reads_the_homes_names_through_the_supervisor(
+    emulator: QwenEmulator,
+    supervisor: FakeSupervisor,
+    start_addon: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    """Core's websocket through the Supervisor's proxy, with the add-on's token: the floor,
+    the area and the exposed light reach Qwen's context after the user's own words."""
+    addon = await start_supervised(start_addon, emulator, supervisor, "turn on the lights")
+    await addon.wait_log("Home names from Home Assistant: 5 lines")
+    assert supervisor.core_tokens == [supervisor.token]
+    assert "get_states" in supervisor.core_commands
+    reply = await transcribe(addon.port, speech_pcm("turn_on_kitchen_lights"), language="en")
+    assert reply.text == "turn on the lights"
+    (context,) = emulator.sessions[-1].corpus_texts
+    assert context.splitlines() == [
+        "Lumière",
+        "Kitchen",
+        "Rez-de-chaussée",
+        "Véranda",
+        "Sunroom",
+        "Abat-jour Tiffany",
+        "Lampe bleue",
+    ]
+    assert supervisor.token not in addon.log
+
+
+async def test_without_home_assistant_access_it_transcribes_and_says_what_to_check(
+    emulator: QwenEmulator,
+    supervisor: FakeSupervisor,
+    start_addon: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    supervisor.core_access = False
+    addon = await start_supervised(start_addon, emulator, supervisor, "turn on the lights")
+    await addon.wait_log("check that the add-on has Home Assistant API access")
+    reply = await transcribe(addon.port, speech_pcm("turn_on_kitchen_lights"), language="en")
+    assert reply.text == "turn on the lights"
+    assert emulator.sessions[-1].corpus_texts == ["Lumière\nKitchen"]
+    assert supervisor.token not in addon.log
+
+
+async def test_home_names_off_reads_nothing_from_home_assistant(
+    emulator: QwenEmulator,
+    supervisor: FakeSupervisor,
+    start_addon: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+) -> None:
+    addon = await start_supervised(
+        start_addon, emulator, supervisor, "turn on the lights", home_names=False
+    )
+    await addon.wait_log("Wyoming discovery")
+    reply = await transcribe(addon.port, speech_pcm("turn_on_kitchen_lights"), language="en")
+    assert reply.text == "turn on the lights"
+    assert emulator.sessions[-1].corpus_texts == ["Lumière\nKitchen"]
+    assert "Reading home names" not in addon.log and not supervisor.core_tokens
 
 
 async def test_without_the_supervisor_it_serves_without_discovery(

@@ -212,7 +212,7 @@ async def test_refused_session_is_a_service_error(
     emulator.faults.reject_status = status
     result = await _user_flow(hass, {**entry_data, CONF_MODEL: model})
     assert result["errors"] == {"base": "service_error"}
-    assert result["description_placeholders"]["error"].endswith(f"HTTP {status}")
+    assert f"refused the session: HTTP {status}" in result["description_placeholders"]["error"]
     assert TEST_KEY not in json.dumps(result["description_placeholders"])
 
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pytest
 
-from wyoming_server.mic import add_listen_arguments, add_mic_arguments, print_mic_devices
+from wyoming_server.cli import parse_args
+from wyoming_server.mic import (
+    MicDeviceError,
+    add_listen_arguments,
+    add_mic_arguments,
+    check_mic_args,
+    devices,
+    print_mic_devices,
+)
+from wyoming_server.mic.alsa import load_alsaaudio
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -45,8 +55,68 @@ def test_listen_has_no_mic_uri_but_json() -> None:
     assert args.json and not hasattr(args, "mic_uri")
 
 
-def test_mic_list_prints_the_capture_devices(capsys: pytest.CaptureFixture[str]) -> None:
+def test_mic_list_prints_the_capture_devices(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["null", "hw:CARD=Device,DEV=0", "default", "plughw:CARD=Device,DEV=0"]
+    monkeypatch.setattr(devices, "capture_devices", lambda: names)
+    assert print_mic_devices() == 0
+    # Converting devices first; ALSA's "null" (it discards audio) is not a microphone.
+    assert capsys.readouterr().out.split() == [
+        "default",
+        "plughw:CARD=Device,DEV=0",
+        "hw:CARD=Device,DEV=0",
+    ]
+
+
+def test_mic_list_without_a_sound_card_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """ALSA itself on a machine without a sound card (as here) lists only "null"."""
+    if pytest.importorskip("alsaaudio").cards():
+        pytest.skip("this machine has a sound card")
     status = print_mic_devices()
-    out = capsys.readouterr().out.split()
-    assert status == 0
-    assert "null" in out  # the only PCM ALSA knows on a machine without a sound card
+    captured = capsys.readouterr()
+    assert status == 0 and captured.out == ""  # a list, empty
+    assert captured.err.startswith("No ALSA capture devices found: connect a microphone")
+
+
+def test_without_pyalsaaudio_the_hint_names_the_build_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "alsaaudio", None)  # import fails as when not installed
+    with pytest.raises(MicDeviceError) as info:
+        load_alsaaudio()
+    message = str(info.value)
+    assert (
+        "sudo apt install libasound2-dev gcc python3-dev, then pip install pyalsaaudio" in message
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--mic-device", "hw:1"],
+        ["--mic-device=hw:1"],
+        ["--mic-rate", "48000"],
+        ["--mic-channels", "2"],
+        ["--mic-samples-per-chunk", "512"],
+    ],
+)
+def test_serve_refuses_capture_options_without_mic_uri(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --mic-uri serve never opens the microphone: the option would be lost."""
+    monkeypatch.delenv("QWEN_ASR_MIC_URI", raising=False)
+    option = argv[0].partition("=")[0]
+    with pytest.raises(ValueError, match=f"^{option} needs --mic-uri"):
+        check_mic_args(parse_args(["serve", *argv]))
+    check_mic_args(parse_args(["serve", *argv, "--mic-uri", "tcp://127.0.0.1:10301"]))
+    check_mic_args(parse_args(["listen", *argv]))  # listen captures without a mic service
+
+
+def test_serve_accepts_the_capture_variables_without_mic_uri(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One environment file may configure both the mic command and serve."""
+    monkeypatch.delenv("QWEN_ASR_MIC_URI", raising=False)
+    monkeypatch.setenv("QWEN_ASR_MIC_DEVICE", "hw:1")
+    check_mic_args(parse_args(["serve"]))

@@ -231,6 +231,8 @@ async def test_refused_handshake_keeps_the_status(scripted: QwenEmulator, status
         await client.connect()
     assert caught.value.status == status
     assert isinstance(caught.value, QwenConnectionError)
+    # An unknown model is the likely 404: the message says where to look.
+    assert ("check the model name (--model" in str(caught.value)) == (status == 404)
     await client.close()
 
 

@@ -19,7 +19,7 @@ from wyoming.client import AsyncTcpClient
 from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Describe, Info
 
-from wyoming_server.cli import UsageError, build_settings, parse_args, read_api_key
+from wyoming_server.cli import COMMANDS, UsageError, build_settings, parse_args, read_api_key
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 SECRET = "sk-cli-secret-0123456789"
@@ -73,6 +73,7 @@ async def test_version() -> None:
         (("--coalesce-ms", "-1"), {"QWEN_API_KEY": "k"}, "--coalesce-ms"),
         ((), {"QWEN_API_KEY": "k", "QWEN_ASR_COALESCE_MS": "5000"}, "--coalesce-ms"),
         (("--api-key-file", "/nonexistent/key"), {}, "cannot read --api-key-file"),
+        (("--mic-device", "hw:1"), {"QWEN_API_KEY": "k"}, "--mic-device needs --mic-uri"),
     ],
 )
 async def test_bad_configuration_is_one_line_and_exit_2(
@@ -244,17 +245,50 @@ async def test_transcribe_subcommand(
 async def test_transcribe_subcommand_reports_bad_key(
     emulator: QwenEmulator, fixture_path: Callable[[str], Path]
 ) -> None:
+    wav = str(fixture_path("what_time_is_it.wav"))
     code, _, err = await _run(
-        "transcribe",
-        "--fast",
-        "--region",
-        emulator.url,
-        str(fixture_path("what_time_is_it.wav")),
-        env={"QWEN_API_KEY": SECRET},
+        "transcribe", "--fast", "--region", emulator.url, wav, env={"QWEN_API_KEY": SECRET}
     )
     assert code == 1
     assert "Authentication failed" in err and SECRET not in err
     assert "Traceback" not in err
+
+
+async def test_an_unknown_model_says_to_check_the_model(
+    emulator: QwenEmulator, fixture_path: Callable[[str], Path]
+) -> None:
+    """The service answers a model it does not know with HTTP 404 at the upgrade."""
+    wav = str(fixture_path("what_time_is_it.wav"))
+    options = ("--fast", "--region", emulator.url, "--model", "qwen3-asr-flash-realtim")
+    code, _, err = await _run("transcribe", *options, wav, env={"QWEN_API_KEY": "test-key"})
+    assert code == 1
+    assert "HTTP 404: check the model name (--model" in err, err
+
+
+def test_top_level_help_lists_every_subcommand_and_where_the_variables_are(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for command in COMMANDS:
+        assert f" {command} " in out, command
+    assert "environment variables are listed by each subcommand's --help" in out
+    assert "'wyoming-qwen-asr serve --help'" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_defaults_readably(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [name for name in os.environ if name.startswith("QWEN_")]:
+        monkeypatch.delenv(name)
+    with pytest.raises(SystemExit):
+        parse_args([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default default" not in out
+    if command not in ("mic", "health"):  # the commands that talk to Qwen
+        assert "(default intl; env QWEN_ASR_REGION)" in out
 
 
 async def test_key_file_readable_by_others_warns(

@@ -26,6 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 
 SUPERVISOR_HOST = "supervisor"  # inside an add-on: the Supervisor proxies Core's API
 SUPERVISOR_URL = "http://supervisor/core"
+SUPERVISOR_CORE_PATH = "/core/websocket"  # Core's websocket API as the Supervisor proxies it
 MAX_MESSAGE_BYTES = 64 * 2**20  # get_states of a large home is several MiB
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 

@@ -10,10 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from urllib.parse import urlsplit
 
 from qwen_asr_realtime import format_home_names, trim_context
 
-from .connection import HassAuthError, HassConfig, HassConnection, HassError
+from .connection import (
+    SUPERVISOR_CORE_PATH,
+    HassAuthError,
+    HassConfig,
+    HassConnection,
+    HassError,
+)
 from .names import read_home_names
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,6 +108,9 @@ class HomeNamesSource:
             if isinstance(err, HassAuthError)
             else "check --hass-url and that Home Assistant is running"
         )
+        if urlsplit(self._config.url).path == SUPERVISOR_CORE_PATH:
+            # An add-on: no options of its own to check, but its access to Home Assistant.
+            what = "check that the add-on has Home Assistant API access (homeassistant_api)"
         names = "keeping the names loaded before" if self._text else "without home names"
         _LOGGER.warning(
             "Home Assistant names unavailable: %s; %s. Transcribing %s; retrying with backoff",

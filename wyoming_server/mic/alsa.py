@@ -13,7 +13,11 @@ from typing import Any, Protocol
 
 _LOGGER = logging.getLogger(__name__)
 
-INSTALL_HINT = "the microphone needs pyalsaaudio: pip install 'wyoming-qwen-asr[mic]'"
+# pip builds pyalsaaudio from source, against ALSA's and Python's headers.
+INSTALL_HINT = (
+    "the microphone needs pyalsaaudio, which pip compiles: "
+    "sudo apt install libasound2-dev gcc python3-dev, then pip install pyalsaaudio"
+)
 
 
 class MicDeviceError(Exception):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
+from typing import Any
 
 from ..access import add_access_arguments
 from ..arg_types import int_in_range
@@ -30,6 +32,21 @@ def _mic_uri(value: str) -> str:
     return value
 
 
+class _Capture(argparse.Action):
+    """Store the value and note the option as given on the command line (``mic_given``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        given = [*getattr(namespace, "mic_given", ()), self.option_strings[0]]
+        namespace.mic_given = list(dict.fromkeys(given))
+
+
 def add_mic_arguments(
     parser: argparse.ArgumentParser, *, with_uri: bool = True, uri_default: str | None = None
 ) -> None:
@@ -52,25 +69,29 @@ def add_mic_arguments(
         )
     mic.add_argument(
         "--mic-device",
+        action=_Capture,
         default=_env("QWEN_ASR_MIC_DEVICE", DEFAULT_DEVICE),
         metavar="NAME",
         help="ALSA capture device, e.g. plughw:CARD=seeed2micvoicec,DEV=0 "
-        f"(default {DEFAULT_DEVICE}; env QWEN_ASR_MIC_DEVICE)",
+        f"(default '{DEFAULT_DEVICE}', ALSA's default device; env QWEN_ASR_MIC_DEVICE)",
     )
     mic.add_argument(
         "--mic-rate",
+        action=_Capture,
         type=int_in_range(8000, 384_000, unit="Hz"),
         default=_env("QWEN_ASR_MIC_RATE", "16000"),
         help="capture sample rate; converted to 16000 (default 16000; env QWEN_ASR_MIC_RATE)",
     )
     mic.add_argument(
         "--mic-channels",
+        action=_Capture,
         type=int_in_range(1, 32),
         default=_env("QWEN_ASR_MIC_CHANNELS", "1"),
         help="capture channels; mixed to mono (default 1; env QWEN_ASR_MIC_CHANNELS)",
     )
     mic.add_argument(
         "--mic-samples-per-chunk",
+        action=_Capture,
         type=int_in_range(1, 65_536),
         default=_env("QWEN_ASR_MIC_SAMPLES_PER_CHUNK", str(DEFAULT_SAMPLES_PER_CHUNK)),
         help=f"frames per ALSA read (default {DEFAULT_SAMPLES_PER_CHUNK}; "
@@ -102,3 +123,12 @@ def check_mic_args(args: argparse.Namespace) -> None:
     """Raise ValueError (one line) for mic options that argparse cannot check alone."""
     if not str(getattr(args, "mic_device", DEFAULT_DEVICE) or "").strip():
         raise ValueError("--mic-device must not be empty")
+    given = getattr(args, "mic_given", [])
+    # serve captures only to serve the microphone: without --mic-uri these would be ignored.
+    # (Their variables are not refused: one environment file may serve both commands.)
+    if given and hasattr(args, "mic_uri") and not args.mic_uri:
+        raise ValueError(
+            f"{given[0]} needs --mic-uri: serve opens the microphone only to serve it as a "
+            f"Wyoming mic service (e.g. --mic-uri {DEFAULT_MIC_URI}); to transcribe it, "
+            "use the listen command"
+        )

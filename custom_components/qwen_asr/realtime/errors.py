@@ -6,6 +6,8 @@ and the service's own error text into them.
 
 from __future__ import annotations
 
+HTTP_NOT_FOUND = 404
+
 
 class QwenError(Exception):
     """Base class of every error this client raises."""
@@ -35,7 +37,14 @@ class SessionRefusedError(QwenConnectionError):
     """The service answered the WebSocket upgrade with an HTTP error other than 401/403."""
 
     def __init__(self, host: str | None, status: int) -> None:
-        super().__init__(f"{host} refused the session: HTTP {status}")
+        # The path is fixed and the model travels in the query: a model name the service does
+        # not know (a typo, a retired snapshot) is the likely cause of a 404.
+        hint = (
+            ": check the model name (--model, or the Model option)"
+            if status == HTTP_NOT_FOUND
+            else ""
+        )
+        super().__init__(f"{host} refused the session: HTTP {status}{hint}")
         self.status = status
 
 
