@@ -46,8 +46,8 @@ QUALITY_RULES = {
     "async-dependency", "inject-websession", "strict-typing",
 }  # fmt: skip
 
-# What shows each "done" rule: behaviour tests (module::test), README sections (for the
-# documentation rules: the claim is the text) and .ci/run gates (coverage).
+# What shows each "done" rule: behaviour tests (module::test), README or docs/ page sections
+# (for the documentation rules: the claim is the text) and .ci/run gates (coverage).
 DONE_BY = {
     "config-flow": [
         "test_config_flow::test_user_creates_entry",
@@ -58,8 +58,8 @@ DONE_BY = {
     ],
     "dependency-transparency": ["test_packaging::test_manifest"],
     "docs-high-level-description": ["readme:# wyoming-qwen-asr"],
-    "docs-installation-instructions": ["readme:## Home Assistant integration (HACS)"],
-    "docs-removal-instructions": ["readme:Removal: Settings"],
+    "docs-installation-instructions": ["docs:home-assistant.md:## Install"],
+    "docs-removal-instructions": ["docs:home-assistant.md:## Removal"],
     "entity-unique-id": ["test_stt::test_entity_and_device"],
     "has-entity-name": ["test_stt::test_entity_and_device"],
     "runtime-data": [
@@ -77,8 +77,10 @@ DONE_BY = {
         "test_stt::test_setup_and_unload",
         "test_stt::test_closing_belongs_to_the_entry",
     ],
-    "docs-configuration-parameters": ["readme:| Language | same as the Assist pipeline"],
-    "docs-installation-parameters": ["readme:API key"],
+    "docs-configuration-parameters": [
+        "docs:home-assistant.md:| Language | same as the Assist pipeline"
+    ],
+    "docs-installation-parameters": ["docs:home-assistant.md:Enter the API key"],
     "integration-owner": ["test_packaging::test_manifest"],
     "parallel-updates": ["test_stt::test_recognitions_run_in_parallel"],
     "reauthentication-flow": [
@@ -91,12 +93,12 @@ DONE_BY = {
         "test_diagnostics::test_diagnostics_redact_the_key",
         "test_diagnostics::test_diagnostics_of_an_entry_whose_setup_failed",
     ],
-    "docs-data-update": ["readme:Audio streams to Qwen chunk by chunk"],
-    "docs-examples": ["readme:## Examples: Home Assistant with Qwen ASR"],
-    "docs-known-limitations": ["readme:Known limitations:"],
-    "docs-supported-functions": ["readme:| Language | same as the Assist pipeline"],
-    "docs-troubleshooting": ["readme:Troubleshooting:"],
-    "docs-use-cases": ["readme:## Examples: Home Assistant with Qwen ASR"],
+    "docs-data-update": ["docs:home-assistant.md:Audio streams to Qwen chunk by chunk"],
+    "docs-examples": ["docs:home-assistant.md:## Examples"],
+    "docs-known-limitations": ["docs:home-assistant.md:## Troubleshooting and known limitations"],
+    "docs-supported-functions": ["docs:home-assistant.md:| Language | same as the Assist pipeline"],
+    "docs-troubleshooting": ["docs:home-assistant.md:## Troubleshooting and known limitations"],
+    "docs-use-cases": ["docs:home-assistant.md:## Examples"],
     "exception-translations": ["test_diagnostics::test_diagnostics_of_an_entry_whose_setup_failed"],
     "reconfiguration-flow": ["test_config_flow::test_reconfigure_keeps_key_changes_model"],
     "repair-issues": [
@@ -183,6 +185,9 @@ def _shown(evidence: str) -> bool:
     kind, _, what = evidence.partition(":")
     if kind == "readme":
         return what in (ROOT / "README.md").read_text(encoding="utf-8")
+    if kind == "docs":
+        page, _, text = what.partition(":")
+        return text in (ROOT / "docs" / page).read_text(encoding="utf-8")
     if kind == "ci":
         return what in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     module, _, test = evidence.partition("::")

@@ -1,4 +1,5 @@
-"""The README's Pi recipe, extracted so that the tests and CI run what a reader copies.
+"""The Pi page's recipe (docs/raspberry-pi.md), extracted so that the tests and CI run what a
+reader copies.
 
 A block is the fenced code that follows a marker line ``<!-- pi-install: ... -->`` or
 ``<!-- unit: NAME -->``. ``python tests/pi/readme_blocks.py pi-install`` prints one.
@@ -10,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "raspberry-pi.md"
 _BLOCK = re.compile(
     r"^<!-- (?P<key>[\w.-]+)(?::\s*(?P<arg>[^>]*?))? -->\n```\w*\n(?P<body>.*?)^```", re.M | re.S
 )
@@ -18,14 +19,14 @@ _BLOCK = re.compile(
 
 def blocks(text: str | None = None) -> list[tuple[str, str, str]]:
     """(key, argument, body) of every marked block, in order."""
-    source = README.read_text(encoding="utf-8") if text is None else text
+    source = PAGE.read_text(encoding="utf-8") if text is None else text
     return [(m["key"], (m["arg"] or "").strip(), m["body"]) for m in _BLOCK.finditer(source)]
 
 
 def block(key: str) -> str:
     found = [body for k, _, body in blocks() if k == key]
     if len(found) != 1:
-        raise LookupError(f"README.md has {len(found)} blocks marked <!-- {key}: ... -->")
+        raise LookupError(f"{PAGE.name} has {len(found)} blocks marked <!-- {key}: ... -->")
     return found[0]
 
 

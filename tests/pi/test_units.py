@@ -1,5 +1,5 @@
-"""The README's systemd units: syntax and semantics checked by ``systemd-analyze verify``,
-their command lines by the programs' own parsers."""
+"""The Pi page's systemd units (docs/raspberry-pi.md): syntax and semantics checked by
+``systemd-analyze verify``, their command lines by the programs' own parsers."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def exec_start(unit: str) -> list[str]:
     return shlex.split(lines[0].removeprefix("ExecStart="))
 
 
-def test_the_readme_has_the_three_units() -> None:
+def test_the_pi_page_has_the_three_units() -> None:
     assert tuple(units()) == UNITS
 
 
