@@ -102,6 +102,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
                 if event is None or not await self.handle_event(event):
                     break
             if self._failed:
+                await self._drop_request()  # its slot is free before the linger, not after
                 await self._linger()
         except (ConnectionError, OSError) as err:
             _LOGGER.debug("Connection lost: %s", err)
