@@ -274,6 +274,9 @@ class QwenAsrEventHandler(AsyncEventHandler):
             client=self._client,
         )
         if isinstance(opened, Refusal):
+            self._warn_client(
+                opened.code, "Refusing a request from %s: %s", self._client, opened.text
+            )
             await self._reject(opened.text, opened.code)
             return False
         self._request = opened

@@ -60,8 +60,7 @@ def open_admitted_request(
     if settings.fallback is None:
         request = qwen(emit=emit, on_failure=on_failure)
         if isinstance(request, Refusal):
-            _LOGGER.warning("Refusing a request: %s", request.text)
-            return request
+            return request  # the caller reports it (and logs it, rate-limited per client)
     else:  # the breaker or the gate may send it to the fallback at start
         request = GuardedRequest(
             settings, settings.fallback, qwen, language=language, emit=emit, on_failure=on_failure

@@ -40,6 +40,7 @@ class ServerProcess:
     log: Path
 
     def log_text(self) -> str:
+        """Return the server's log so far."""
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
@@ -119,18 +120,19 @@ class Connection:
     events: list[Event] = field(default_factory=list)
 
     async def send(self, *events: Event) -> None:
+        """Write ``events`` in order."""
         for event in events:
             await async_write_event(event, self.writer)
 
     async def read_until_end(self) -> list[Event]:
-        """Every event until the server closes (a reset counts as a close)."""
+        """Read every event until the server closes (a reset counts as a close)."""
         with contextlib.suppress(ConnectionError):
             while (event := await async_read_event(self.reader)) is not None:
                 self.events.append(event)
         return self.events
 
     async def read_answer(self) -> Event | None:
-        """The Transcript or Error ending the request in progress (None: closed first)."""
+        """Return the Transcript or Error ending the request (None: closed first)."""
         with contextlib.suppress(ConnectionError):
             while (event := await async_read_event(self.reader)) is not None:
                 self.events.append(event)
@@ -139,16 +141,18 @@ class Connection:
         return None
 
     def close(self) -> None:
+        """Close the connection from this side."""
         self.writer.close()
 
 
 async def connect(port: int, source: str = HOST) -> Connection:
+    """Connect to the server from the loopback address ``source``."""
     reader, writer = await asyncio.open_connection(HOST, port, local_addr=(source, 0))
     return Connection(reader, writer)
 
 
 async def begin_request(port: int, source: str = HOST, audio: bytes = b"\0\0") -> Connection:
-    """A request whose audio has begun (the server opens its Qwen session at the first)."""
+    """Begin a request and its audio (the server opens its Qwen session at the first)."""
     client = await connect(port, source)
     await client.send(
         Transcribe(language="en").event(),
@@ -159,7 +163,7 @@ async def begin_request(port: int, source: str = HOST, audio: bytes = b"\0\0") -
 
 
 async def transcribe(port: int, pcm: bytes, source: str = HOST) -> tuple[str | None, float]:
-    """One whole request from ``source``: its transcript (or Error text) and its seconds."""
+    """Send one whole request from ``source``; its transcript (or Error text), seconds."""
     started = time.monotonic()
     client = await connect(port, source)
     try:
@@ -181,6 +185,7 @@ async def transcribe(port: int, pcm: bytes, source: str = HOST) -> tuple[str | N
 
 
 def error_code(event: Event | None) -> str | None:
+    """Return the code of an ``Error`` event; None for any other event."""
     return Error.from_event(event).code if event is not None and Error.is_type(event.type) else None
 
 

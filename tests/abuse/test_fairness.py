@@ -48,7 +48,7 @@ ATTACKERS = 300
 
 @pytest.fixture
 def pcm(emulator: QwenEmulator, speech_pcm: Callable[..., bytes]) -> bytes:
-    """The neighbour's request, and the transcript the emulator gives it."""
+    """Return the neighbour's request; the emulator transcribes it as TEXT."""
     emulator.recognizer_factory = ScriptedRecognizer([TEXT])
     return speech_pcm("what_time_is_it")
 
@@ -283,8 +283,10 @@ async def test_manual_mode_commits_at_most_sixty_seconds_of_audio(
 async def test_a_session_slot_is_free_as_soon_as_the_request_is_answered(
     emulator: QwenEmulator, pcm: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The next request may come the moment the transcript is read, while Qwen's close
-    handshake (a round trip to the service) is still going on."""
+    """Admit the next request the moment the transcript is read.
+
+    Qwen's close handshake (a round trip to the service) may still be going on then.
+    """
     handshake_done = asyncio.Event()
     real_close = QwenRealtimeClient.close
 
