@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "mic":
             return run_mic_command(args)
         # Without a key, demo and listen use the local emulator.
-        api_key = read_api_key(args, required=args.command not in ("demo", "listen"))
+        api_key = read_api_key(args, required=args.command not in ("demo", "listen"), argv=argv)
         protect_secret(api_key)
         hass = hass_config(args) if args.command == "serve" else None
         if hass is not None:
@@ -76,6 +76,10 @@ async def _run_command(
         from .transcribe import transcribe_files  # noqa: PLC0415
 
         return await transcribe_files(settings, args.files, realtime=not args.fast)
+    if args.command == "check":
+        from .check import run_check  # noqa: PLC0415
+
+        return await run_check(settings, trace_path=args.trace)
     if args.command == "demo":
         from .demo import run_demo  # noqa: PLC0415
 

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+
 from .cli import DEFAULT_LOG_FORMAT
 from .health import HealthError, describe
 
@@ -79,7 +81,10 @@ def options_to_env(
     key = options.get("api_key")
     if not isinstance(key, str) or not key.strip():
         raise AddonError("set your DashScope API key (api_key) in the add-on's configuration")
-    env["QWEN_API_KEY"] = key.strip()
+    try:
+        env["QWEN_API_KEY"] = check_secret(key, "the API key (api_key)")
+    except SecretFormatError as err:
+        raise AddonError(f"{err}; paste the key again in the add-on's configuration") from None
     for option, variable in _VALUES.items():
         value = options.get(option)
         if value is None or value == "":

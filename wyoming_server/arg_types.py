@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -34,3 +35,12 @@ def _in_range(
         return number
 
     return parse
+
+
+def given_on_command_line(option: str, argv: list[str] | None = None) -> bool:
+    """Tell whether ``option`` is on the command line (``argv``, default: this process's).
+
+    A secret given there is visible to every user in ``ps``, unlike its variable or file.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    return any(arg == option or arg.startswith(f"{option}=") for arg in args)

@@ -1,4 +1,4 @@
-"""Command line: ``serve`` (default), ``transcribe``, ``demo``, ``listen``, ``mic``, ``health``.
+"""Command line: serve (default), transcribe, check, demo, listen, mic and health.
 
 Every option can also come from an environment variable (shown in ``--help``), so a
 systemd unit or container can configure the server without putting the key on the
@@ -22,8 +22,11 @@ from qwen_asr_realtime import (
     require_encryption,
 )
 from qwen_asr_realtime.const import MAX_CONTEXT_CHARS
+from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+from qwen_asr_realtime.redact import redact, remember_secret
 
 from . import __version__
+from .arg_types import given_on_command_line
 from .fallback_args import add_fallback_arguments, fallback_engine
 from .hass.args import add_hass_arguments
 from .health import add_health_arguments
@@ -38,7 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 PROG = "wyoming-qwen-asr"
 DEFAULT_URI = "tcp://0.0.0.0:10300"
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-COMMANDS = ("serve", "transcribe", "demo", "listen", "mic", "health")
+COMMANDS = ("serve", "transcribe", "check", "demo", "listen", "mic", "health")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -135,6 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast", action="store_true", help="send audio as fast as possible, not in real time"
     )
 
+    check = commands.add_parser(
+        "check",
+        parents=[qwen],
+        help="send the bundled recordings through the service and report how it behaves",
+        description="Send the bundled recordings through the Qwen service in VAD and manual "
+        "mode; print timings, transcripts and how the service's events differ from the live "
+        "service as observed. Exit status 0 when every recording is transcribed right.",
+    )
+    check.add_argument(
+        "--trace",
+        type=Path,
+        metavar="FILE",
+        help="write every event both ways to FILE as JSON lines (audio elided, no key), "
+        "to attach to a bug report",
+    )
+
     demo = commands.add_parser(
         "demo",
         parents=[qwen],
@@ -187,9 +206,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 # -- settings -------------------------------------------------------------------------
 
 
-def read_api_key(args: argparse.Namespace, *, required: bool = True) -> str:
+def read_api_key(
+    args: argparse.Namespace, *, required: bool = True, argv: list[str] | None = None
+) -> str:
+    """Return the key of --api-key, QWEN_API_KEY or --api-key-file ("" if none, not required).
+
+    Raise UsageError naming the input whose key is not one line of printable ASCII; warn
+    when the key is on the command line, where ``ps`` shows it.
+    """
     if args.api_key:
-        return str(args.api_key).strip()
+        option = "--api-key" if given_on_command_line("--api-key", argv) else "QWEN_API_KEY"
+        if option == "--api-key":
+            _LOGGER.warning(
+                "--api-key on the command line is visible to other users in ps; "
+                "use QWEN_API_KEY or --api-key-file"
+            )
+        try:
+            return check_secret(str(args.api_key), option)
+        except SecretFormatError as err:
+            raise UsageError(str(err)) from None
     path: Path | None = args.api_key_file
     if path is not None:
         try:
@@ -243,17 +278,26 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
 
 
 class SecretFilter(logging.Filter):
-    """Last line of defence: replaces the API key in any log record that carries it."""
+    """Last line of defence: ``redact`` every log record, its message and traceback.
 
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self._secret = secret
+    That masks the process's secrets and any credential-shaped text.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secret and self._secret in record.getMessage():
-            record.msg = record.getMessage().replace(self._secret, "***")
-            record.args = None
+        """Mask the record in place (every later handler sees it masked); keep it."""
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text: the traceback is formatted once, here, masked.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 def configure_logging(args: argparse.Namespace) -> None:
@@ -262,11 +306,14 @@ def configure_logging(args: argparse.Namespace) -> None:
         format=args.log_format,
         stream=sys.stderr,
     )
-    if args.command in ("demo", "listen") and not args.debug:
+    if args.command in ("demo", "listen", "check") and not args.debug:
         # These print their results; the emulator's connection chatter would bury them.
         logging.getLogger().setLevel(logging.WARNING)
 
 
 def protect_secret(secret: str) -> None:
+    """Mask ``secret`` in everything that leaves the process (``redact``), logs included."""
+    remember_secret(secret)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(SecretFilter(secret))
+        if not any(isinstance(known, SecretFilter) for known in handler.filters):
+            handler.addFilter(SecretFilter())

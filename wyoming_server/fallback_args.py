@@ -7,6 +7,7 @@ import dataclasses
 import os
 
 from qwen_asr_realtime.breaker import DEFAULT_FIRST_SECONDS, DEFAULT_MAX_SECONDS, CircuitBreaker
+from qwen_asr_realtime.redact import redact
 from wyoming.info import Info
 
 from .arg_types import float_in_range
@@ -95,7 +96,9 @@ def info_with_engine(
     """``info`` with the engine in use in its ASR program's description (for ``health``)."""
     if engine is None:
         return info
-    note = IN_USE_PREFIX + engine.in_use(budget_used_up=budget_used_up)
+    # Sent to every client that asks (and kept by Docker from ``health``): the failure in
+    # it passes the outbound boundary.
+    note = IN_USE_PREFIX + redact(engine.in_use(budget_used_up=budget_used_up))
     programs = [
         dataclasses.replace(program, description=(program.description or "") + note)
         for program in info.asr

@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from qwen_asr_realtime import QwenError, QwenTimeoutError, normalize_language
+from qwen_asr_realtime.redact import redact
 from wyoming.asr import Transcribe, Transcript, TranscriptStart, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -399,7 +400,8 @@ class QwenAsrEventHandler(AsyncEventHandler):
         if self._failed:
             return
         self._failed = True
-        await self._write(Error(text=text, code=code).event())
+        # The outbound boundary: an HTTP-layer error may quote a header, a credential.
+        await self._write(Error(text=redact(text), code=code).event())
         with contextlib.suppress(OSError, RuntimeError):
             if self.writer.can_write_eof() and not self.writer.is_closing():
                 self.writer.write_eof()  # the client sees the end at once

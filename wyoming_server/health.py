@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 
+from qwen_asr_realtime.redact import redact
 from wyoming.event import async_write_event
 from wyoming.info import Describe, Info
 
@@ -119,9 +120,11 @@ def run_health(args: argparse.Namespace) -> int:
     try:
         info = asyncio.run(describe(args.uri, args.timeout))
     except HealthError as err:
-        print(f"wyoming-qwen-asr health: {err}", file=sys.stderr)
+        print(redact(f"wyoming-qwen-asr health: {err}"), file=sys.stderr)
         return 1
-    print(f"healthy: {summarize(info)}")
+    # Docker keeps this output in the container's health records: it passes the boundary
+    # (an older server, or another one, may put an HTTP-layer error in its Info).
+    print(redact(f"healthy: {summarize(info)}"))
     usage = read_usage(args.state_file, utc_today())
     if usage is not None:
         print(f"audio sent to Qwen today (UTC): {usage / 60:.1f} minutes ({args.state_file})")

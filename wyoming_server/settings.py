@@ -16,6 +16,7 @@ from qwen_asr_realtime import (
     VadConfig,
     trim_context,
 )
+from qwen_asr_realtime.connection import ConnectionObserver
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 from .access import DEFAULT_FILTER, ClientFilter
@@ -94,8 +95,10 @@ class ServerSettings:
             return self.max_sessions_per_client
         return default_sessions_per_client(self.max_sessions)
 
-    def new_client(self, config: SessionConfig) -> QwenRealtimeClient:
-        """A client for one session with these settings."""
+    def new_client(
+        self, config: SessionConfig, *, observer: ConnectionObserver | None = None
+    ) -> QwenRealtimeClient:
+        """A client for one session with these settings (``observer``: see ``check``)."""
         return QwenRealtimeClient(
             self.api_key,
             config,
@@ -104,6 +107,7 @@ class ServerSettings:
             allow_insecure=self.allow_insecure,
             retry=self.retry,
             audio=self.audio,
+            observer=observer,
         )
 
     def session_config(

@@ -7,20 +7,26 @@ from pathlib import Path
 
 from qwen_asr_realtime import QwenError
 
-from .audio import AudioFormatError, PcmConverter
 from .settings import ServerSettings
 from .wav import WavError, read_wav
 
 
 async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: bool = True) -> str:
-    """Raises WavError, AudioFormatError or QwenError.
+    """Return a WAV file's transcript; raise WavError or QwenError.
 
     Real time by default, as a microphone; ``realtime=False`` hands the client the whole
-    file at once, which it sends as a recording."""
-    audio = read_wav(path)
-    converter = PcmConverter(audio.format)
+    file at once, which it sends as a recording. A file longer than a server request may
+    last (``max_request_seconds``) is cut there, with a note on stderr.
+    """
+    # Converted to the session's format as it is read, as the Wyoming path converts.
+    audio = read_wav(path, max_seconds=settings.max_request_seconds)
+    if audio.truncated:
+        print(
+            f"{path}: longer than {settings.max_request_seconds:g} s, the longest request; "
+            f"transcribing its first {settings.max_request_seconds:g} s",
+            file=sys.stderr,
+        )
     client = settings.new_client(settings.session_config(settings.language))
-    client.set_audio_converter(converter)
     try:
         client.start()
         if realtime:
@@ -45,7 +51,7 @@ async def transcribe_files(
     for path in paths:
         try:
             text = await transcribe_file(settings, path, realtime=realtime)
-        except (WavError, AudioFormatError, QwenError) as err:
+        except (WavError, QwenError) as err:
             print(f"{path}: error: {err}", file=sys.stderr)
             status = 1
             continue

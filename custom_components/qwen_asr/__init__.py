@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from homeassistant.const import Platform
+from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -18,6 +18,7 @@ from .failures import Remedy, async_diagnose
 from .helpers import async_check_connection
 from .models import QwenConfigEntry, QwenRuntimeData
 from .realtime import QwenError
+from .realtime.redact import redact
 from .repairs import async_clear_settings_issue, async_raise_settings_issue
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: QwenConfigEntry) -> bool
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
-        placeholders = {"error": str(err)}
+        # Shown in the UI and kept as the entry's reason: the outbound boundary.
+        placeholders = {"error": redact(str(err), entry.data[CONF_API_KEY])}
         if remedy is Remedy.RECONFIGURE and cause is not None:
             async_raise_settings_issue(hass, entry, cause, str(err))
             raise ConfigEntryError(

@@ -37,6 +37,8 @@ from .realtime import (
     SessionRefusedError,
     resolve_endpoint,
 )
+from .realtime.key_format import secret_problem
+from .realtime.redact import redact
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,6 +76,10 @@ class AccountCheck:
         """What can be checked without the network; a custom endpoint is normalized."""
         if not data[CONF_API_KEY]:
             return cls(data, {CONF_API_KEY: "empty_api_key"})
+        # Refused here, where the message can say where (never what): sent in a header, such
+        # a key would make the HTTP layer quote it in its error.
+        if (problem := secret_problem(data[CONF_API_KEY])) is not None:
+            return cls(data, {CONF_API_KEY: "invalid_api_key_format"}, {"key_problem": problem})
         try:
             endpoint = resolve_endpoint(endpoint_of(data), allow_insecure=allows_insecure(data))
         except InsecureEndpointError:
@@ -104,7 +110,7 @@ async def async_check_account(data: dict[str, Any]) -> AccountCheck:
     except (SessionRefusedError, ServiceError) as err:
         if await async_only_the_model_is_refused(data):
             return check.failed({CONF_MODEL: "invalid_model"})
-        return check.failed({"base": "service_error"}, error=str(err))
+        return check.failed({"base": "service_error"}, error=redact(str(err), data[CONF_API_KEY]))
     except QwenConnectionError:
         return check.failed({"base": "cannot_connect"})
     except ProtocolError:

@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from . import compat
 from .const import CONF_CONTEXT, CONF_HOME_CONTEXT
 from .models import QwenConfigEntry, QwenRuntimeData
+from .realtime.redact import redact
 
 TO_REDACT = {CONF_API_KEY}
 
@@ -28,7 +29,7 @@ async def async_get_config_entry_diagnostics(
     options = dict(entry.options)
     # The user's context text may be personal: report its size, not its content.
     options[CONF_CONTEXT] = f"<{len(str(options.get(CONF_CONTEXT) or ''))} characters>"
-    return {
+    report = {
         "entry": async_redact_data(
             {"title": entry.title, "data": dict(entry.data)},
             TO_REDACT,
@@ -61,6 +62,21 @@ async def async_get_config_entry_diagnostics(
             "repair_opens_reconfigure": compat.HAS_REPAIRS_NEXT_FLOW,
         },
     }
+    # Error texts (the setup error, the last session's, the breaker's) pass the outbound
+    # boundary: an HTTP-layer error may quote a header with the key or another credential.
+    key = str(entry.data.get(CONF_API_KEY) or "")
+    return {name: _redacted(value, key) for name, value in report.items()}
+
+
+def _redacted(value: Any, key: str) -> Any:
+    """``value`` with ``redact`` applied to every string in it, dictionaries and lists too."""
+    if isinstance(value, str):
+        return redact(value, key)
+    if isinstance(value, dict):
+        return {name: _redacted(item, key) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item, key) for item in value]
+    return value
 
 
 def _breaker(runtime: QwenRuntimeData) -> dict[str, Any]:

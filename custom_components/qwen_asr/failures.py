@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant, callback
 
 from .const import CONF_MODEL, CONF_REGION, DOMAIN, REGION_CUSTOM
@@ -27,6 +28,7 @@ from .realtime import (
     SessionRefusedError,
 )
 from .realtime.const import DEFAULT_MODEL
+from .realtime.redact import redact
 from .repairs import async_raise_settings_issue
 
 _LOGGER = logging.getLogger(__name__)
@@ -94,5 +96,6 @@ async def _async_raise_if_settings(
 ) -> None:
     remedy, cause = await async_diagnose(entry.data, err)
     if remedy is Remedy.RECONFIGURE and cause is not None:
-        _LOGGER.error("%s: the settings need a change (%s): %s", entry.title, cause, err)
+        text = redact(str(err), entry.data[CONF_API_KEY])
+        _LOGGER.error("%s: the settings need a change (%s): %s", entry.title, cause, text)
         async_raise_settings_issue(hass, entry, cause, str(err))

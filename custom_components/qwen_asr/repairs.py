@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import SOURCE_RECONFIGURE
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from . import compat
 from .const import CONF_MODEL, DOMAIN
 from .models import QwenConfigEntry
+from .realtime.redact import redact
 
 ISSUE_PREFIX = "settings_"
 
@@ -39,7 +41,8 @@ def async_raise_settings_issue(
         translation_placeholders={
             "name": entry.title,
             "model": str(entry.data.get(CONF_MODEL) or ""),
-            "error": error,
+            # Shown in the UI: an HTTP-layer error may quote a header with the key.
+            "error": redact(error, str(entry.data.get(CONF_API_KEY) or "")),
         },
         data={"entry_id": entry.entry_id},
     )

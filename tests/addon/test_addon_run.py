@@ -100,6 +100,9 @@ def test_pipeline_language_and_empty_context_set_nothing(tmp_path: Path) -> None
         ({"api_key": KEY, "vad": "yes"}, "vad must be true or false"),
         ({"api_key": KEY, "vad_threshold": [0.1]}, "vad_threshold must be a single value"),
         ({"api_key": KEY, "context": "Lumière"}, "context must be a list"),
+        ({"api_key": f"{KEY}\n# from the console"}, r"api_key\) .*: it has 2 lines"),
+        ({"api_key": f"sk-\u200b{KEY}"}, r"character 4 is a zero-width space \(U\+200B\)"),
+        ({"api_key": f"sk-\u0436{KEY}"}, "character 4 is a non-ASCII letter"),
     ],
 )
 def test_bad_options_say_what_to_fix(tmp_path: Path, options: dict[str, Any], message: str) -> None:

@@ -136,6 +136,48 @@ async def test_user_errors_then_recover(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+# Keys as a paste or a key file can garble them, and what the form says about each.
+MALFORMED_KEYS = [
+    (f"{TEST_KEY}\n# my DashScope key", "it has 2 lines"),
+    (f"test\u200b{TEST_KEY}", "character 5 is a zero-width space (U+200B)"),
+    (f"test\u0416{TEST_KEY}", "character 5 is a non-ASCII letter"),
+]
+
+
+@pytest.mark.parametrize(("key", "problem"), MALFORMED_KEYS)
+async def test_a_key_that_is_not_one_line_of_printable_ascii_is_refused_on_the_form(
+    hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any], key: str, problem: str
+) -> None:
+    """The form names where the key is broken, never the key; no session is opened."""
+    result = await _user_flow(hass, {**entry_data, CONF_API_KEY: key})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_API_KEY: "invalid_api_key_format"}
+    assert problem in result["description_placeholders"]["key_problem"]
+    assert TEST_KEY not in json.dumps(result["description_placeholders"])
+    assert emulator.sessions == [] and emulator.rejected == []
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], entry_data)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(("key", "problem"), MALFORMED_KEYS)
+async def test_reauth_and_reconfigure_refuse_a_malformed_key(
+    hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry, key: str, problem: str
+) -> None:
+    """The same check in the other dialogs that take a key; the stored key stays."""
+    result = await config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: key})
+    assert result["errors"] == {CONF_API_KEY: "invalid_api_key_format"}
+    assert problem in result["description_placeholders"]["key_problem"]
+    result = await config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**config_entry.data, CONF_API_KEY: key}
+    )
+    assert result["errors"] == {CONF_API_KEY: "invalid_api_key_format"}
+    assert TEST_KEY not in json.dumps(result["description_placeholders"])
+    assert config_entry.data[CONF_API_KEY] == TEST_KEY
+    assert emulator.sessions == [] and emulator.rejected == []
+
+
 @pytest.mark.parametrize(
     "changes",
     [{CONF_API_KEY: "  "}, {CONF_ENDPOINT: "ws://192.0.2.1:9/x"}, {CONF_MODEL: "bad model?"}],

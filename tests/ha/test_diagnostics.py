@@ -5,20 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.components import repairs, stt
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.qwen_asr.const import CONF_CONTEXT
+from custom_components.qwen_asr.const import CONF_CONTEXT, DOMAIN
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
+from custom_components.qwen_asr.realtime import ConfigError
+from custom_components.qwen_asr.repairs import issue_id_for
 
 from .conftest import TEST_KEY
+
+SETUP_CHECK = "custom_components.qwen_asr.async_check_connection"
 
 
 async def test_diagnostics_redact_the_key(
@@ -85,3 +92,67 @@ async def test_diagnostics_of_an_unloaded_entry(
     assert diagnostics["setup_error"] is None
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
     assert diagnostics["last_session"] == {}
+
+
+# What websockets raised for a key file with a second line before keys were checked: its
+# error quotes the whole Authorization header.
+QUOTED_HEADER = (
+    "Cannot connect to 127.0.0.1: InvalidHeaderValue: invalid Authorization header: "
+    f"Bearer {TEST_KEY}\n# my DashScope key"
+)
+
+
+async def test_an_error_quoting_the_key_reaches_no_setup_error_repair_or_diagnostics(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    """Setup fails with an HTTP-layer error that quotes the header: the entry's reason,
+    the repair issue and diagnostics carry neither the key nor the header's value."""
+    with patch(SETUP_CHECK, side_effect=ConfigError(QUOTED_HEADER)):
+        assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id_for(config_entry.entry_id))
+    assert issue is not None and issue.translation_placeholders is not None
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
+    for channel in (str(config_entry.reason), issue.translation_placeholders["error"]):
+        assert "invalid Authorization header: ***" in channel
+    for channel in (
+        str(config_entry.reason),
+        json.dumps(issue.translation_placeholders),
+        json.dumps(diagnostics),
+    ):
+        assert TEST_KEY not in channel and "# my DashScope key" not in channel
+
+
+async def test_session_and_breaker_failures_in_diagnostics_are_redacted(
+    hass: HomeAssistant, setup_entry: MockConfigEntry
+) -> None:
+    """The last session's error and the breaker's reason pass the same boundary."""
+    setup_entry.runtime_data.last_session["error"] = QUOTED_HEADER
+    setup_entry.runtime_data.last_fallback["errors"] = [QUOTED_HEADER]
+    setup_entry.runtime_data.breaker.record_failure(f"QwenConnectionError: {QUOTED_HEADER}")
+    diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
+    assert TEST_KEY not in json.dumps(diagnostics)
+    assert diagnostics["last_session"]["error"].endswith("invalid Authorization header: ***")
+    assert diagnostics["last_fallback"]["errors"] == [
+        "Cannot connect to 127.0.0.1: InvalidHeaderValue: invalid Authorization header: ***"
+    ]
+    assert diagnostics["fallback_breaker"]["last_failure"].endswith("header: ***")
+
+
+async def test_an_entry_stored_with_a_malformed_key_gets_a_repair_that_never_shows_it(
+    hass: HomeAssistant, emulator: Any, config_entry: MockConfigEntry
+) -> None:
+    """A key stored before keys were checked (a second line): the client refuses it before
+    connecting; the repair names the problem, nothing is sent."""
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_API_KEY: f"{TEST_KEY}\n# comment"}
+    )
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id_for(config_entry.entry_id))
+    assert issue is not None and issue.translation_key == "invalid_settings"
+    assert issue.translation_placeholders is not None
+    assert "it has 2 lines" in issue.translation_placeholders["error"]
+    assert TEST_KEY not in json.dumps(issue.translation_placeholders)
+    assert TEST_KEY not in str(config_entry.reason)
+    assert emulator.sessions == [] and emulator.rejected == []

@@ -117,6 +117,33 @@ def test_incomplete_options_are_one_line_errors(argv: list[str], message: str) -
     assert TOKEN not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        (f"{TOKEN}\n{TOKEN}", "it has 2 lines"),
+        (f"{TOKEN}\u200b", "character 19 is a zero-width space (U+200B)"),
+        (f"é{TOKEN}", "character 1 is a non-ASCII letter"),
+    ],
+)
+@pytest.mark.parametrize("source", ["option", "file"])
+def test_a_token_that_is_not_one_line_of_printable_ascii_is_refused(
+    tmp_path: Path, token: str, problem: str, source: str
+) -> None:
+    """The API key's rule: the message says where the token is broken, never the token."""
+    argv = ["--hass-url", "http://127.0.0.1:8123"]
+    if source == "option":
+        argv += ["--hass-token", token]
+    else:
+        token_file = tmp_path / "token"
+        token_file.write_text(token + "\n", encoding="utf-8")
+        token_file.chmod(0o600)
+        argv += ["--hass-token-file", str(token_file)]
+    with pytest.raises(ValueError, match="not one line of printable ASCII") as caught:
+        hass_config(parse_args(argv), argv=[])
+    assert problem in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
 def test_a_token_on_the_command_line_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
     argv = ["--hass-url", "http://127.0.0.1:8123", "--hass-token", TOKEN]
     assert hass_config(parse_args(argv), argv=argv) is not None

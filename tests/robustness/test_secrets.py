@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import ssl
@@ -32,10 +33,11 @@ from qwen_asr_realtime import (
     Timeouts,
 )
 from qwen_asr_realtime.const import REALTIME_PATH
-from qwen_asr_realtime.redact import RedactingLogger
+from qwen_asr_realtime.redact import RedactingLogger, redact, remember_secret
 from server_helpers import HOST, settings_for, transcribe
 from websockets.asyncio.server import ServerConnection, serve
 
+from wyoming_server.cli import SecretFilter
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.request import TranscriptionRequest
 from wyoming_server.server import ListenAddress, QwenAsrServer
@@ -311,3 +313,105 @@ def test_the_log_guard_fails_a_test_that_logs_the_key(tmp_path: Path) -> None:
     # test_leaks fails in teardown, where the guard runs; test_clean passes.
     assert "ERROR at teardown of test_leaks" in result.stdout, result.stdout
     assert "1 error" in result.stdout and "test_clean" not in result.stdout, result.stdout
+
+
+# -- the outbound boundary: redact() ----------------------------------------------------
+
+FOREIGN = "sk-test-FOREIGN0123456789"  # a credential the process does not know by value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            f"Cannot connect to h: InvalidHeaderValue: invalid Authorization header: "
+            f"Bearer {FOREIGN}\n# my key",
+            "Cannot connect to h: InvalidHeaderValue: invalid Authorization header: ***",
+        ),
+        ("invalid Cookie header: session=abc; token=def", "invalid Cookie header: ***"),
+        (f"headers [('Authorization', 'Bearer {FOREIGN}')]", "headers [('Authorization', ***"),
+        (f"Proxy-Authorization: Basic {FOREIGN}", "Proxy-Authorization: ***"),
+        (f"sent Bearer {FOREIGN} to h", "sent Bearer *** to h"),
+        (f"key {FOREIGN} refused", "key *** refused"),
+        ("ws://user:password@example.com/x", "ws://***@example.com/x"),
+        # Ordinary error texts pass unchanged.
+        ("HTTP 401 from dashscope-intl.aliyuncs.com", None),
+        ("Authorization failed: check the key (HTTP 401)", None),
+        ("Cannot connect to 127.0.0.1: ConnectionRefusedError: [Errno 111] refused", None),
+        ("fallback tcp://127.0.0.1:10301 ready; disk-full task-list", None),
+    ],
+)
+def test_redact_masks_every_credential_shape_and_nothing_else(
+    text: str, expected: str | None
+) -> None:
+    assert redact(text) == (text if expected is None else expected)
+
+
+def test_redact_masks_known_secrets_by_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given, and remembered for the process (the server remembers its key and token)."""
+    monkeypatch.setattr("qwen_asr_realtime.redact._known_secrets", [])
+    assert redact("tok3n and tok3n", "tok3n") == "*** and ***"
+    remember_secret("hass-token-value")
+    assert redact("Home Assistant said hass-token-value") == "Home Assistant said ***"
+
+
+async def test_websockets_own_header_error_is_masked_where_it_is_raised(
+    secret_emulator: QwenEmulator,
+) -> None:
+    """The error the issue found, raised by the real websockets library for a key the
+    client would now refuse: open_socket's exception carries neither key nor value."""
+    from qwen_asr_realtime.connection import open_socket  # noqa: PLC0415
+
+    for key in (f"{SECRET}\n# comment", f"sk-\u200b{SECRET}", f"sk-ж{SECRET}"):
+        with pytest.raises(QwenConnectionError) as caught:
+            await open_socket(
+                secret_emulator.url, "m", key, timeouts=FAST, ssl_context=None, user_agent="t"
+            )
+        assert "InvalidHeaderValue: invalid Authorization header: ***" in str(caught.value)
+        assert SECRET not in _everything_about(caught.value)
+        assert "comment" not in str(caught.value)
+
+
+def test_the_log_filter_masks_messages_and_tracebacks() -> None:
+    """SecretFilter (every root handler of the server) applies redact() to the formatted
+    message and to the traceback of a logged exception."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SecretFilter())
+    logger = logging.getLogger("test_secrets.filter")
+    logger.addHandler(handler)
+    logger.propagate = False  # the log guard reads records, which this test fills on purpose
+    try:
+        logger.warning("Transcription failed: %s", f"invalid Authorization header: {FOREIGN}")
+        try:
+            raise ValueError(f"Bearer {FOREIGN}")
+        except ValueError:
+            logger.exception("Unexpected error")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert FOREIGN not in output
+    assert "invalid Authorization header: ***" in output and "Bearer ***" in output
+    assert "Traceback" in output
+
+
+def test_a_key_file_is_read_bounded_and_checked(tmp_path: Path) -> None:
+    """A wrong path (a log, an image) is refused after a few KiB, never read whole; a file
+    with a second line is refused naming the line count, never the text."""
+    from wyoming_server.secret_file import MAX_SECRET_FILE_BYTES, read_secret_file  # noqa: PLC0415
+
+    big = tmp_path / "big"
+    big.write_bytes(b"k" * (16 * MAX_SECRET_FILE_BYTES))
+    big.chmod(0o600)
+    with pytest.raises(ValueError, match=f"is larger than {MAX_SECRET_FILE_BYTES} bytes"):
+        read_secret_file(big, "--api-key-file")
+    two_lines = tmp_path / "two"
+    two_lines.write_text(f"{SECRET}\n{SECRET}\n")
+    two_lines.chmod(0o600)
+    with pytest.raises(ValueError, match="it has 2 lines") as caught:
+        read_secret_file(two_lines, "--api-key-file")
+    assert SECRET not in str(caught.value)
+    one_line = tmp_path / "one"
+    one_line.write_text(f"  {SECRET} \r\n")
+    one_line.chmod(0o600)
+    assert read_secret_file(one_line, "--api-key-file") == SECRET

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -18,7 +19,7 @@ from wyoming.client import AsyncTcpClient
 from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Describe, Info
 
-from wyoming_server.cli import UsageError, build_settings, parse_args
+from wyoming_server.cli import UsageError, build_settings, parse_args, read_api_key
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 SECRET = "sk-cli-secret-0123456789"
@@ -310,3 +311,36 @@ def test_unencrypted_region_is_refused_by_default(monkeypatch: pytest.MonkeyPatc
         build_settings(parse_args(["--region", REMOTE_WS]), "k")
     with pytest.raises(UsageError, match="--allow-insecure"):
         build_settings(parse_args(["--region", REMOTE_WS, "--no-allow-insecure"]), "k")
+
+
+def test_a_key_on_the_command_line_is_warned_about_and_the_variable_is_not(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--api-key`` shows the key to every user of ``ps``: the server says so at start."""
+    argv = ["--api-key", f" {SECRET}\n"]
+    assert read_api_key(parse_args(argv), argv=argv) == SECRET
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "visible to other users in ps" in warnings[0]
+    assert "QWEN_API_KEY or --api-key-file" in warnings[0] and SECRET not in warnings[0]
+
+    caplog.clear()
+    monkeypatch.setenv("QWEN_API_KEY", SECRET)
+    assert read_api_key(parse_args([]), argv=[]) == SECRET
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
+
+
+@pytest.mark.parametrize("source", ["--api-key", "QWEN_API_KEY"])
+def test_a_malformed_key_names_where_it_came_from(
+    monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """The message says which input holds the broken key, and where in it."""
+    key = f"{SECRET}\u200b"
+    argv = ["--api-key", key] if source == "--api-key" else []
+    if source == "QWEN_API_KEY":
+        monkeypatch.setenv("QWEN_API_KEY", key)
+    with pytest.raises(UsageError) as caught:
+        read_api_key(parse_args(argv), argv=argv)
+    assert str(caught.value) == (
+        f"{source} is not one line of printable ASCII: "
+        f"character {len(SECRET) + 1} is a zero-width space (U+200B)"
+    )

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
+from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+
+from ..arg_types import given_on_command_line
 from ..secret_file import read_secret_file
 from .connection import SUPERVISOR_URL, HassConfig, websocket_url
 
@@ -58,7 +60,7 @@ def add_hass_arguments(parser: argparse.ArgumentParser) -> None:
 def hass_config(args: argparse.Namespace, argv: list[str] | None = None) -> HassConfig | None:
     """The Home Assistant to read names from, or None; raises ValueError (one line)."""
     url: str | None = getattr(args, "hass_url", None)
-    token = _token(args, argv if argv is not None else sys.argv[1:])
+    token = _token(args, argv)
     if url is None and token is None:
         supervisor_token = os.environ.get("SUPERVISOR_TOKEN", "").strip()
         if not supervisor_token:
@@ -71,13 +73,17 @@ def hass_config(args: argparse.Namespace, argv: list[str] | None = None) -> Hass
     return HassConfig(url=websocket_url(url), token=token)
 
 
-def _token(args: argparse.Namespace, argv: list[str]) -> str | None:
+def _token(args: argparse.Namespace, argv: list[str] | None) -> str | None:
     if args.hass_token:
-        if any(arg == "--hass-token" or arg.startswith("--hass-token=") for arg in argv):
+        if given_on_command_line("--hass-token", argv):
             _LOGGER.warning(
                 "--hass-token on the command line is visible to other users in ps; "
                 "use QWEN_ASR_HASS_TOKEN or --hass-token-file"
             )
-        return str(args.hass_token).strip()
+        # The rule of --hass-token-file: one line of printable ASCII, as every real token.
+        try:
+            return check_secret(str(args.hass_token), "the Home Assistant token")
+        except SecretFormatError as err:
+            raise ValueError(str(err)) from None
     path: Path | None = args.hass_token_file
     return None if path is None else read_secret_file(path, "--hass-token-file")

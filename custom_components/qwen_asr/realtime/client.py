@@ -21,11 +21,12 @@ from collections.abc import AsyncIterator
 
 from .audio_out import AudioConverter, AudioOptions
 from .config import SessionConfig, Timeouts, resolve_endpoint
-from .connection import open_socket
+from .connection import ConnectionObserver, open_socket
 from .const import DEFAULT_REGION
 from .echo import ContextEchoFilter
 from .errors import ConfigError, ProtocolError, QwenError
 from .events import Event, Final, ItemFailed, Partial, join_transcripts
+from .key_format import SecretFormatError, check_secret
 from .lifecycle import SessionLifecycle
 from .liveness import Activity
 from .receiving import SessionResults, SessionState
@@ -48,9 +49,15 @@ class QwenRealtimeClient:
         allow_insecure: bool = False,
         retry: RetryPolicy | None = None,
         audio: AudioOptions | None = None,
+        observer: ConnectionObserver | None = None,
     ) -> None:
         if not api_key:
             raise ConfigError("An API key is required")
+        try:
+            # A key the HTTP layer would refuse makes it quote the header in its error.
+            api_key = check_secret(api_key)
+        except SecretFormatError as err:
+            raise ConfigError(str(err)) from None
         config = config or SessionConfig()
         config.validate()
         self.audio_options = audio or AudioOptions()
@@ -70,6 +77,7 @@ class QwenRealtimeClient:
                 timeouts=timeouts,
                 ssl_context=ssl_context,
                 user_agent=user_agent,
+                observer=observer,
             ),
             config=config,
             audio=self.audio_options,

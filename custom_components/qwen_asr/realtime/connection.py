@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl as ssl_module
+from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -17,7 +19,7 @@ from .errors import (
     RateLimitError,
     SessionRefusedError,
 )
-from .redact import RedactingLogger
+from .redact import RedactingLogger, redact
 from .retry import HTTP_TOO_MANY_REQUESTS
 
 HTTP_REDIRECTS = range(300, 400)
@@ -36,6 +38,55 @@ class _connect_here(connect):
         return exc
 
 
+Direction = Literal["sent", "received"]
+
+
+class ConnectionObserver(Protocol):
+    """Sees one connection's course, for diagnostics (``wyoming-qwen-asr check``).
+
+    Called on the event loop; must not block. Never sees the handshake's headers.
+    """
+
+    def transport_ready(self) -> None:
+        """Note that TCP (and TLS, for wss://) is up; the WebSocket upgrade follows."""
+
+    def message(self, direction: Direction, data: str | bytes) -> None:
+        """Note a WebSocket message, as written or as read."""
+
+    def closed(self, code: int | None) -> None:
+        """Note the connection's end; ``code`` is the service's close code, if it sent one."""
+
+
+class _ObservedConnection(ClientConnection):
+    """A connection that reports its messages, and its transport's start and end."""
+
+    observer: ConnectionObserver  # set on the per-connection subclass
+
+    def connection_made(self, transport: Any) -> None:
+        # asyncio calls this once TCP, and TLS if any, are up: before the upgrade.
+        self.observer.transport_ready()
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        received = self.protocol.close_rcvd
+        self.observer.closed(None if received is None else received.code)
+
+    async def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(message, str | bytes):
+            self.observer.message("sent", message)
+        await super().send(message, *args, **kwargs)
+
+    async def recv(self, *args: Any, **kwargs: Any) -> Any:
+        message = await super().recv(*args, **kwargs)
+        self.observer.message("received", message)
+        return message
+
+
+def _observed(observer: ConnectionObserver) -> type[ClientConnection]:
+    return type("ObservedConnection", (_ObservedConnection,), {"observer": observer})
+
+
 async def open_socket(
     url: str,
     model: str,
@@ -44,12 +95,19 @@ async def open_socket(
     timeouts: Timeouts,
     ssl_context: ssl_module.SSLContext | None,
     user_agent: str,
+    observer: ConnectionObserver | None = None,
+    sock: socket.socket | None = None,
 ) -> ClientConnection:
     """Connect to the realtime endpoint; raises a QwenError saying why it failed.
 
     A RateLimitError (HTTP 429) may be retried; every other error ends the session.
+    ``observer`` sees the connection's messages; ``sock``, already connected to the
+    endpoint's host, is used instead of a new one (to time TCP apart from TLS).
     """
     host = urlsplit(url).hostname
+    extra: dict[str, Any] = {} if sock is None else {"sock": sock}
+    if observer is not None:
+        extra["create_connection"] = _observed(observer)
     try:
         return await _connect_here(
             f"{url}?model={quote(model, safe='')}",
@@ -65,6 +123,7 @@ async def open_socket(
             max_size=2**22,
             # websockets logs every handshake header at debug level, Authorization too.
             logger=RedactingLogger(logging.getLogger("websockets.client"), api_key),
+            **extra,
         )
     except InvalidStatus as err:
         status = err.response.status_code
@@ -81,6 +140,7 @@ async def open_socket(
     except TimeoutError:
         raise QwenTimeoutError(f"Timed out connecting to {host}") from None
     except (OSError, WebSocketException) as err:
+        # An HTTP-layer error may quote a request header: the key's, or another credential.
         raise QwenConnectionError(
-            f"Cannot connect to {host}: {type(err).__name__}: {err}"
+            redact(f"Cannot connect to {host}: {type(err).__name__}: {err}", api_key)
         ) from None
