@@ -37,6 +37,7 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 
 from wyoming_server.access import ClientFilter
+from wyoming_server.cli import build_settings, parse_args
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.emulator.records import SessionRecord
 from wyoming_server.server import ListenAddress, QwenAsrServer
@@ -311,3 +312,27 @@ async def _wait_for(check: Callable[[], bool]) -> None:
     async with asyncio.timeout(10):
         while not check():
             await asyncio.sleep(0.02)
+
+
+def test_fairness_flags_and_environment_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = build_settings(parse_args([]), "key")
+    assert (defaults.max_connections, defaults.max_connections_per_client) == (128, 32)
+    assert defaults.idle_connection_seconds == 60.0
+    assert defaults.sessions_per_client == 4  # half of --max-sessions 8
+    assert defaults.max_sessions_per_minute == 20
+    assert (defaults.min_audio_rate, defaults.slow_audio_grace_seconds) == (0.5, 10.0)
+    assert build_settings(parse_args(["--max-sessions", "3"]), "k").sessions_per_client == 2
+    args = ["--max-connections", "9", "--max-connections-per-client", "3", "--idle-seconds", "5"]
+    args += ["--max-sessions-per-client", "1", "--max-sessions-per-minute", "7"]
+    args += ["--min-audio-rate", "0", "--slow-audio-grace", "2"]
+    settings = build_settings(parse_args(args), "k")
+    assert (settings.max_connections, settings.max_connections_per_client) == (9, 3)
+    assert (settings.idle_connection_seconds, settings.sessions_per_client) == (5.0, 1)
+    assert settings.max_sessions_per_minute == 7
+    assert (settings.min_audio_rate, settings.slow_audio_grace_seconds) == (0.0, 2.0)
+    monkeypatch.setenv("QWEN_ASR_MAX_CONNECTIONS_PER_CLIENT", "4")
+    monkeypatch.setenv("QWEN_ASR_IDLE_SECONDS", "30")
+    monkeypatch.setenv("QWEN_ASR_MAX_SESSIONS_PER_MINUTE", "5")
+    settings = build_settings(parse_args([]), "key")
+    assert settings.max_connections_per_client == 4
+    assert (settings.idle_connection_seconds, settings.max_sessions_per_minute) == (30.0, 5)
