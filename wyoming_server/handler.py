@@ -34,8 +34,10 @@ LINGER_SECONDS = 2.0
 
 
 class _Wanted:
-    """A request asked for (Transcribe or AudioStart) whose audio has not begun yet: its
-    Qwen session opens at the first AudioChunk, so events alone open nothing upstream."""
+    """A request asked for (Transcribe or AudioStart) whose audio has not begun yet.
+
+    Its Qwen session opens at the first AudioChunk, so events alone open nothing upstream.
+    """
 
     __slots__ = ("audio_format", "transcribe")
 
