@@ -1,9 +1,10 @@
 """Who may connect: ``--allow-clients`` for the STT service and the mic service.
 
 The Wyoming protocol has no authentication, so the client's address is the only thing a
-server can check. The default admits the addresses a household uses (loopback, the private
-and link-local ranges, IPv6 unique-local) so that a port forwarded to the internet refuses
-strangers, while Home Assistant on the LAN, Docker bridges and the add-on network work.
+server can check: the source address its socket sees. The default admits the addresses a
+household uses (loopback, the private and link-local ranges, IPv6 unique-local), so Home
+Assistant on the LAN, Docker bridges and the add-on network work. A NAT that masquerades or a
+userland proxy (docker-proxy) in front of the server makes internet clients look local.
 unix:// and stdio:// connections have no address: they are always allowed (the socket's
 file permissions, or the parent process, decide who gets there).
 """
@@ -48,6 +49,26 @@ def _networks(specs: Iterable[str]) -> list[Network]:
     return [ipaddress.ip_network(spec) for spec in specs]
 
 
+def _strict_network(item: str) -> Network:
+    """Parse ``item`` as a network; refuse one with host bits set (``127.0.0.1/0``).
+
+    The error names the network it would silently have become: it may admit far more than
+    was meant.
+    """
+    try:
+        return ipaddress.ip_network(item)
+    except ValueError:
+        pass
+    try:
+        widened = ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        raise ValueError(f"--allow-clients: {item!r} is not an address or CIDR") from None
+    raise ValueError(
+        f"--allow-clients: {item!r} has host bits set; it means the network {widened}: "
+        f"write {str(widened)!r} if that is what you want"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ClientFilter:
     """The networks clients may connect from; ``None``: every address."""
@@ -70,10 +91,7 @@ class ClientFilter:
             if item.lower() == DEFAULT_SPEC:
                 networks.extend(_networks(DEFAULT_NETWORKS))
                 continue
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ValueError(f"--allow-clients: {item!r} is not an address or CIDR") from None
+            networks.append(_strict_network(item))
         return cls(tuple(networks))
 
     def allows(self, address: str | None) -> bool:
@@ -105,24 +123,48 @@ def peer_address(writer: asyncio.StreamWriter) -> str | None:
     return None
 
 
+class ThrottledLog:
+    """Rate-limits warnings about clients: at most one per ``key`` and ``interval``.
+
+    The key names a client's address (and what it did), so that a scanner or a misbehaving
+    client cannot flood the log. The one rate limit for warnings about clients (refusals,
+    bad events, limits).
+    """
+
+    def __init__(self, interval: float = REFUSAL_LOG_SECONDS) -> None:
+        """Allow one warning per key and ``interval`` seconds."""
+        self._interval = interval
+        self._last: dict[str, float] = {}
+
+    def allow(self, key: str) -> bool:
+        """Tell whether a warning about ``key`` may be logged now; if so, count it."""
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            return False
+        if len(self._last) >= _REFUSAL_LOG_MAX:
+            self._last = {a: t for a, t in self._last.items() if now - t < self._interval}
+            if len(self._last) >= _REFUSAL_LOG_MAX:
+                return False  # still full: this minute's other addresses stay unlogged
+        self._last[key] = now
+        return True
+
+    def warning(self, key: str, message: str, *args: object) -> None:
+        """Log ``message`` at WARNING unless one about ``key`` was logged this interval."""
+        if self.allow(key):
+            _LOGGER.warning("%s (logged at most once a minute)", message % args)
+
+
 class RefusalLog:
     """Logs a refused address at most once per ``interval``: a scanner must not flood the log."""
 
     def __init__(self, service: str, interval: float = REFUSAL_LOG_SECONDS) -> None:
         self._service = service
-        self._interval = interval
-        self._last: dict[str, float] = {}
+        self._throttle = ThrottledLog(interval)
 
     def refused(self, address: str, allowed: ClientFilter) -> None:
-        now = time.monotonic()
-        last = self._last.get(address)
-        if last is not None and now - last < self._interval:
+        if not self._throttle.allow(address):
             return
-        if len(self._last) >= _REFUSAL_LOG_MAX:
-            self._last = {a: t for a, t in self._last.items() if now - t < self._interval}
-            if len(self._last) >= _REFUSAL_LOG_MAX:
-                return  # still full: this minute's other addresses stay unlogged
-        self._last[address] = now
         _LOGGER.warning(
             "Refused a %s client from %s: not in --allow-clients (%s); "
             "further refusals of this address are logged at most once a minute",

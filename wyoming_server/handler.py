@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import logging
 
-from qwen_asr_realtime import QwenError, QwenTimeoutError
+from qwen_asr_realtime import QwenError, QwenTimeoutError, normalize_language
 from qwen_asr_realtime.redact import redact
-from wyoming.asr import Transcribe
+from wyoming.asr import Transcribe, Transcript, TranscriptStart, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, async_write_event
 from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
+from .access import ThrottledLog, peer_address
 from .audio import AudioFormatError, PcmFormat
 from .fallback_request import GuardedRequest
 from .limits import Refusal, RequestGate
@@ -26,12 +27,23 @@ from .wire import WireError, read_event
 
 _LOGGER = logging.getLogger(__name__)
 
-# A connection with no request open may stay idle this long (HA opens one per request).
-IDLE_CONNECTION_SECONDS = 3600.0
 WRITE_TIMEOUT_SECONDS = 10.0
 # After an Error, input is read and discarded this long before closing: closing a socket
 # with unread data sends a TCP reset, which can destroy the Error before the client reads it.
 LINGER_SECONDS = 2.0
+
+
+class _Wanted:
+    """A request asked for (Transcribe or AudioStart) whose audio has not begun yet.
+
+    Its Qwen session opens at the first AudioChunk, so events alone open nothing upstream.
+    """
+
+    __slots__ = ("audio_format", "transcribe")
+
+    def __init__(self, transcribe: Transcribe | None) -> None:
+        self.transcribe = transcribe
+        self.audio_format: tuple[int, int, int] | None = None
 
 
 class QwenAsrEventHandler(AsyncEventHandler):
@@ -45,13 +57,23 @@ class QwenAsrEventHandler(AsyncEventHandler):
         settings: ServerSettings,
         info: Info,
         gate: RequestGate | None = None,
+        client_log: ThrottledLog | None = None,
     ) -> None:
         super().__init__(reader, writer)
         self.settings = settings
         self.info = info
         # Shared by the server's connections: --max-sessions, --daily-audio-minutes.
         self._gate = gate if gate is not None else RequestGate(None)
+        # Warnings about what a client did, at most one a minute per address and kind.
+        self._client_log = client_log if client_log is not None else ThrottledLog()
+        self._client = peer_address(writer)  # None: unix socket or stdio
+        self._loop = asyncio.get_running_loop()
         self._request: TranscriptionRequest | GuardedRequest | None = None
+        self._wanted: _Wanted | None = None
+        # The open request's audio: when it began, and its seconds received (--min-audio-rate).
+        self._audio_began = 0.0
+        self._audio_seconds = 0.0
+        self._bytes_per_second = 1
         self._failed = False
         self._draining = False
         self._warned_stray_audio = False
@@ -71,16 +93,19 @@ class QwenAsrEventHandler(AsyncEventHandler):
                 try:
                     event = await self._next_event()
                 except TimeoutError:
-                    if self._busy:
+                    if self._too_slow():
+                        await self._end_too_slow()
+                    elif self._busy:
                         await self._fail(QwenTimeoutError("No audio from the client in time"))
                     break
                 except WireError as err:
-                    _LOGGER.warning("Closing a connection that sent a bad event: %s", err)
+                    self._warn_client("bad-event", "Closing a connection: bad event: %s", err)
                     await self._reject(str(err), "bad-request")
                     break  # then linger, so that the Error is not lost to a TCP reset
                 if event is None or not await self.handle_event(event):
                     break
             if self._failed:
+                await self._drop_request()  # its slot is free before the linger, not after
                 await self._linger()
         except (ConnectionError, OSError) as err:
             _LOGGER.debug("Connection lost: %s", err)
@@ -134,11 +159,57 @@ class QwenAsrEventHandler(AsyncEventHandler):
 
     @property
     def _busy(self) -> bool:
-        return self._request is not None and not self._request.answered
+        if self._request is None:
+            return self._wanted is not None
+        return not self._request.answered
 
     @property
     def _read_timeout(self) -> float:
-        return self.settings.request_idle_seconds if self._busy else IDLE_CONNECTION_SECONDS
+        """Tell how long the next read may wait.
+
+        A connection without a request is closed after ``idle_connection_seconds``; a
+        request's audio may pause ``request_idle_seconds``, and no longer than until it
+        falls below --min-audio-rate (``_too_slow``).
+        """
+        if not self._busy:
+            return self.settings.idle_connection_seconds
+        timeout = self.settings.request_idle_seconds
+        if self._request is not None and self.settings.min_audio_rate > 0:
+            timeout = min(timeout, self._slow_deadline - self._loop.time())
+        return max(timeout, 0.0)
+
+    @property
+    def _slow_deadline(self) -> float:
+        """Tell when the audio so far falls below --min-audio-rate x real time.
+
+        Counted from the request's first audio, and never before the grace period's end.
+        """
+        settings = self.settings
+        enough_until = self._audio_seconds / settings.min_audio_rate
+        return self._audio_began + max(settings.slow_audio_grace_seconds, enough_until)
+
+    def _too_slow(self) -> bool:
+        return (
+            self._request is not None
+            and not self._request.answered
+            and self.settings.min_audio_rate > 0
+            and self._loop.time() >= self._slow_deadline
+        )
+
+    async def _end_too_slow(self) -> None:
+        """End a request whose audio trickles: it would hold a session slot for nothing."""
+        elapsed = self._loop.time() - self._audio_began
+        rate = self.settings.min_audio_rate
+        text = (
+            f"Audio arrived too slowly: {self._audio_seconds:.1f} s of audio in {elapsed:.1f} s, "
+            f"less than {rate:g} x real time (--min-audio-rate)"
+        )
+        self._warn_client("too-slow", "Ending a request from %s: %s", self._client, text)
+        await self._reject(text, "audio-too-slow")
+
+    def _warn_client(self, kind: str, message: str, *args: object) -> None:
+        """Warn about this client's behaviour, rate-limited per address and kind."""
+        self._client_log.warning(f"{self._client} {kind}", message, *args)
 
     async def disconnect(self) -> None:
         await self._drop_request()
@@ -170,8 +241,8 @@ class QwenAsrEventHandler(AsyncEventHandler):
             if SelectProgram.is_type(event.type):
                 self._select_program(SelectProgram.from_event(event))
                 return True
-        except (KeyError, TypeError, AttributeError) as err:
-            _LOGGER.warning("Malformed %s event: %s", event.type, err)
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            self._warn_client("malformed", "Malformed %s event: %s", event.type, err)
             await self._reject(f"Malformed {event.type} event", "bad-request")
             return False
         _LOGGER.debug("Ignoring event %s", event.type)
@@ -190,23 +261,48 @@ class QwenAsrEventHandler(AsyncEventHandler):
             )
 
     async def _begin(self, transcribe: Transcribe | None) -> None:
-        """Open the Qwen session at the request's first event, so connecting overlaps speech."""
+        """Begin a new request; its Qwen session opens when its audio begins (``_open``)."""
         await self._drop_request()
         self._chunk_format = None  # the new request's converter is set by its first format
+        self._wanted = _Wanted(transcribe)
+
+    async def _open(self, wanted: _Wanted) -> bool:
+        """Open the Qwen session of the request ``wanted`` (its first audio has come)."""
         opened = open_admitted_request(
-            self.settings, self._gate, transcribe, emit=self._write, on_failure=self._fail
+            self.settings,
+            self._gate,
+            wanted.transcribe,
+            emit=self._write,
+            on_failure=self._fail,
+            client=self._client,
         )
         if isinstance(opened, Refusal):
+            self._warn_client(
+                opened.code, "Refusing a request from %s: %s", self._client, opened.text
+            )
             await self._reject(opened.text, opened.code)
-            return
+            return False
         self._request = opened
+        self._audio_began = self._loop.time()
+        self._audio_seconds = 0.0
+        if wanted.audio_format is not None:
+            return await self._set_format(opened, *wanted.audio_format)
+        return True
 
     async def _on_audio_start(self, start: AudioStart) -> bool:
-        if self._request is None or self._request.answered:
+        request = self._request
+        if request is not None and not request.answered:
+            return await self._set_format(request, start.rate, start.width, start.channels)
+        if self._wanted is None:
             await self._begin(None)
-        if self._request is None:
-            return False  # refused
-        return await self._set_format(self._request, start.rate, start.width, start.channels)
+        assert self._wanted is not None
+        try:
+            PcmFormat(start.rate, start.width, start.channels).validate()  # now, not at audio
+        except AudioFormatError as err:
+            await self._reject(str(err), "bad-audio-format")
+            return False
+        self._wanted.audio_format = (start.rate, start.width, start.channels)
+        return True
 
     async def _on_chunk(self, event: Event) -> bool:
         """Runs for every chunk (100 a second from Home Assistant): no AudioChunk or format
@@ -214,6 +310,11 @@ class QwenAsrEventHandler(AsyncEventHandler):
         data = event.data
         rate, width, channels = data["rate"], data["width"], data["channels"]
         request = self._request
+        if request is None and self._wanted is not None:
+            wanted, self._wanted = self._wanted, None
+            if not await self._open(wanted):
+                return False
+            request = self._request
         if request is None:
             if not self._warned_stray_audio:
                 self._warned_stray_audio = True
@@ -225,8 +326,10 @@ class QwenAsrEventHandler(AsyncEventHandler):
         known = same and type(rate) is type(width) is type(channels) is int  # True == 1
         if not known and not await self._set_format(request, rate, width, channels):
             return False
+        payload = event.payload or b""
+        self._audio_seconds += len(payload) / self._bytes_per_second
         try:
-            await request.feed(event.payload or b"")
+            await request.feed(payload)
         except QwenError as err:
             await self._fail(err)
             return False
@@ -237,15 +340,21 @@ class QwenAsrEventHandler(AsyncEventHandler):
     ) -> bool:
         self._chunk_format = None
         try:
-            request.set_format(PcmFormat(rate, width, channels))
+            audio_format = PcmFormat(rate, width, channels)
+            request.set_format(audio_format)
         except AudioFormatError as err:
             await self._reject(str(err), "bad-audio-format")
             return False
         self._chunk_format = (rate, width, channels)
+        self._bytes_per_second = rate * width * channels
         return True
 
     async def _on_audio_stop(self) -> bool:
         request, self._request = self._request, None
+        wanted, self._wanted = self._wanted, None
+        if request is None and wanted is not None:
+            await self._answer_without_audio(wanted.transcribe)
+            return not (self._draining or self._failed)
         if request is None:
             _LOGGER.debug("Ignoring audio-stop outside a transcription request")
             return not self._draining
@@ -257,6 +366,17 @@ class QwenAsrEventHandler(AsyncEventHandler):
         finally:
             await request.close()
         return not (self._draining or self._failed)
+
+    async def _answer_without_audio(self, transcribe: Transcribe | None) -> None:
+        """Answer a request that ended before any audio: empty, and no Qwen session."""
+        if self.settings.force_language:
+            language = self.settings.language
+        else:
+            requested = transcribe.language if transcribe is not None else None
+            language = normalize_language(requested if isinstance(requested, str) else None)
+        await self._write(TranscriptStart(language=language).event())
+        await self._write(Transcript(text="", language=language).event())
+        await self._write(TranscriptStop().event())
 
     # -- output and failure -----------------------------------------------------------
 
@@ -290,6 +410,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         self._stop_reading()  # if the failure came from the result task
 
     async def _drop_request(self) -> None:
+        self._wanted = None
         request, self._request = self._request, None
         if request is not None:
             with contextlib.suppress(Exception):

@@ -30,9 +30,11 @@ def open_admitted_request(
     *,
     emit: Emit,
     on_failure: OnFailure,
+    client: str | None = None,
 ) -> TranscriptionRequest | GuardedRequest | Refusal:
-    """The started request for ``transcribe`` (None: audio without a Transcribe), or the
-    gate's Refusal, for the caller to report, when no fallback answers in its place."""
+    """The started request for ``transcribe`` (None: audio without a Transcribe) from the
+    address ``client``, or the gate's Refusal, for the caller to report, when no fallback
+    answers in its place."""
     if settings.force_language:
         language = settings.language
     else:
@@ -52,13 +54,13 @@ def open_admitted_request(
         language=language,
         model=model,
         extra_context=context,
+        client=client,
     )
     request: TranscriptionRequest | GuardedRequest | Refusal
     if settings.fallback is None:
         request = qwen(emit=emit, on_failure=on_failure)
         if isinstance(request, Refusal):
-            _LOGGER.warning("Refusing a request: %s", request.text)
-            return request
+            return request  # the caller reports it (and logs it, rate-limited per client)
     else:  # the breaker or the gate may send it to the fallback at start
         request = GuardedRequest(
             settings, settings.fallback, qwen, language=language, emit=emit, on_failure=on_failure
@@ -77,9 +79,11 @@ def admitted_qwen_request(
     extra_context: str,
     emit: Emit,
     on_failure: OnFailure,
+    client: str | None = None,
 ) -> TranscriptionRequest | Refusal:
-    """A Qwen request holding a gate slot until its session ends, or the gate's Refusal."""
-    admitted = gate.admit()  # before the session opens: no slot, no session
+    """A Qwen request holding a gate slot until it is answered or its session ends, or the
+    gate's Refusal."""
+    admitted = gate.admit(client)  # before the session opens: no slot, no session
     if isinstance(admitted, Refusal):
         return admitted
     request = TranscriptionRequest(
@@ -91,4 +95,5 @@ def admitted_qwen_request(
         on_failure=on_failure,
     )
     request.on_session_end = admitted.release
+    request.free_slot = admitted.free_slot
     return request

@@ -118,6 +118,9 @@ class TranscriptionRequest:
         # Called once when the Qwen session ends (answered early, or closed), with the audio
         # seconds it sent: frees the request's --max-sessions slot and counts the budget.
         self.on_session_end: Callable[[float], Awaitable[None]] | None = None
+        # Called once when the request is answered or its session ends, whichever is first:
+        # frees the --max-sessions slot without waiting for Qwen's close handshake.
+        self.free_slot: Callable[[], None] | None = None
 
     @property
     def audio_seconds_sent(self) -> float:
@@ -172,8 +175,14 @@ class TranscriptionRequest:
                 await pump
         await self._end_session()
 
+    def _free_slot(self) -> None:
+        free, self.free_slot = self.free_slot, None
+        if free is not None:
+            free()
+
     async def _end_session(self) -> None:
         """Close the Qwen session; the first time, tell ``on_session_end`` what it sent."""
+        self._free_slot()
         try:
             await self.client.close()
         finally:
@@ -224,6 +233,7 @@ class TranscriptionRequest:
         if self.answered:
             return
         self.answered = True
+        self._free_slot()  # before the answer: the client may send its next request at once
         await self._start_transcript()
         _LOGGER.debug("Transcript: %r", text)
         await self._emit(Transcript(text=text, language=self._result_language).event())

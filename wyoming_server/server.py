@@ -19,12 +19,13 @@ from urllib.parse import urlparse
 from wyoming.error import Error
 from wyoming.event import async_get_stdin
 
-from .access import ClientGate, refuse
+from .access import ClientGate, ThrottledLog, peer_address, refuse
 from .audio_budget import AudioBudget, default_state_file
+from .connections import ConnectionCap, close_at_once
 from .fallback_args import info_with_engine
 from .handler import QwenAsrEventHandler
 from .info import build_info
-from .limits import RequestGate
+from .limits import OpeningRate, RequestGate
 from .settings import ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,7 +76,18 @@ class QwenAsrServer:
         if settings.daily_audio_seconds is not None:
             path = settings.state_file or default_state_file()
             budget = AudioBudget(path, settings.daily_audio_seconds)
-        self.gate = RequestGate(settings.max_sessions, budget)
+        per_minute = settings.max_sessions_per_minute
+        self.gate = RequestGate(
+            settings.max_sessions,
+            budget,
+            per_client=settings.sessions_per_client,
+            openings=None if per_minute is None else OpeningRate(per_minute),
+        )
+        self.connections = ConnectionCap(
+            settings.max_connections, settings.max_connections_per_client
+        )
+        # Warnings about clients (too many connections, bad events, slow audio): rate-limited.
+        self.client_log = ThrottledLog()
 
     def handler_factory(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -85,7 +97,12 @@ class QwenAsrServer:
             self.info, self.settings.fallback, budget_used_up=self.gate.budget_used_up
         )
         return QwenAsrEventHandler(
-            reader, writer, settings=self.settings, info=info, gate=self.gate
+            reader,
+            writer,
+            settings=self.settings,
+            info=info,
+            gate=self.gate,
+            client_log=self.client_log,
         )
 
     async def _serve_connection(
@@ -95,14 +112,25 @@ class QwenAsrServer:
             text = "This server does not accept clients from this address (--allow-clients)"
             await refuse(reader, writer, Error(text=text, code="client-not-allowed").event())
             return
-        handler = self.handler_factory(reader, writer)
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers[task] = handler
+        client = peer_address(writer)
+        refusal = self.connections.enter(client)
+        if refusal is not None:
+            self.client_log.warning(
+                f"{client} connections", "Refused a connection from %s: %s", client, refusal
+            )
+            close_at_once(writer)
+            return
         try:
-            await handler.run()
+            handler = self.handler_factory(reader, writer)
+            task = asyncio.current_task()
+            assert task is not None
+            self._handlers[task] = handler
+            try:
+                await handler.run()
+            finally:
+                self._handlers.pop(task, None)
         finally:
-            self._handlers.pop(task, None)
+            self.connections.leave(client)
 
     async def start(self, address: ListenAddress) -> None:
         """Start listening (tcp/unix). ``bound_port`` tells the port when 0 was asked."""

@@ -21,7 +21,16 @@ from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_C
 
 from .access import DEFAULT_FILTER, ClientFilter
 from .fallback import FallbackEngine
-from .limits import DEFAULT_MAX_SESSIONS
+from .limits import (
+    DEFAULT_IDLE_CONNECTION_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_MAX_SESSIONS_PER_MINUTE,
+    DEFAULT_MIN_AUDIO_RATE,
+    DEFAULT_SLOW_AUDIO_GRACE_SECONDS,
+    default_sessions_per_client,
+)
 
 
 class Endpointing(StrEnum):
@@ -60,12 +69,31 @@ class ServerSettings:
     state_file: Path | None = None
     # While a request is open, a client silent for this long is considered gone.
     request_idle_seconds: float = 30.0
+    # Fairness between clients (the README's security section): a connection
+    # without a request is closed after idle_connection_seconds; connections per client
+    # address and in all; Qwen sessions one address may hold (None: half of max_sessions,
+    # rounded up) and open per minute (None: no limit); a request whose audio arrives at
+    # less than min_audio_rate x real time after slow_audio_grace_seconds is ended (0: never).
+    idle_connection_seconds: float = DEFAULT_IDLE_CONNECTION_SECONDS
+    max_connections: int | None = DEFAULT_MAX_CONNECTIONS
+    max_connections_per_client: int | None = DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+    max_sessions_per_client: int | None = None
+    max_sessions_per_minute: int | None = DEFAULT_MAX_SESSIONS_PER_MINUTE
+    min_audio_rate: float = DEFAULT_MIN_AUDIO_RATE
+    slow_audio_grace_seconds: float = DEFAULT_SLOW_AUDIO_GRACE_SECONDS
     # Benchmark baseline only: hold all audio until AudioStop, as upload-style servers do.
     buffered: bool = False
     # The home's names from Home Assistant (--hass-url): called at each request's start.
     home_names: Callable[[], str] | None = field(default=None, repr=False, compare=False)
     # --fallback-uri: the Wyoming ASR service that answers when Qwen fails (fallback.py).
     fallback: FallbackEngine | None = field(default=None, compare=False)
+
+    @property
+    def sessions_per_client(self) -> int | None:
+        """Qwen sessions one client address may hold at once (--max-sessions-per-client)."""
+        if self.max_sessions_per_client is not None:
+            return self.max_sessions_per_client
+        return default_sessions_per_client(self.max_sessions)
 
     def new_client(
         self, config: SessionConfig, *, observer: ConnectionObserver | None = None

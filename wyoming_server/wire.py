@@ -53,6 +53,8 @@ def _parse_json(raw: bytes, what: str) -> dict[str, Any]:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WireError(f"Event {what} is not JSON") from None
+    except RecursionError:  # "[[[[..." deeper than the interpreter's recursion limit
+        raise WireError(f"Event {what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise WireError(f"Event {what} is not a JSON object")
     return value

@@ -25,6 +25,13 @@ API_KEY = "test-key"
 # Longer than the fixtures' trailing silence: Home Assistant's AudioStop ends each request,
 # so the final `completed` follows `session.finish` (the default endpointing).
 VAD_SILENCE_MS = 1200
+# Every benchmark client connects from 127.0.0.1: the per-client fairness limits are lifted.
+LIFT_CLIENT_LIMITS = (
+    "--max-sessions-per-client=1000",
+    "--max-sessions-per-minute=1000000",
+    "--max-connections=4000",
+    "--max-connections-per-client=4000",
+)
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -61,8 +68,9 @@ class ServerProcess:
         else:
             self._args = [sys.executable, "-m", "wyoming_server", "--uri", uri]
             self._args += ["--region", region, "--vad-silence-ms", str(VAD_SILENCE_MS)]
-            # 50 streams at once: above the household default of --max-sessions.
-            self._args += ["--max-sessions", "1000"]
+            # 50 streams at once: above the household default of --max-sessions, and all
+            # from one address: above the per-client fairness defaults too.
+            self._args += ["--max-sessions", "1000", *LIFT_CLIENT_LIMITS]
             self._args += extra_args
         self._log = log
         self._tree = server_tree

@@ -54,7 +54,10 @@ async def main(runs: int) -> int:
             api_keys=frozenset({KEY}), recognizer_factory=ScriptedRecognizer(["qwen"] * 9)
         ) as qwen,
     ):
-        fallback = await _serve(ServerSettings(api_key=KEY, endpoint=other.url, vad=None))
+        # Every request comes from 127.0.0.1: no per-client opening rate limit.
+        fallback = await _serve(
+            ServerSettings(api_key=KEY, endpoint=other.url, vad=None, max_sessions_per_minute=None)
+        )
         engine = FallbackEngine("127.0.0.1", fallback.bound_port, breaker=CircuitBreaker(0.0))
         base = ServerSettings(
             api_key=KEY,
@@ -62,6 +65,7 @@ async def main(runs: int) -> int:
             vad=VadConfig(0.0, 400),
             timeouts=Timeouts(finish_silence=STALL_TIMEOUT_S),
             fallback=engine,
+            max_sessions_per_minute=None,
         )
         refused = dataclasses.replace(base, endpoint="ws://127.0.0.1:9/api-ws/v1/realtime")
         cases = {

@@ -25,6 +25,7 @@ from wyoming.info import Describe, Info
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.handler import QwenAsrEventHandler
 from wyoming_server.info import build_info
+from wyoming_server.limits import DEFAULT_MAX_SESSIONS
 from wyoming_server.server import ListenAddress, QwenAsrServer
 from wyoming_server.wire import MAX_DATA_BYTES, MAX_PAYLOAD_BYTES
 
@@ -122,8 +123,19 @@ raw_frames = st.one_of(
 
 @pytest.fixture
 async def fuzz_server(emulator: QwenEmulator) -> AsyncIterator[int]:
-    """One server for all examples of a test: it must survive every one of them."""
-    server = QwenAsrServer(settings_for(emulator, timeouts=FAST, request_idle_seconds=2.0))
+    """One server for all examples of a test: it must survive every one of them.
+
+    Every example comes from 127.0.0.1: the per-client fairness limits are lifted, or the
+    examples after the twentieth in a minute would only meet the opening rate limit.
+    """
+    settings_ = settings_for(
+        emulator,
+        timeouts=FAST,
+        request_idle_seconds=2.0,
+        max_sessions_per_client=DEFAULT_MAX_SESSIONS,
+        max_sessions_per_minute=None,
+    )
+    server = QwenAsrServer(settings_)
     await server.start(ListenAddress("tcp", host=HOST, port=0))
     yield server.bound_port
     await server.stop(grace=2.0)

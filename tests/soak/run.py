@@ -209,9 +209,18 @@ class ServerProcess:
             "0",
             "--vad-silence-ms",
             "200",
-            # Waves of 50 at once: far above the household default of --max-sessions.
+            # Waves of 50 at once: far above the household default of --max-sessions, and
+            # all from one address: above the per-client fairness defaults too.
             "--max-sessions",
             "1000",
+            "--max-sessions-per-client",
+            "1000",
+            "--max-sessions-per-minute",
+            "1000000",
+            "--max-connections",
+            "4000",
+            "--max-connections-per-client",
+            "4000",
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,

@@ -145,11 +145,14 @@ async def transcribe(
 
 
 async def open_request(port: int) -> AsyncTcpClient:
-    """A request that has begun (Transcribe, AudioStart) and waits for its audio."""
+    """A request that has begun (Transcribe, AudioStart, a first AudioChunk: the server
+    opens the Qwen session, and takes a --max-sessions slot, when audio begins) and waits
+    for the rest of its audio."""
     client = AsyncTcpClient(HOST, port)
     await client.connect()
     await client.write_event(Transcribe(language="en").event())
     await client.write_event(AudioStart(16000, 2, 1).event())
+    await client.write_event(AudioChunk(16000, 2, 1, b"").event())
     return client
 
 

@@ -133,13 +133,15 @@ async def test_a_request_the_breaker_skips_holds_no_session_slot(
     expected = await fallback.direct(pcm)
     engine.breaker.record_failure("QwenConnectionError: down for the test")
     skipped = await open_request(port)  # in flight at the fallback (manual mode: no answer yet)
+    # The fallback (a server too) opens its session when audio reaches it.
+    await send_audio(skipped, pcm[:3200])
     await wait_until(lambda: len(fallback.emulator.sessions) == 2)
 
     engine.breaker.record_success()  # Qwen is tried again, while the skipped one goes on
     again = await timed_request(port, pcm)
     assert again.reply.error is None, again.reply.error
     assert again.reply.text == PRIMARY_TEXT
-    assert await _finish(skipped, pcm) == expected
+    assert await _finish(skipped, pcm[3200:]) == expected
     assert len(primary.sessions) == 1
 
 

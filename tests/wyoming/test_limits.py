@@ -35,7 +35,7 @@ async def test_one_request_beyond_max_sessions_is_refused_as_busy(
     start_server: StartServer, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
     emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
-    port = await start_server(max_sessions=3)
+    port = await start_server(max_sessions=3, max_sessions_per_client=3)
     clients = [await open_request(port) for _ in range(4)]
     # The three admitted requests say nothing until their audio ends: the first event
     # any client receives is the refusal.

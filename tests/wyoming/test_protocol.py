@@ -112,7 +112,7 @@ async def test_stop_without_audio_gives_empty_transcript(port: int, emulator: Qw
     await wait_sessions_closed(emulator)
 
 
-async def test_connection_opens_at_first_event_and_audio_is_held(
+async def test_connection_opens_at_first_audio_and_audio_is_held(
     port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
     emulator.faults.handshake_delay_s = 0.5
@@ -177,7 +177,7 @@ async def test_server_endpointing_answers_at_first_utterance(
 async def test_twenty_concurrent_transcriptions(
     start_server: StartServer, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    port = await start_server(max_sessions=20)
+    port = await start_server(max_sessions=20, max_sessions_per_client=20)
     emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
     pcm = speech_pcm("what_time_is_it")
     replies = await asyncio.gather(*(transcribe(port, pcm, timeout=30) for _ in range(20)))

@@ -179,7 +179,11 @@ class AudioSender:
 
     @property
     def _max_append_bytes(self) -> int:
-        if self.config.manual or self._pacer.max_ahead_s is None:
+        if self.config.manual:
+            # A commit may hold at most the service's 60 s: an append no longer than that
+            # always fits after the commit queued before it (_queue_appends).
+            return min(_MAX_APPEND_PCM_BYTES, self._manual_limit)
+        if self._pacer.max_ahead_s is None:
             return _MAX_APPEND_PCM_BYTES
         return PACED_APPEND_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
 

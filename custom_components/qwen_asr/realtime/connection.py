@@ -22,6 +22,22 @@ from .errors import (
 from .redact import RedactingLogger, redact
 from .retry import HTTP_TOO_MANY_REQUESTS
 
+HTTP_REDIRECTS = range(300, 400)
+
+
+class _connect_here(connect):
+    """websockets' ``connect`` without redirects.
+
+    websockets follows up to ten redirects to any host, ``ws://`` included (it drops the
+    Authorization header across origins, but the audio would still go there), which would
+    escape the ``ws://``-to-loopback-only rule checked for the configured URL. The service
+    does not redirect: a redirect is an error, reported with its status.
+    """
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
+
+
 Direction = Literal["sent", "received"]
 
 
@@ -93,7 +109,7 @@ async def open_socket(
     if observer is not None:
         extra["create_connection"] = _observed(observer)
     try:
-        return await connect(
+        return await _connect_here(
             f"{url}?model={quote(model, safe='')}",
             additional_headers={"Authorization": f"Bearer {api_key}"},
             user_agent_header=user_agent,
@@ -115,6 +131,11 @@ async def open_socket(
             raise AuthenticationError(status) from None
         if status == HTTP_TOO_MANY_REQUESTS:
             raise RateLimitError(f"HTTP {status} from {host}") from None
+        if status in HTTP_REDIRECTS:
+            raise QwenConnectionError(
+                f"{host} redirected the session elsewhere (HTTP {status}); redirects are "
+                "not followed: configure the endpoint the service names"
+            ) from None
         raise SessionRefusedError(host, status) from None
     except TimeoutError:
         raise QwenTimeoutError(f"Timed out connecting to {host}") from None
