@@ -339,9 +339,19 @@ async def test_close_releases_every_task(scripted: QwenEmulator, speech_pcm) -> 
     await asyncio.sleep(0.05)
     await client.close()
     await client.close()  # idempotent
-    leftover = {t for t in asyncio.all_tasks() - before if not t.done()}
+    # The emulator's side of the connection (websockets' server handler, in this loop too)
+    # may still be closing on a loaded machine: only the client's tasks are in question.
+    leftover = {
+        t for t in asyncio.all_tasks() - before if not t.done() and not _is_emulator_task(t)
+    }
     assert {t.get_name() for t in leftover} <= {t.get_name() for t in before}
     assert not any(t.get_name().startswith("qwen-") for t in leftover)
+
+
+def _is_emulator_task(task: asyncio.Task[object]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    filename = code.co_filename if code is not None else ""
+    return "websockets/asyncio/server.py" in filename or "wyoming_server/emulator" in filename
 
 
 def test_repr_and_errors_never_show_the_key() -> None:
