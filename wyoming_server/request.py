@@ -18,6 +18,7 @@ from qwen_asr_realtime import (
     QwenTimeoutError,
     RateLimitError,
     ServiceError,
+    StableText,
     join_transcripts,
 )
 from qwen_asr_realtime.const import SAMPLE_WIDTH
@@ -57,20 +58,24 @@ def error_code(err: QwenError) -> str:
 class ChunkStream:
     """Turns Qwen's snapshots into append-only text pieces for ``TranscriptChunk``.
 
-    Qwen repeats the whole utterance in each partial; Wyoming chunks are appended by the
-    client. Only the stable part of partials is used, and text the service later revises
-    is never retracted: the final ``Transcript`` is authoritative.
+    Qwen repeats the whole utterance in each partial, revising it; Wyoming chunks are
+    appended by the client. Only the words that have stopped changing are sent (the rule
+    and why: qwen_asr_realtime.stable), and text the service later revises is never
+    retracted: the final ``Transcript`` is authoritative.
     """
 
     def __init__(self) -> None:
         self._finals: list[str] = []
         self._sent = ""
+        self._stable = StableText()
 
-    def partial(self, stable_text: str) -> str:
+    def partial(self, partial: Partial) -> str:
+        stable_text = self._stable.update(partial)
         return self._advance(join_transcripts([*self._finals, stable_text]))
 
-    def final(self, transcript: str) -> str:
-        self._finals.append(transcript)
+    def final(self, final: Final) -> str:
+        self._stable.forget(final.item_id)
+        self._finals.append(final.transcript)
         return self._advance(join_transcripts(self._finals))
 
     def _advance(self, full: str) -> str:
@@ -186,10 +191,10 @@ class TranscriptionRequest:
             async with asyncio.timeout(self._max_seconds):
                 async for event in self.client.events():
                     if isinstance(event, Partial):
-                        await self._chunk(self._chunks.partial(event.text))
+                        await self._chunk(self._chunks.partial(event))
                     elif isinstance(event, Final):
                         self._detected_language = event.language or self._detected_language
-                        await self._chunk(self._chunks.final(event.transcript))
+                        await self._chunk(self._chunks.final(event))
                         # A recording (manual mode) is answered once all of it is final.
                         if self._early and not self.answered and not self.client.recording:
                             await self._answer(event.transcript)

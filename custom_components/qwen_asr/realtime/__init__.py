@@ -47,6 +47,7 @@ from .home_names import HomeNames, Named, format_home_names
 from .languages import normalize_language
 from .receiving import SessionState
 from .retry import RetryPolicy
+from .stable import StableText
 
 __all__ = [
     "AudioConverter",
@@ -80,6 +81,7 @@ __all__ = [
     "SessionUpdated",
     "SpeechStarted",
     "SpeechStopped",
+    "StableText",
     "Timeouts",
     "VadConfig",
     "format_home_names",
