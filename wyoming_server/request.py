@@ -18,6 +18,7 @@ from qwen_asr_realtime import (
     QwenTimeoutError,
     RateLimitError,
     ServiceError,
+    SessionIdleError,
     StableText,
     join_transcripts,
 )
@@ -36,7 +37,8 @@ OnFailure = Callable[[QwenError], Awaitable[None]]
 
 
 # The Wyoming Error's code for each kind of failure: the first that matches (a timeout is
-# also a connection error).
+# also a connection error). The account's connection cap (ConnectionCapError, its number in
+# the text) is a rate limit; the service's idle close (SessionIdleError) a timeout.
 _ERROR_CODES: tuple[tuple[type[QwenError], str], ...] = (
     (AuthenticationError, "auth-failed"),
     (RateLimitError, "rate-limited"),
@@ -151,8 +153,12 @@ class TranscriptionRequest:
         assert self._converter is not None, "set_format() comes first"
         if self._held is not None:
             self._held.extend(self._converter.convert(audio))
-        else:
+            return
+        try:
             await self.client.send_audio(audio)
+        except SessionIdleError as err:
+            if not await self._keep_recognized(err):
+                raise
 
     async def finish(self) -> None:
         """The audio has ended: wait for every final transcript, then answer."""
@@ -161,7 +167,12 @@ class TranscriptionRequest:
         if self._held:
             self.client.append_audio(bytes(self._held))
             self._held.clear()
-        await self.client.finish()
+        try:
+            await self.client.finish()
+        except SessionIdleError as err:
+            if await self._keep_recognized(err):
+                return
+            raise
         if self._pump is not None:
             # The pump ends at session.finished; it only has queued events left to write.
             with contextlib.suppress(TimeoutError):
@@ -201,7 +212,7 @@ class TranscriptionRequest:
                             await self._end_session()
                             return
         except QwenError as err:
-            if not self.answered:
+            if not self.answered and not await self._keep_recognized(err):
                 await self._on_failure(err)
         except TimeoutError:
             # Home Assistant reads up to the first Transcript (or Error): the text finalized
@@ -213,6 +224,28 @@ class TranscriptionRequest:
             )
             await self._answer(self.client.transcript)
             await self._end_session()
+
+    async def _keep_recognized(self, err: QwenError) -> bool:
+        """After Qwen closed the session for its idle limit, answer with what it recognized.
+
+        The audio paused longer than the service allows, and the session is gone with the
+        words already heard. They are the answer (the finals, then the latest preview of an
+        utterance the close cut short), and the rest of the request's audio is ignored, as
+        after an early answer. Why not keep the session alive by sending silence: such a
+        pause is a stalled satellite or a speaker who left, not speech; silence nobody said
+        would be billed and hold a session slot. With nothing recognized the request fails
+        with ``timeout``. False when there is nothing to keep.
+        """
+        if not isinstance(err, SessionIdleError):
+            return False
+        text = self.client.recognized
+        if not text:
+            return False
+        if not self.answered:
+            _LOGGER.warning("%s: answering with the %d characters recognized", err, len(text))
+            await self._answer(text)
+            await self._end_session()  # frees the request's session slot now
+        return True
 
     async def _chunk(self, text: str) -> None:
         if not text or self.answered:

@@ -164,9 +164,10 @@ class Faults:
     rate_limit_via: Literal["error", "http"] = "error"
     # Finalizing slowly but alive: delay before each server event after ``session.finish``.
     finish_event_delay_s: float = 0.0
-    # The socket drops right after ``session.finish`` (seen by a live client): the items are
-    # flushed and sent, then the connection is aborted instead of sending session.finished.
-    drop_after_finish: bool = False
+    # The socket drops right after ``session.finish``, without session.finished (seen by a
+    # live client): "after-items" once the items' events are sent, "at-once" before the
+    # events session.finish causes (an open utterance's flush is lost).
+    drop_after_finish: Literal["after-items", "at-once"] | None = None
 
     def reset(self) -> None:
         """Switch every fault off."""

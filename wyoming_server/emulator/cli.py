@@ -85,8 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--drop-after-finish",
-        action="store_true",
-        help="fault: drop each connection after its session.finish, without session.finished",
+        choices=("after-items", "at-once"),
+        help="fault: drop each connection after its session.finish, without session.finished "
+        "(after-items: once the items' events are sent)",
     )
     parser.add_argument(
         "--connection-cap",

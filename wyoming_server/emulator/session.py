@@ -324,11 +324,17 @@ class EmulatedSession:
         self._audio.commit(client_event_id)
 
     async def _on_finish(self) -> None:
+        drop = self._faults.drop_after_finish
+        if drop == "at-once":
+            # What came before session.finish is sent; the open utterance's flush is lost.
+            await self._outbox.drain()
+            self._outbox.stalled = True
         self._audio.finish()
         self._finished = True
         self._outbox.finished = True
-        if self._faults.drop_after_finish:
-            # The items' events go out, then the socket drops before session.finished.
+        if drop is not None:
+            # The socket drops before session.finished ("after-items": once the items'
+            # events are written).
             await self._outbox.drain()
             self._record.dropped = True
             self._ws.transport.abort()

@@ -19,6 +19,7 @@ from .config import (
 from .errors import (
     AuthenticationError,
     ConfigError,
+    ConnectionCapError,
     InsecureEndpointError,
     ProtocolError,
     QwenConnectionError,
@@ -26,6 +27,7 @@ from .errors import (
     QwenTimeoutError,
     RateLimitError,
     ServiceError,
+    SessionIdleError,
     SessionRefusedError,
 )
 from .events import (
@@ -57,6 +59,7 @@ __all__ = [
     "CircuitBreaker",
     "Committed",
     "ConfigError",
+    "ConnectionCapError",
     "ErrorEvent",
     "Event",
     "Final",
@@ -76,6 +79,7 @@ __all__ = [
     "ServiceError",
     "SessionConfig",
     "SessionCreated",
+    "SessionIdleError",
     "SessionRefusedError",
     "SessionState",
     "SessionUpdated",
