@@ -116,6 +116,22 @@ def _recognizer(name: str, transcripts: Sequence[str]) -> RecognizerFactory:
     return ScriptedRecognizer(transcripts)
 
 
+def behaviour_of(args: argparse.Namespace) -> Behaviour:
+    """The behaviour the arguments ask for: ``--profile`` (else $QWEN_EMULATOR_PROFILE, else
+    observed) with the per-behaviour options on top; ValueError for an unknown profile."""
+    changes: dict[str, object] = {}
+    if args.idle_timeout_s is not None:
+        changes["idle_timeout_s"] = args.idle_timeout_s or None
+    if args.vad_end_events is not None:
+        changes["vad_end_events"] = args.vad_end_events
+    return Behaviour.profile(
+        args.profile or profile_from_env(),
+        vad_backlog_limit_ms=args.vad_backlog_limit_ms,
+        finalize_delay_ms=args.finalize_delay_ms,
+        **changes,
+    )
+
+
 async def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -134,21 +150,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
     api_keys = frozenset(args.api_key) if args.api_key else None
     try:
-        profile = args.profile or profile_from_env()
+        behaviour = behaviour_of(args)
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    changes: dict[str, object] = {}
-    if args.idle_timeout_s is not None:
-        changes["idle_timeout_s"] = args.idle_timeout_s or None
-    if args.vad_end_events is not None:
-        changes["vad_end_events"] = args.vad_end_events
-    behaviour = Behaviour.profile(
-        profile,
-        vad_backlog_limit_ms=args.vad_backlog_limit_ms,
-        finalize_delay_ms=args.finalize_delay_ms,
-        **changes,
-    )
     async with QwenEmulator(
         host=args.host,
         port=args.port,
