@@ -72,10 +72,12 @@ class ChunkStream:
         self._stable = StableText()
 
     def partial(self, partial: Partial) -> str:
+        """Return the new text to append for a partial ("" when nothing new is stable)."""
         stable_text = self._stable.update(partial)
         return self._advance(join_transcripts([*self._finals, stable_text]))
 
     def final(self, final: Final) -> str:
+        """Return the new text to append for an utterance's final transcript."""
         self._stable.forget(final.item_id)
         self._finals.append(final.transcript)
         return self._advance(join_transcripts(self._finals))

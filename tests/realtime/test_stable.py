@@ -28,7 +28,7 @@ def test_a_followed_word_unchanged_since_the_previous_partial_is_stable() -> Non
 
 
 def test_a_word_corrected_once_followed_is_held_until_it_stands_twice() -> None:
-    """"the" first comes out as "thes" when "kitchen" follows it, then is corrected."""
+    """ "the" first comes out as "thes" when "kitchen" follows it, then is corrected."""
     previews = [
         "turn on",
         "turn on the",

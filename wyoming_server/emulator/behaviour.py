@@ -108,13 +108,13 @@ class Behaviour:
 
     @classmethod
     def profile(cls, name: Profile, **changes: Any) -> Behaviour:
-        """The behaviour of profile ``name``, with ``changes`` on top."""
+        """Return the behaviour of profile ``name``, with ``changes`` on top."""
         base = cls() if name == "observed" else cls(**_DOCUMENTED)
         return dataclasses.replace(base, **changes)
 
     @classmethod
     def from_env(cls, **changes: Any) -> Behaviour:
-        """The profile ``QWEN_EMULATOR_PROFILE`` names (default observed), with ``changes``."""
+        """Return the profile ``QWEN_EMULATOR_PROFILE`` names (default observed), changed."""
         return cls.profile(profile_from_env(), **changes)
 
 
@@ -133,7 +133,10 @@ _DOCUMENTED: dict[str, Any] = {
 
 
 def profile_from_env() -> Profile:
-    """``QWEN_EMULATOR_PROFILE`` (observed when unset); ValueError for an unknown name."""
+    """Return the profile ``QWEN_EMULATOR_PROFILE`` names (observed when unset).
+
+    Raises ValueError for an unknown name.
+    """
     name = os.environ.get(PROFILE_ENV, "").strip() or "observed"
     for profile in PROFILES:
         if name == profile:

@@ -117,8 +117,11 @@ def _recognizer(name: str, transcripts: Sequence[str]) -> RecognizerFactory:
 
 
 def behaviour_of(args: argparse.Namespace) -> Behaviour:
-    """The behaviour the arguments ask for: ``--profile`` (else $QWEN_EMULATOR_PROFILE, else
-    observed) with the per-behaviour options on top; ValueError for an unknown profile."""
+    """Return the behaviour the arguments ask for.
+
+    ``--profile`` (else $QWEN_EMULATOR_PROFILE, else observed) with the per-behaviour options
+    on top; ValueError for an unknown profile.
+    """
     changes: dict[str, object] = {}
     if args.idle_timeout_s is not None:
         changes["idle_timeout_s"] = args.idle_timeout_s or None

@@ -23,16 +23,20 @@ def _random_suffix(*, dash: bool, length: int = _ID_LENGTH) -> str:
 
 
 def new_event_id(*, dash: bool = False) -> str:
+    """Return a new server event id."""
     return "event_" + _random_suffix(dash=dash)
 
 
 def new_item_id(*, dash: bool = False) -> str:
+    """Return a new item id."""
     return "item_" + _random_suffix(dash=dash)
 
 
 def new_session_id(*, dash: bool = False) -> str:
+    """Return a new session id."""
     return "sess_" + _random_suffix(dash=dash)
 
 
 def new_request_id() -> str:
+    """Return a new request id (the JSON body of a refused upgrade)."""
     return str(uuid.uuid4())

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 _FRAGMENT_MIN_LETTERS = 4
 _WRONG_EVERY = 3  # words 2, 5, 8, ... first come out wrong
-_PUNCTUATION = ".,!?;:。，！？"
+# Latin and CJK sentence punctuation (the full-width forms written as escapes).
+_PUNCTUATION = ".,!?;:\u3002\uff0c\uff01\uff1f"
 
 
 def _wrong(word: str) -> str:
-    """A plausible misrecognition of ``word``: its plural toggled."""
+    """Return a plausible misrecognition of ``word``: its plural toggled."""
     return word[:-1] if word.endswith("s") and len(word) > 1 else word + "s"
 
 
@@ -30,12 +31,13 @@ class HypothesisReviser:
     """Revises one item's growing hypothesis, one partial at a time."""
 
     def __init__(self) -> None:
+        """Start before the item's first partial."""
         self._count = 0  # partials revised so far
         self._first_seen: list[int] = []  # per word index: the partial it first appeared in
         self._previous_words = 0
 
     def revise(self, hypothesis: str) -> str:
-        """The text the partial shows for ``hypothesis`` (the recognizer's true words)."""
+        """Return the text the partial shows for ``hypothesis`` (the true words so far)."""
         self._count += 1
         words = hypothesis.split()
         while len(self._first_seen) < len(words):

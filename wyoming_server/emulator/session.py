@@ -260,7 +260,9 @@ class EmulatedSession:
         if new_config.corpus_text:
             self._record.corpus_texts.append(new_config.corpus_text)
         self._audio.configure(new_config)
-        self._queue(server_events.event(EventType.SESSION_UPDATED, session=self._wire(updated=True)))
+        self._queue(
+            server_events.event(EventType.SESSION_UPDATED, session=self._wire(updated=True))
+        )
 
     # ----------------------------------------------------------------- append
 

@@ -54,8 +54,11 @@ class SessionConfig:
     def to_wire(
         self, *, session_id: str, model: str, response_flags: bool = False
     ) -> dict[str, Any]:
-        """The ``session`` object of session.created/updated; ``response_flags`` adds the
-        ``create_response``/``interrupt_response`` flags a live ``session.updated`` carries."""
+        """Return the ``session`` object of session.created/updated.
+
+        ``response_flags`` adds the ``create_response``/``interrupt_response`` flags a live
+        ``session.updated`` carries.
+        """
         transcription: dict[str, Any] | None = None
         if self.transcription_given:
             transcription = {}

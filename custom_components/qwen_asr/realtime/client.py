@@ -269,8 +269,11 @@ class QwenRealtimeClient:
 
     @property
     def recognized(self) -> str:
-        """Everything recognized so far: the final transcripts, then the latest preview of
-        each utterance not final yet (what a session that ended early leaves)."""
+        """Return everything recognized so far.
+
+        The final transcripts, then the latest preview of each utterance not final yet:
+        what a session that ended early leaves.
+        """
         previews = (partial.preview for partial in self.partials.values())
         return join_transcripts([*(f.transcript for f in self.finals), *previews])
 

@@ -52,6 +52,7 @@ class SessionIdleError(QwenTimeoutError):
     """
 
     def __init__(self, code: int, reason: str) -> None:
+        """Describe the close (its code and reason as the service sent them)."""
         super().__init__(
             f"Qwen closed the session after a pause in the audio (its idle limit; close code "
             f"{code}{' ' + reason if reason else ''})"
@@ -102,12 +103,14 @@ class ConnectionCapError(RateLimitError):
     """
 
     def __init__(self, limit: int | None, detail: str) -> None:
+        """Describe the cap: its number (None if the message had none), and the message."""
         cap = f"{limit} " if limit is not None else ""
         QwenError.__init__(
             self,
             f"Qwen refused the session: the account already has its maximum of {cap}"
-            f"simultaneous connections ({detail}). Sessions of every program using this key "
-            "count; wait until some end, or lower the number of simultaneous requests.",
+            f"simultaneous connections ({detail}); the sessions of every program using this "
+            "key count. Wait a minute and try again; if it keeps happening, lower the number "
+            "of simultaneous requests or raise the account's quota.",
         )
         self.detail = detail
         self.limit = limit

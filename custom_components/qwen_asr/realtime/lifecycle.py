@@ -191,8 +191,11 @@ class SessionLifecycle:
         # else the whole recording is in hand: _choose_mode queues the end with it
 
     def _nothing_pending(self) -> bool:
-        """Everything queued, session.finish included, was written, and every item the
-        service announced (and one per commit) is final."""
+        """Tell whether the session is over but for ``session.finished``.
+
+        True when everything queued (session.finish included) was written and every item the
+        service announced, and one item per commit, is final.
+        """
         sender = self.sender
         return (
             self.finish_sent

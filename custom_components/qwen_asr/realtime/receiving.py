@@ -226,8 +226,10 @@ class ServerEventReceiver:
                 if isinstance(event, Finished) or results.attempt_error is not None:
                     return
             # The service closed normally but never said session.finished.
-            proto = ws.protocol
-            closed = ConnectionClosed(proto.close_rcvd, proto.close_sent, proto.close_rcvd_then_sent)
+            state = ws.protocol
+            closed = ConnectionClosed(
+                state.close_rcvd, state.close_sent, state.close_rcvd_then_sent
+            )
             self._ended_without_finished(closed)
         except ConnectionClosed as err:
             self._ended_without_finished(err)
@@ -235,9 +237,11 @@ class ServerEventReceiver:
             results.fail(err)
 
     def _ended_without_finished(self, err: ConnectionClosed | None) -> None:
-        """The connection ended before ``session.finished``: a failure, unless the session
-        was ended and every item is final (the service can drop the socket right after
-        ``session.finish``; nothing is lost then)."""
+        """Record the end of a connection that closed before ``session.finished``.
+
+        It is a failure, unless the session was ended and every item is final: the
+        service can drop the socket right after ``session.finish``, and nothing is lost then.
+        """
         results = self._results
         if results.error is None and results.ending and self._nothing_pending():
             _LOGGER.debug("The connection ended after session.finish with every item final")

@@ -43,11 +43,12 @@ class StableText:
     """Per item, the prefix of its partials that has stopped changing."""
 
     def __init__(self) -> None:
+        """Start with no item seen."""
         # item id -> the tokens of its previous partial.
         self._previous: OrderedDict[str, list[str]] = OrderedDict()
 
     def update(self, partial: Partial) -> str:
-        """The stable prefix of ``partial``'s utterance (a prefix of its preview)."""
+        """Return the stable prefix of ``partial``'s utterance (a prefix of its preview)."""
         preview = partial.preview
         tokens = _tokens(preview)
         previous = self._previous.pop(partial.item_id, [])
@@ -64,5 +65,5 @@ class StableText:
         return frozen if len(frozen) > len(stable) else stable
 
     def forget(self, item_id: str) -> None:
-        """The item is final: its partials are no longer needed."""
+        """Forget an item that is final: its partials are no longer needed."""
         self._previous.pop(item_id, None)
