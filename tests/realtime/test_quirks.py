@@ -173,7 +173,7 @@ async def _session_events(client: QwenRealtimeClient, pcm: bytes) -> list[object
 
 
 async def test_context_echo_of_silence_becomes_an_empty_result(service: QwenEmulator) -> None:
-    service.behaviour = Behaviour(context_echo=True)
+    service.behaviour = Behaviour.from_env(context_echo=True)
     client = _client(service, context=CONTEXT)
     events = await _session_events(client, bytes(32000))  # one second of silence
     assert service.sessions[-1].transcripts == [CONTEXT]  # the service did echo it
@@ -187,7 +187,7 @@ async def test_speech_that_matches_the_context_is_kept(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
     """Speech was detected: a transcript equal to the context is what the person said."""
-    service.behaviour = Behaviour(context_echo=True)
+    service.behaviour = Behaviour.from_env(context_echo=True)
     client = _client(service, context=KITCHEN)
     await _session_events(client, speech_pcm("turn_on_kitchen_lights"))
     assert client.transcript == KITCHEN
