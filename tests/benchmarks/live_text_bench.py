@@ -6,8 +6,9 @@ One Home Assistant-style Wyoming request per run: the bundled kitchen command
 (tests/fixtures/turn_on_kitchen_lights.wav, 2.7 s, speech from 0.3 s to about 1.8 s)
 streamed in real time in 10 ms chunks, then AudioStop. Against each emulator profile
 (observed: stash-only partials revised between events; documented: a frozen ``text`` and a
-tentative ``stash``), with the chunk rule before this change (the ``text`` field only) and
-now (the words that stopped changing, qwen_asr_realtime.stable), it prints:
+tentative ``stash``), with the chunk rule before this change (the ``text`` field only), a
+naive rule (every word followed by another) and now (the words that stopped changing,
+qwen_asr_realtime.stable), it prints:
 - the first TranscriptChunk's time from the first audio chunk (the person still speaks
   until about 1.8 s);
 - how many characters were sent in chunks that the final Transcript contradicts (the part
@@ -22,7 +23,7 @@ import asyncio
 import logging
 import statistics
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
@@ -32,7 +33,7 @@ if str(HERE.parents[1]) not in sys.path:
     sys.path.insert(0, str(HERE.parents[1]))
 
 from bench_wyoming_client import HA_CHUNK_BYTES, read_pcm  # noqa: E402
-from qwen_asr_realtime import VadConfig  # noqa: E402
+from qwen_asr_realtime import Partial, VadConfig  # noqa: E402
 from wyoming.asr import Transcribe, Transcript, TranscriptChunk  # noqa: E402
 from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from wyoming.client import AsyncTcpClient  # noqa: E402
@@ -57,13 +58,28 @@ def contradicted_chars(sent: str, transcript: str) -> int:
     return len(sent) - common
 
 
+def _followed_words(partial: Partial) -> str:
+    """Every word of the preview that another word follows (no second look)."""
+    preview = partial.preview.rstrip()
+    return preview.rsplit(" ", 1)[0] if " " in preview else ""
+
+
+# Chunk rules to compare: name -> replacement of StableText.update (None: the real one).
+RULES: dict[str, Callable[[object, Partial], str] | None] = {
+    "before: text field only": lambda _self, partial: partial.text.rstrip(),
+    "naive: followed words  ": lambda _self, partial: _followed_words(partial),
+    "now: words that stopped": None,
+}
+
+
 @contextmanager
-def text_field_only() -> Iterator[None]:
-    """The chunk rule before live text from revisions: only the ``text`` field is stable."""
-    with mock.patch(
-        "wyoming_server.request.StableText.update",
-        lambda self, partial: partial.text.rstrip(),
-    ):
+def chunk_rule(name: str) -> Iterator[None]:
+    """Use the chunk rule ``name`` in the Wyoming server's ChunkStream."""
+    rule = RULES[name]
+    if rule is None:
+        yield
+        return
+    with mock.patch("wyoming_server.request.StableText.update", rule):
         yield
 
 
@@ -98,7 +114,7 @@ async def one_request(port: int, pcm: bytes) -> tuple[float | None, str, str]:
     return first, "".join(chunks), transcript
 
 
-async def measure(profile: str, *, before: bool, runs: int, pcm: bytes) -> str:
+async def measure(profile: str, *, rule: str, runs: int, pcm: bytes) -> str:
     async with QwenEmulator(
         api_keys=frozenset({KEY}),
         recognizer_factory=ScriptedRecognizer([SCRIPT]),
@@ -110,7 +126,7 @@ async def measure(profile: str, *, before: bool, runs: int, pcm: bytes) -> str:
         try:
             firsts: list[float] = []
             contradicted = 0
-            with text_field_only() if before else _nothing():
+            with chunk_rule(rule):
                 for _ in range(runs):
                     first, sent, transcript = await one_request(server.bound_port, pcm)
                     firsts.append(first if first is not None else float("nan"))
@@ -121,11 +137,6 @@ async def measure(profile: str, *, before: bool, runs: int, pcm: bytes) -> str:
     return f"first chunk {first_text} (median)  contradicted chars {contradicted}"
 
 
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -134,9 +145,8 @@ async def main(argv: list[str] | None = None) -> int:
     pcm = read_pcm(FIXTURE)
     print(f"{FIXTURE.name}: 2.7 s, speech ends at about 1.8 s; {args.runs} run(s) per row")
     for profile in PROFILES:
-        for before in (True, False):
-            rule = "before: text field only " if before else "now: words that stopped"
-            result = await measure(profile, before=before, runs=args.runs, pcm=pcm)
+        for rule in RULES:
+            result = await measure(profile, rule=rule, runs=args.runs, pcm=pcm)
             print(f"  {profile:<10} {rule}  {result}")
     return 0
 
