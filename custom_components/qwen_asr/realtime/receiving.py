@@ -254,8 +254,7 @@ class ServerEventReceiver:
         item_id = getattr(event, "item_id", None)
         if item_id:
             results.last_item_id = item_id
-        if not (isinstance(event, Partial) and self._echo.withholds(event)):
-            results.track_item(event)
+        results.track_item(event)
         match event:
             case SessionCreated(session_id=session_id):
                 results.session_id = session_id
