@@ -115,6 +115,7 @@ async def one_request(port: int, pcm: bytes) -> tuple[float | None, str, str]:
 
 
 async def measure(profile: str, *, rule: str, runs: int, pcm: bytes) -> str:
+    """Run ``runs`` requests against one profile with one chunk rule; return the result line."""
     async with QwenEmulator(
         api_keys=frozenset({KEY}),
         recognizer_factory=ScriptedRecognizer([SCRIPT]),
@@ -138,6 +139,7 @@ async def measure(profile: str, *, rule: str, runs: int, pcm: bytes) -> str:
 
 
 async def main(argv: list[str] | None = None) -> int:
+    """Print the first-chunk time and the contradicted characters of every profile and rule."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
