@@ -64,7 +64,11 @@ def speech_pcm() -> Callable[..., bytes]:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[QwenEmulator]:
-    """A started emulator (scripted recognizer, API key "test-key") on a free loopback port."""
+    """A started emulator (scripted recognizer, API key "test-key") on a free loopback port.
+
+    It plays the profile ``QWEN_EMULATOR_PROFILE`` names (observed when unset; CI runs some
+    suites once more with ``documented``); a test of one profile's behaviour sets it.
+    """
     from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: PLC0415
 
     async with QwenEmulator(

@@ -18,6 +18,8 @@ from qwen_asr_realtime import (
     QwenTimeoutError,
     RateLimitError,
     ServiceError,
+    SessionIdleError,
+    StableText,
     join_transcripts,
 )
 from qwen_asr_realtime.const import SAMPLE_WIDTH
@@ -35,7 +37,8 @@ OnFailure = Callable[[QwenError], Awaitable[None]]
 
 
 # The Wyoming Error's code for each kind of failure: the first that matches (a timeout is
-# also a connection error).
+# also a connection error). The account's connection cap (ConnectionCapError, its number in
+# the text) is a rate limit; the service's idle close (SessionIdleError) a timeout.
 _ERROR_CODES: tuple[tuple[type[QwenError], str], ...] = (
     (AuthenticationError, "auth-failed"),
     (RateLimitError, "rate-limited"),
@@ -57,20 +60,26 @@ def error_code(err: QwenError) -> str:
 class ChunkStream:
     """Turns Qwen's snapshots into append-only text pieces for ``TranscriptChunk``.
 
-    Qwen repeats the whole utterance in each partial; Wyoming chunks are appended by the
-    client. Only the stable part of partials is used, and text the service later revises
-    is never retracted: the final ``Transcript`` is authoritative.
+    Qwen repeats the whole utterance in each partial, revising it; Wyoming chunks are
+    appended by the client. Only the words that have stopped changing are sent (the rule
+    and why: qwen_asr_realtime.stable), and text the service later revises is never
+    retracted: the final ``Transcript`` is authoritative.
     """
 
     def __init__(self) -> None:
         self._finals: list[str] = []
         self._sent = ""
+        self._stable = StableText()
 
-    def partial(self, stable_text: str) -> str:
+    def partial(self, partial: Partial) -> str:
+        """Return the new text to append for a partial ("" when nothing new is stable)."""
+        stable_text = self._stable.update(partial)
         return self._advance(join_transcripts([*self._finals, stable_text]))
 
-    def final(self, transcript: str) -> str:
-        self._finals.append(transcript)
+    def final(self, final: Final) -> str:
+        """Return the new text to append for an utterance's final transcript."""
+        self._stable.forget(final.item_id)
+        self._finals.append(final.transcript)
         return self._advance(join_transcripts(self._finals))
 
     def _advance(self, full: str) -> str:
@@ -149,8 +158,12 @@ class TranscriptionRequest:
         assert self._converter is not None, "set_format() comes first"
         if self._held is not None:
             self._held.extend(self._converter.convert(audio))
-        else:
+            return
+        try:
             await self.client.send_audio(audio)
+        except SessionIdleError as err:
+            if not await self._keep_recognized(err):
+                raise
 
     async def finish(self) -> None:
         """The audio has ended: wait for every final transcript, then answer."""
@@ -159,7 +172,12 @@ class TranscriptionRequest:
         if self._held:
             self.client.append_audio(bytes(self._held))
             self._held.clear()
-        await self.client.finish()
+        try:
+            await self.client.finish()
+        except SessionIdleError as err:
+            if await self._keep_recognized(err):
+                return
+            raise
         if self._pump is not None:
             # The pump ends at session.finished; it only has queued events left to write.
             with contextlib.suppress(TimeoutError):
@@ -195,17 +213,17 @@ class TranscriptionRequest:
             async with asyncio.timeout(self._max_seconds):
                 async for event in self.client.events():
                     if isinstance(event, Partial):
-                        await self._chunk(self._chunks.partial(event.text))
+                        await self._chunk(self._chunks.partial(event))
                     elif isinstance(event, Final):
                         self._detected_language = event.language or self._detected_language
-                        await self._chunk(self._chunks.final(event.transcript))
+                        await self._chunk(self._chunks.final(event))
                         # A recording (manual mode) is answered once all of it is final.
                         if self._early and not self.answered and not self.client.recording:
                             await self._answer(event.transcript)
                             await self._end_session()
                             return
         except QwenError as err:
-            if not self.answered:
+            if not self.answered and not await self._keep_recognized(err):
                 await self._on_failure(err)
         except TimeoutError:
             # Home Assistant reads up to the first Transcript (or Error): the text finalized
@@ -217,6 +235,28 @@ class TranscriptionRequest:
             )
             await self._answer(self.client.transcript)
             await self._end_session()
+
+    async def _keep_recognized(self, err: QwenError) -> bool:
+        """After Qwen closed the session for its idle limit, answer with what it recognized.
+
+        The audio paused longer than the service allows, and the session is gone with the
+        words already heard. They are the answer (the finals, then the latest preview of an
+        utterance the close cut short), and the rest of the request's audio is ignored, as
+        after an early answer. Why not keep the session alive by sending silence: such a
+        pause is a stalled satellite or a speaker who left, not speech; silence nobody said
+        would be billed and hold a session slot. With nothing recognized the request fails
+        with ``timeout``. False when there is nothing to keep.
+        """
+        if not isinstance(err, SessionIdleError):
+            return False
+        text = self.client.recognized
+        if not text:
+            return False
+        if not self.answered:
+            _LOGGER.warning("%s: answering with the %d characters recognized", err, len(text))
+            await self._answer(text)
+            await self._end_session()  # frees the request's session slot now
+        return True
 
     async def _chunk(self, text: str) -> None:
         if not text or self.answered:

@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from wyoming_server.emulator import Faults
+from wyoming_server.emulator import Behaviour, Faults
 
 PARTIAL = "conversation.item.input_audio_transcription.text"
 COMPLETED = "conversation.item.input_audio_transcription.completed"
@@ -44,6 +44,7 @@ async def test_handshake_delay(emulator) -> None:
 
 
 async def test_completed_delay(connect_client, emulator, speech_pcm) -> None:
+    emulator.behaviour = Behaviour.profile("documented")  # waits for item.created
     emulator.faults.completed_delay_s = 0.3
     client = await connect_client()
     await client.append(speech_pcm("what_time_is_it") + SILENCE_1S)
@@ -89,6 +90,7 @@ async def test_stall_on(connect_client, emulator, point) -> None:
 
 
 async def test_error_after_events(connect_client, emulator) -> None:
+    emulator.behaviour = Behaviour.profile("documented")  # the socket stays open after it
     emulator.faults.error_after_events = 2
     client = await connect_client()  # event 1: session.created
     updated = await client.update(sample_rate=16000)  # event 2

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wyoming_server.emulator import ScriptedRecognizer
+from wyoming_server.emulator import Behaviour, ScriptedRecognizer
 
 omni = pytest.importorskip("dashscope.audio.qwen_omni.omni_realtime")
 
@@ -83,6 +83,7 @@ async def test_sdk_vad_session(emulator, speech_pcm) -> None:
 
 async def test_sdk_manual_session_without_transcription_params(emulator, speech_pcm) -> None:
     """Without TranscriptionParams the SDK sends input_audio_format 'pcm16'."""
+    emulator.behaviour = Behaviour.profile("documented")  # pcm16 accepted as pcm
     emulator.recognizer_factory = ScriptedRecognizer(["What time is it?"])
     pcm = speech_pcm("what_time_is_it")
     events = await asyncio.to_thread(_run_sdk, emulator.url, pcm, vad=False, with_params=False)

@@ -60,8 +60,9 @@ async def test_session_updated_echoes_merged_config(connect_client, emulator) ->
     assert record.corpus_texts[0] == "Kubernetes, Istio"
 
 
-async def test_sdk_shaped_update_is_accepted(connect_client) -> None:
+async def test_sdk_shaped_update_is_accepted(connect_client, emulator) -> None:
     """What dashscope's update_session() sends without TranscriptionParams."""
+    emulator.behaviour = Behaviour.profile("documented")  # pcm16 accepted as pcm
     client = await connect_client()
     updated = await client.update(
         modalities=["text"],

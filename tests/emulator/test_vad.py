@@ -25,6 +25,7 @@ def _without_partials(events):
 async def test_two_utterances_in_one_session(
     connect_client, emulator, speech_pcm, threshold
 ) -> None:
+    emulator.behaviour = Behaviour.profile("documented")  # the documented event order
     emulator.recognizer_factory = ScriptedRecognizer(["Stop the music.", "Open the garage door."])
     client = await connect_client()
     await client.update(
@@ -59,6 +60,7 @@ async def test_two_utterances_in_one_session(
 
 
 async def test_partials_are_growing_snapshots(connect_client, emulator, speech_pcm) -> None:
+    emulator.behaviour = Behaviour.profile("documented")  # text + stash, never revised
     emulator.recognizer_factory = ScriptedRecognizer(["turn on the kitchen lights"])
     client = await connect_client()
     await client.append(speech_pcm("turn_on_kitchen_lights") + SILENCE_1S)
@@ -102,7 +104,8 @@ async def test_8khz_audio(connect_client, speech_pcm) -> None:
     assert 3260 <= second[0]["audio_start_ms"] <= 3420
 
 
-async def test_finish_flushes_open_utterance(connect_client, speech_pcm) -> None:
+async def test_finish_flushes_open_utterance(connect_client, emulator, speech_pcm) -> None:
+    emulator.behaviour = Behaviour.profile("documented")  # the documented event order
     client = await connect_client()
     pcm = speech_pcm("turn_on_kitchen_lights")
     await client.append(pcm[: 16000 * 2 * 2])  # 2 s: speech is still going on

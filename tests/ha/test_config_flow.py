@@ -194,7 +194,7 @@ async def test_unknown_model_refused_by_error_event(
     hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any]
 ) -> None:
     """A service that accepts the socket and then reports the model is also invalid_model."""
-    emulator.behaviour = Behaviour(unknown_model="error")
+    emulator.behaviour = Behaviour.from_env(unknown_model="error")
     result = await _user_flow(hass, {**entry_data, CONF_MODEL: UNKNOWN_MODEL})
     assert result["errors"] == {CONF_MODEL: "invalid_model"}
     # One session with the model, one with the default model to find the cause.

@@ -67,7 +67,7 @@ def _emulator(appends: Appends, **behaviour: Any) -> QwenEmulator:
     return QwenEmulator(
         api_keys=frozenset({KEY}),
         recognizer_factory=ScriptedRecognizer(TWO_COMMANDS),
-        behaviour=Behaviour(**behaviour),
+        behaviour=Behaviour.from_env(**behaviour),
         on_client_event=appends.hook,
     )
 

@@ -173,7 +173,7 @@ async def _session_events(client: QwenRealtimeClient, pcm: bytes) -> list[object
 
 
 async def test_context_echo_of_silence_becomes_an_empty_result(service: QwenEmulator) -> None:
-    service.behaviour = Behaviour(context_echo=True)
+    service.behaviour = Behaviour.from_env(context_echo=True)
     client = _client(service, context=CONTEXT)
     events = await _session_events(client, bytes(32000))  # one second of silence
     assert service.sessions[-1].transcripts == [CONTEXT]  # the service did echo it
@@ -187,7 +187,7 @@ async def test_speech_that_matches_the_context_is_kept(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
     """Speech was detected: a transcript equal to the context is what the person said."""
-    service.behaviour = Behaviour(context_echo=True)
+    service.behaviour = Behaviour.from_env(context_echo=True)
     client = _client(service, context=KITCHEN)
     await _session_events(client, speech_pcm("turn_on_kitchen_lights"))
     assert client.transcript == KITCHEN
@@ -229,8 +229,9 @@ async def test_a_service_silent_after_finish_is_a_timeout_within_5_s(
 async def test_a_slow_but_talking_service_is_never_cut(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    """Each event after session.finish comes 1 s late: finalizing takes several times the
-    2 s silence window, and still completes."""
+    """Each event after session.finish comes 1 s late: finalizing takes longer than the
+    2 s silence window (at least three events after finish in either emulator profile),
+    and still completes."""
     service.faults.finish_event_delay_s = 1.0
     timeouts = Timeouts(connect=3.0, setup=3.0, finish=20.0, close=1.0, finish_silence=2.0)
     # Long VAD silence: only session.finish ends the utterance, so its events come after it.
@@ -241,7 +242,7 @@ async def test_a_slow_but_talking_service_is_never_cut(
         finals = await client.finish()
         elapsed = time.monotonic() - started
     assert [final.transcript for final in finals] == [KITCHEN]
-    assert elapsed > 2 * timeouts.finish_silence  # type: ignore[operator]
+    assert elapsed > 1.5 * timeouts.finish_silence  # type: ignore[operator]
 
 
 async def test_one_long_silent_gap_is_a_stall(
@@ -280,5 +281,5 @@ async def test_the_silence_is_counted_from_the_last_message_sent(service: QwenEm
         finals = await client.finish()
         elapsed = time.monotonic() - started
     assert finals == []
-    assert elapsed > 2 * timeouts.finish_silence  # type: ignore[operator]
+    assert elapsed > 1.5 * timeouts.finish_silence  # type: ignore[operator]
     assert service.sessions[-1].audio_bytes == 5 * 32000

@@ -32,7 +32,7 @@ async def service() -> AsyncIterator[QwenEmulator]:
     emulator = QwenEmulator(
         api_keys=frozenset({KEY}),
         recognizer_factory=ScriptedRecognizer(TWO_COMMANDS),
-        behaviour=Behaviour(vad_backlog_limit_ms=2500),
+        behaviour=Behaviour.from_env(vad_backlog_limit_ms=2500),
     )
     async with emulator:
         yield emulator

@@ -102,7 +102,7 @@ async def test_a_lasting_rate_limit_is_rate_limited_with_advice(
 async def test_context_echo_of_silence_is_an_empty_transcript(
     start_server, emulator: QwenEmulator
 ) -> None:  # type: ignore[no-untyped-def]
-    emulator.behaviour = Behaviour(context_echo=True)
+    emulator.behaviour = Behaviour.from_env(context_echo=True)
     port = await start_server(context="Kitchen\nGarage door")
     reply = await transcribe(port, bytes(32000))
     assert emulator.sessions[-1].transcripts == ["Kitchen\nGarage door"]  # it was echoed

@@ -1,25 +1,45 @@
-"""Knobs for what the protocol reference leaves undocumented ([INF]), and switchable faults."""
+"""Knobs for what the protocol reference leaves undocumented ([INF]), and switchable faults.
+
+Two profiles (docs/protocol.md): ``observed`` (the default) plays the live service as public
+evidence shows it; ``documented`` plays the official documentation, as the emulator did
+before that evidence was gathered. ``QWEN_EMULATOR_PROFILE`` picks the profile of every
+emulator created without an explicit ``Behaviour`` (tests, the command line).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Any, Literal, get_args
 
 StallPoint = Literal["session.update", "session.finish"]
 # The service's account-wide limits (see limits.py); "connections" arrives after the upgrade.
 RateLimit = Literal["connections", "requests", "burst"]
+Profile = Literal["observed", "documented"]
+PROFILES: tuple[Profile, ...] = get_args(Profile)
+PROFILE_ENV = "QWEN_EMULATOR_PROFILE"
+# Server VAD's events when an utterance ends: "documented" speech_stopped, committed,
+# item.created; "stopped-only" speech_stopped and no committed/item.created (the live log);
+# "committed-only" committed without speech_stopped (another live client's report).
+VadEndEvents = Literal["documented", "stopped-only", "committed-only"]
 
 
 @dataclass(frozen=True, slots=True)
 class Behaviour:
-    """Choices for behaviours the real service does not document; defaults follow the reference."""
+    """Choices for behaviours the real service does not document.
+
+    The defaults are the ``observed`` profile; ``Behaviour.profile("documented")`` gives the
+    documented one. Each field that differs between them says so.
+    """
 
     # Handshake with a missing/unknown ``model``: reject the upgrade, or accept, send ``error``
     # and close.
     unknown_model: Literal["reject", "error"] = "reject"
     unknown_model_status: int = 404
-    # The dashscope SDK sends ``pcm16`` when called without TranscriptionParams; treat it as pcm.
-    accept_pcm16: bool = True
+    # The dashscope SDK sends ``pcm16`` when called without TranscriptionParams; the 2026 docs
+    # show it rejected with invalid_value (observed), earlier examples accept it (documented).
+    accept_pcm16: bool = False
     # ``input_audio_buffer.commit`` while server VAD is on.
     commit_in_vad: Literal["error", "ignore"] = "error"
     # Manual mode: audio still uncommitted at ``session.finish``.
@@ -34,20 +54,39 @@ class Behaviour:
     update_after_audio: Literal["apply", "reject"] = "apply"
     # Events received after ``session.finish``.
     after_finish: Literal["ignore", "error"] = "ignore"
-    # Close with 1000 this long after ``session.finished`` unless the client closed first.
-    close_grace_s: float | None = 2.0
-    # Close an idle connection (no client event) after this long; None = never.
-    idle_timeout_s: float | None = None
+    # Close with 1000 this long after ``session.finished`` unless the client closed first;
+    # None: never, the client closes (observed; documented 2.0).
+    close_grace_s: float | None = None
+    # Close a session that received no audio for this long (1000 "idle timeout"); None =
+    # never (documented). Observed: one live client keeps sessions alive against a 60 s limit.
+    idle_timeout_s: float | None = 60.0
+    # After a server-side ``error`` (``server_error``) the socket closes (observed); client
+    # errors (``invalid_request_error``) keep it open in both profiles.
+    close_after_server_error: bool = True
+    # Ids: prefix + 21 characters that may include "-" (observed: each id has one), or
+    # letters and digits only (documented examples).
+    ids_with_dash: bool = True
+    # ``session.updated``'s ``turn_detection`` also carries ``create_response: true,
+    # interrupt_response: true`` (observed).
+    echo_response_flags: bool = True
+    # Server VAD: the events that end an utterance (see VadEndEvents).
+    vad_end_events: VadEndEvents = "stopped-only"
     # ``previous_item_id`` of the first item of a session (OpenAI uses null, a 3P server "").
     first_previous_item_id: str | None = None
     # ``language`` reported when the client did not request one (auto-detection).
     default_language: str = "en"
     emotion: str = "neutral"
-    # Partials: cadence in ms of speech audio, and how a hypothesis splits into text/stash.
+    # Partials: cadence in ms of speech audio, and how a hypothesis splits into text/stash:
+    # "stash-only" (observed) leaves ``text`` empty and sends the whole hypothesis in
+    # ``stash``; "text+stash" (documented) freezes all but ``tentative_words`` in ``text``.
     partial_interval_ms: int = 300
-    partial_style: Literal["text+stash", "stash-only"] = "text+stash"
+    partial_style: Literal["text+stash", "stash-only"] = "stash-only"
     tentative_words: int = 2
-    # One last ``.text`` carrying the final transcript between item.created and completed.
+    # The hypothesis is revised between partials (observed; revisions.py): a new word first
+    # shows as a fragment, some words first in a wrong form, punctuation comes and goes.
+    partial_revisions: bool = True
+    # One last ``.text`` carrying the final transcript between item.created and completed
+    # (in ``text``, with an empty ``stash``).
     final_refinement_partial: bool = True
     # Context echo (seen by public clients): a server-VAD session that ends without any
     # detected speech gets one item whose transcript is the session's context text.
@@ -66,6 +105,43 @@ class Behaviour:
     # its audio ended (speech_stopped, commit or finish). Items finalize independently, so
     # items committed together are final together (benchmarks: 0 and 300 ms).
     finalize_delay_ms: int = 0
+
+    @classmethod
+    def profile(cls, name: Profile, **changes: Any) -> Behaviour:
+        """Return the behaviour of profile ``name``, with ``changes`` on top."""
+        base = cls() if name == "observed" else cls(**_DOCUMENTED)
+        return dataclasses.replace(base, **changes)
+
+    @classmethod
+    def from_env(cls, **changes: Any) -> Behaviour:
+        """Return the profile ``QWEN_EMULATOR_PROFILE`` names (default observed), changed."""
+        return cls.profile(profile_from_env(), **changes)
+
+
+# What the documented profile changes (the emulator before the live evidence).
+_DOCUMENTED: dict[str, Any] = {
+    "accept_pcm16": True,
+    "close_grace_s": 2.0,
+    "idle_timeout_s": None,
+    "close_after_server_error": False,
+    "ids_with_dash": False,
+    "echo_response_flags": False,
+    "vad_end_events": "documented",
+    "partial_style": "text+stash",
+    "partial_revisions": False,
+}
+
+
+def profile_from_env() -> Profile:
+    """Return the profile ``QWEN_EMULATOR_PROFILE`` names (observed when unset).
+
+    Raises ValueError for an unknown name.
+    """
+    name = os.environ.get(PROFILE_ENV, "").strip() or "observed"
+    for profile in PROFILES:
+        if name == profile:
+            return profile
+    raise ValueError(f"{PROFILE_ENV}={name!r}: expected one of {', '.join(PROFILES)}")
 
 
 @dataclass(slots=True)
@@ -91,6 +167,10 @@ class Faults:
     rate_limit_via: Literal["error", "http"] = "error"
     # Finalizing slowly but alive: delay before each server event after ``session.finish``.
     finish_event_delay_s: float = 0.0
+    # The socket drops right after ``session.finish``, without session.finished (seen by a
+    # live client): "after-items" once the items' events are sent, "at-once" before the
+    # events session.finish causes (an open utterance's flush is lost).
+    drop_after_finish: Literal["after-items", "at-once"] | None = None
 
     def reset(self) -> None:
         """Switch every fault off."""

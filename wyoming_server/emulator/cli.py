@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .behaviour import Behaviour, Faults
+from .behaviour import PROFILE_ENV, PROFILES, Behaviour, Faults, profile_from_env
 from .recognizers import RecognizerFactory, ScriptedRecognizer
 from .server import QwenEmulator
 
@@ -21,6 +21,23 @@ def _parser() -> argparse.ArgumentParser:
         description="Local Qwen3-ASR-Flash-Realtime compatible WebSocket service.",
     )
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="observed: the live service as public evidence shows it; documented: the "
+        f"official documentation (default: ${PROFILE_ENV}, else observed; docs/protocol.md)",
+    )
+    parser.add_argument(
+        "--idle-timeout-s",
+        type=float,
+        metavar="S",
+        help="close a session that sent no audio for S seconds (0: never; observed: 60)",
+    )
+    parser.add_argument(
+        "--vad-end-events",
+        choices=("documented", "stopped-only", "committed-only"),
+        help="server VAD's events at an utterance's end (observed: stopped-only)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--api-key",
@@ -67,6 +84,18 @@ def _parser() -> argparse.ArgumentParser:
         help="fault: stop answering from this client event on",
     )
     parser.add_argument(
+        "--drop-after-finish",
+        choices=("after-items", "at-once"),
+        help="fault: drop each connection after its session.finish, without session.finished "
+        "(after-items: once the items' events are sent)",
+    )
+    parser.add_argument(
+        "--connection-cap",
+        action="store_true",
+        help="fault: refuse every session with the account's connection cap "
+        "(connections too much max_connections 100)",
+    )
+    parser.add_argument(
         "--model",
         action="append",
         default=[],
@@ -87,6 +116,25 @@ def _recognizer(name: str, transcripts: Sequence[str]) -> RecognizerFactory:
     return ScriptedRecognizer(transcripts)
 
 
+def behaviour_of(args: argparse.Namespace) -> Behaviour:
+    """Return the behaviour the arguments ask for.
+
+    ``--profile`` (else $QWEN_EMULATOR_PROFILE, else observed) with the per-behaviour options
+    on top; ValueError for an unknown profile.
+    """
+    changes: dict[str, object] = {}
+    if args.idle_timeout_s is not None:
+        changes["idle_timeout_s"] = args.idle_timeout_s or None
+    if args.vad_end_events is not None:
+        changes["vad_end_events"] = args.vad_end_events
+    return Behaviour.profile(
+        args.profile or profile_from_env(),
+        vad_backlog_limit_ms=args.vad_backlog_limit_ms,
+        finalize_delay_ms=args.finalize_delay_ms,
+        **changes,
+    )
+
+
 async def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -104,16 +152,23 @@ async def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(NotImplementedError):  # not available on Windows
             loop.add_signal_handler(sig, stop.set)
     api_keys = frozenset(args.api_key) if args.api_key else None
-    behaviour = Behaviour(
-        vad_backlog_limit_ms=args.vad_backlog_limit_ms, finalize_delay_ms=args.finalize_delay_ms
-    )
+    try:
+        behaviour = behaviour_of(args)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     async with QwenEmulator(
         host=args.host,
         port=args.port,
         api_keys=api_keys,
         recognizer_factory=recognizer,
         behaviour=behaviour,
-        faults=Faults(drop_after_audio_ms=args.drop_after_audio_ms, stall_on=args.stall_on),
+        faults=Faults(
+            drop_after_audio_ms=args.drop_after_audio_ms,
+            stall_on=args.stall_on,
+            drop_after_finish=args.drop_after_finish,
+            rate_limit="connections" if args.connection_cap else None,
+        ),
     ) as emulator:
         if args.model:
             emulator.models = frozenset(args.model)

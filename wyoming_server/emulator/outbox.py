@@ -4,7 +4,9 @@ Events leave in the order they were queued. Faults delay them (``event_delay_s``
 ``completed_delay_s``, ``finish_event_delay_s``), inject a server error after N events, or
 stall the session (nothing is sent any more); ``Behaviour.finalize_delay_ms`` holds each
 final result until its due time. After ``session.finished`` the connection is closed once
-the grace period has passed, unless the client closed first.
+the grace period has passed (if the behaviour has one), unless the client closed first;
+after a server-side ``error`` it is closed at once when ``close_after_server_error`` is on.
+Event ids are given as events leave, in the behaviour's id format.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from . import server_events
+from .ids import new_event_id
 
 if TYPE_CHECKING:
     from .records import SessionRecord
@@ -67,15 +70,17 @@ class EventOutbox:
                 limit = self._ctx.faults.error_after_events
                 if limit is not None and not self._error_injected and self._sent_count >= limit:
                     self._error_injected = True
-                    await self.deliver(
-                        server_events.error(
-                            code="internal_error",
-                            message="Internal server error (injected fault).",
-                            error_type="server_error",
-                        )
+                    payload = server_events.error(
+                        code="internal_error",
+                        message="Internal server error (injected fault).",
+                        error_type="server_error",
                     )
+                    await self.deliver(payload)
                 if payload["type"] == EventType.SESSION_FINISHED:
                     self._spawn(self._close_after_grace())
+                if self._closes_session(payload):
+                    self.stalled = True  # nothing more is sent on a closing socket
+                    await self._ws.close(1011, "server error")
             except ConnectionClosed:
                 pass
             finally:
@@ -93,12 +98,20 @@ class EventOutbox:
             delay += self._ctx.faults.finish_event_delay_s
         if delay > 0:
             await asyncio.sleep(delay)
+        payload["event_id"] = new_event_id(dash=self._ctx.behaviour.ids_with_dash)
         await self._ws.send(json.dumps(payload))
         now = time.monotonic()
         self._sent_count += 1
         self._record.server_events.append((now, payload["type"]))
         if self._ctx.on_server_event is not None:
             self._ctx.on_server_event(self._record, payload, now)
+
+    def _closes_session(self, payload: dict[str, Any]) -> bool:
+        """Whether this event was a server-side error after which the service closes."""
+        if payload["type"] != EventType.ERROR or not self._ctx.behaviour.close_after_server_error:
+            return False
+        error = payload.get("error")
+        return isinstance(error, dict) and error.get("type") == "server_error"
 
     async def _close_after_grace(self) -> None:
         grace = self._ctx.behaviour.close_grace_s

@@ -22,6 +22,7 @@ from .ids import new_item_id
 from .outbox import DUE
 from .pcm import FrameSplitter, duration_ms
 from .recognizers import UtteranceRecognizer
+from .revisions import HypothesisReviser
 from .vad import EnergyVad, threshold_to_dbfs
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class _Utterance:
     frozen_text: str = ""
     last_snapshot: tuple[str, str] | None = None
     partials: list[tuple[str, str]] = field(default_factory=list)
+    reviser: HypothesisReviser = field(default_factory=HypothesisReviser)
 
 
 class AudioSegmenter:
@@ -180,7 +182,8 @@ class AudioSegmenter:
             utterance_index=self._items,
             session_id=self._record.session_id,
         )
-        return _Utterance(item_id=new_item_id(), number=self._items, recognizer=recognizer)
+        item_id = new_item_id(dash=self._behaviour.ids_with_dash)
+        return _Utterance(item_id=item_id, number=self._items, recognizer=recognizer)
 
     def _feed(self, utterance: _Utterance, pcm: bytes) -> None:
         """Feed audio and emit a partial every ``partial_interval_ms`` of it."""
@@ -202,6 +205,8 @@ class AudioSegmenter:
             if b.partial_style == "stash-only":
                 snapshot = ("", hypothesis)
         else:
+            if b.partial_revisions:
+                hypothesis = utterance.reviser.revise(hypothesis)
             snapshot = server_events.split_snapshot(
                 hypothesis,
                 frozen=utterance.frozen_text,
@@ -277,12 +282,17 @@ class AudioSegmenter:
         if utterance is None:
             return
         self._vad_utterance = None
-        self._queue(
-            server_events.event(
-                EventType.SPEECH_STOPPED, audio_end_ms=audio_end_ms, item_id=utterance.item_id
+        events = self._behaviour.vad_end_events
+        if events != "committed-only":
+            self._queue(
+                server_events.event(
+                    EventType.SPEECH_STOPPED, audio_end_ms=audio_end_ms, item_id=utterance.item_id
+                )
             )
-        )
-        self._commit_item(utterance)
+        if events == "stopped-only":
+            self._previous_item_id = utterance.item_id
+        else:
+            self._commit_item(utterance, item_created=events == "documented")
         self._finish_item(utterance)
 
     def commit(self, client_event_id: str | None) -> None:

@@ -80,7 +80,8 @@ class QwenEmulator:
         self.models = frozenset(models)
         self.recognizer_factory: RecognizerFactory = recognizer_factory or ScriptedRecognizer()
         self.faults = faults if faults is not None else Faults()
-        self.behaviour = behaviour if behaviour is not None else Behaviour()
+        # Without an explicit behaviour: the profile QWEN_EMULATOR_PROFILE names (observed).
+        self.behaviour = behaviour if behaviour is not None else Behaviour.from_env()
         self.on_client_event = on_client_event
         self.on_server_event = on_server_event
         self.sessions: list[SessionRecord] = []
@@ -193,7 +194,7 @@ class QwenEmulator:
         model = self._model_of(request)
         auth = request.headers.get_all("Authorization")
         record = SessionRecord(
-            session_id=new_session_id(),
+            session_id=new_session_id(dash=self.behaviour.ids_with_dash),
             model=model,
             auth_scheme=_auth_scheme(auth[0] if auth else None),
             opened_at=time.monotonic(),

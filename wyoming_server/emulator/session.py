@@ -76,6 +76,8 @@ class EmulatedSession:
         self._finished = False
         self._audio_ms_total = 0.0
         self._audio_seen = False
+        # The idle limit counts from the last audio (or the connection's start).
+        self._last_audio = time.monotonic()
 
     @property
     def _behaviour(self) -> Behaviour:
@@ -105,7 +107,8 @@ class EmulatedSession:
             if self._faults.stall:
                 self._outbox.stalled = True
             else:
-                self._queue(server_events.event(EventType.SESSION_CREATED, session=self._wire()))
+                session = self._wire(updated=False)
+                self._queue(server_events.event(EventType.SESSION_CREATED, session=session))
                 if self._model_error is not None:
                     self._queue(
                         server_events.error(code="model_not_found", message=self._model_error)
@@ -124,14 +127,17 @@ class EmulatedSession:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _receive_loop(self) -> None:
-        idle = self._behaviour.idle_timeout_s
         while True:
+            idle = self._behaviour.idle_timeout_s
+            remaining = None if idle is None else idle - (time.monotonic() - self._last_audio)
             try:
-                async with asyncio.timeout(idle):
+                async with asyncio.timeout(remaining):
                     message = await self._ws.recv()
             except TimeoutError:
-                await self._ws.close(1000, "idle timeout")
-                return
+                if idle is not None and time.monotonic() - self._last_audio >= idle:
+                    await self._ws.close(1000, "idle timeout")
+                    return
+                continue  # the limit changed meanwhile
             except ConnectionClosed:
                 return
             await self._handle_message(message, time.monotonic())
@@ -141,9 +147,13 @@ class EmulatedSession:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _wire(self) -> dict[str, Any]:
+    def _wire(self, *, updated: bool) -> dict[str, Any]:
         model = self._record.model or ""
-        return self._config.to_wire(session_id=self._record.session_id, model=model)
+        return self._config.to_wire(
+            session_id=self._record.session_id,
+            model=model,
+            response_flags=updated and self._behaviour.echo_response_flags,
+        )
 
     def _queue(self, payload: dict[str, Any]) -> None:
         self._outbox.put(payload)
@@ -204,7 +214,7 @@ class EmulatedSession:
         elif kind == EventType.COMMIT:
             self._on_commit(client_event_id)
         elif kind == EventType.SESSION_FINISH:
-            self._on_finish()
+            await self._on_finish()
         elif kind is None:
             self._error(
                 "missing_required_parameter",
@@ -250,7 +260,9 @@ class EmulatedSession:
         if new_config.corpus_text:
             self._record.corpus_texts.append(new_config.corpus_text)
         self._audio.configure(new_config)
-        self._queue(server_events.event(EventType.SESSION_UPDATED, session=self._wire()))
+        self._queue(
+            server_events.event(EventType.SESSION_UPDATED, session=self._wire(updated=True))
+        )
 
     # ----------------------------------------------------------------- append
 
@@ -283,6 +295,7 @@ class EmulatedSession:
             )
             return
         self._audio_seen = True
+        self._last_audio = time.monotonic()
         self._record.audio_bytes += len(pcm)
         self._audio_ms_total += duration_ms(len(pcm), self._config.sample_rate)
         drop_at = self._faults.drop_after_audio_ms
@@ -312,8 +325,20 @@ class EmulatedSession:
             return
         self._audio.commit(client_event_id)
 
-    def _on_finish(self) -> None:
+    async def _on_finish(self) -> None:
+        drop = self._faults.drop_after_finish
+        if drop == "at-once":
+            # What came before session.finish is sent; the open utterance's flush is lost.
+            await self._outbox.drain()
+            self._outbox.stalled = True
         self._audio.finish()
         self._finished = True
         self._outbox.finished = True
+        if drop is not None:
+            # The socket drops before session.finished ("after-items": once the items'
+            # events are written).
+            await self._outbox.drain()
+            self._record.dropped = True
+            self._ws.transport.abort()
+            raise _Dropped
         self._queue(server_events.event(EventType.SESSION_FINISHED))

@@ -51,7 +51,14 @@ class SessionConfig:
     def manual(self) -> bool:
         return self.turn_detection is None
 
-    def to_wire(self, *, session_id: str, model: str) -> dict[str, Any]:
+    def to_wire(
+        self, *, session_id: str, model: str, response_flags: bool = False
+    ) -> dict[str, Any]:
+        """Return the ``session`` object of session.created/updated.
+
+        ``response_flags`` adds the ``create_response``/``interrupt_response`` flags a live
+        ``session.updated`` carries.
+        """
         transcription: dict[str, Any] | None = None
         if self.transcription_given:
             transcription = {}
@@ -66,6 +73,8 @@ class SessionConfig:
                 "threshold": self.turn_detection.threshold,
                 "silence_duration_ms": self.turn_detection.silence_duration_ms,
             }
+            if response_flags:
+                turn.update(create_response=True, interrupt_response=True)
         return {
             "id": session_id,
             "object": "realtime.session",

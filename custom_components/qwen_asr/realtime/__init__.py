@@ -19,6 +19,7 @@ from .config import (
 from .errors import (
     AuthenticationError,
     ConfigError,
+    ConnectionCapError,
     InsecureEndpointError,
     ProtocolError,
     QwenConnectionError,
@@ -26,6 +27,7 @@ from .errors import (
     QwenTimeoutError,
     RateLimitError,
     ServiceError,
+    SessionIdleError,
     SessionRefusedError,
 )
 from .events import (
@@ -47,6 +49,7 @@ from .home_names import HomeNames, Named, format_home_names
 from .languages import normalize_language
 from .receiving import SessionState
 from .retry import RetryPolicy
+from .stable import StableText
 
 __all__ = [
     "AudioConverter",
@@ -56,6 +59,7 @@ __all__ = [
     "CircuitBreaker",
     "Committed",
     "ConfigError",
+    "ConnectionCapError",
     "ErrorEvent",
     "Event",
     "Final",
@@ -75,11 +79,13 @@ __all__ = [
     "ServiceError",
     "SessionConfig",
     "SessionCreated",
+    "SessionIdleError",
     "SessionRefusedError",
     "SessionState",
     "SessionUpdated",
     "SpeechStarted",
     "SpeechStopped",
+    "StableText",
     "Timeouts",
     "VadConfig",
     "format_home_names",

@@ -49,6 +49,7 @@ class AudioSender:
             None if options.max_ahead_ms is None else options.max_ahead_ms / 1000,
         )
         self.uncommitted_bytes = 0
+        self.commits_queued = 0  # each one an item the service owes a final for
         # Audio held until the session's configuration is sent (see release_held).
         self.holding = True
         self._held: list[bytes] = []  # as queued: each becomes its own append(s)
@@ -147,6 +148,7 @@ class AudioSender:
             return False  # the service answers an empty commit with an error
         self._put(json.dumps({"event_id": self.next_event_id(), "type": EventType.COMMIT}), 0)
         self.uncommitted_bytes = 0
+        self.commits_queued += 1
         return True
 
     def direct_append(self, batch: bytes) -> str | None:

@@ -275,6 +275,16 @@ class QwenRealtimeClient:
         """All final transcripts of the session so far, joined."""
         return join_transcripts(f.transcript for f in self.finals)
 
+    @property
+    def recognized(self) -> str:
+        """Return everything recognized so far.
+
+        The final transcripts, then the latest preview of each utterance not final yet:
+        what a session that ended early leaves.
+        """
+        previews = (partial.preview for partial in self.partials.values())
+        return join_transcripts([*(f.transcript for f in self.finals), *previews])
+
     # -- receiving --------------------------------------------------------------------
 
     def events(self) -> AsyncIterator[Event]:

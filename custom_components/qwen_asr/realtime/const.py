@@ -1,4 +1,4 @@
-"""Constants of the Qwen3-ASR realtime protocol (see docs: qwen-asr-realtime-protocol.md)."""
+"""Constants of the Qwen3-ASR realtime protocol (see docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -52,6 +52,24 @@ class QwenTimeoutError(QwenConnectionError, TimeoutError):
     """The service did not answer within the allowed time."""
 
 
+class SessionIdleError(QwenTimeoutError):
+    """The service closed the session on its own, before ``session.finish``: its idle limit.
+
+    The service ends a session that received no audio for a while (public clients keep
+    theirs alive against a 60 s limit; the limit and its close code are undocumented). A
+    clean close the client did not ask for, with no ``error`` event, has no other known cause.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        """Describe the close (its code and reason as the service sent them)."""
+        super().__init__(
+            f"Qwen closed the session after a pause in the audio (its idle limit; close code "
+            f"{code}{' ' + reason if reason else ''})"
+        )
+        self.code = code
+        self.reason = reason
+
+
 class ServiceError(QwenError):
     """The service sent an ``error`` event (or a ``failed`` transcription)."""
 
@@ -84,3 +102,24 @@ class RateLimitError(QwenError):
             "the number of simultaneous requests or raise the account's quota."
         )
         self.detail = detail
+
+
+class ConnectionCapError(RateLimitError):
+    """The account's cap on simultaneous connections is reached (``max_connections``).
+
+    The service says ``connections too much max_connections 100`` right after the upgrade.
+    Every open session of the account counts, from any program using the same key.
+    """
+
+    def __init__(self, limit: int | None, detail: str) -> None:
+        """Describe the cap: its number (None if the message had none), and the message."""
+        cap = f"{limit} " if limit is not None else ""
+        QwenError.__init__(
+            self,
+            f"Qwen refused the session: the account already has its maximum of {cap}"
+            f"simultaneous connections ({detail}); the sessions of every program using this "
+            "key count. Wait a minute and try again; if it keeps happening, lower the number "
+            "of simultaneous requests or raise the account's quota.",
+        )
+        self.detail = detail
+        self.limit = limit

@@ -59,7 +59,9 @@ class SessionLifecycle:
         self._recording = recording
         self.timeouts = timeouts
         self.retry = retry
-        self._receiver = ServerEventReceiver(results, echo, activity)
+        self._receiver = ServerEventReceiver(
+            results, echo, activity, nothing_pending=self._nothing_pending
+        )
         self._ws: ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connect_task: asyncio.Task[None] | None = None
@@ -182,10 +184,25 @@ class SessionLifecycle:
             return
         self.sender.flush_audio()
         self.finish_sent = True
+        self._results.ending = True
         self._recording.end_in_hand.set()
         if not self.sender.holding:
             self.sender.queue_finish()
         # else the whole recording is in hand: _choose_mode queues the end with it
+
+    def _nothing_pending(self) -> bool:
+        """Tell whether the session is over but for ``session.finished``.
+
+        True when everything queued (session.finish included) was written and every item the
+        service announced, and one item per commit, is final.
+        """
+        sender = self.sender
+        return (
+            self.finish_sent
+            and not sender.holding
+            and sender.unsent == 0
+            and self._results.all_items_final(sender.commits_queued)
+        )
 
     async def wait_finished(self, timeout: float | None) -> None:
         """After ``end``: wait for ``session.finished`` while the service stays alive."""

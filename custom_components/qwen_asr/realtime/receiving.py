@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from .echo import ContextEchoFilter
-from .errors import ProtocolError, QwenConnectionError, QwenError, QwenTimeoutError, RateLimitError
+from .errors import (
+    ProtocolError,
+    QwenConnectionError,
+    QwenError,
+    QwenTimeoutError,
+    RateLimitError,
+    SessionIdleError,
+)
 from .events import (
     Committed,
     ErrorEvent,
@@ -37,6 +44,10 @@ from .liveness import Activity
 from .retry import error_from_event
 
 _LOGGER = logging.getLogger(__name__)
+# Items announced and not yet final that one session tracks; more means "not all final".
+MAX_OPEN_ITEMS = 64
+# A clean close: what the service's idle limit sends (its code is undocumented).
+_CLOSE_NORMAL = 1000
 
 
 class SessionState(StrEnum):
@@ -109,6 +120,11 @@ class SessionResults:
         self.partials: dict[str, Partial] = {}
         self.close_code: int | None = None
         self.close_reason = ""
+        self.ending = False  # the client has ended the session (session.finish is due)
+        # Items the service announced (speech_started, committed, partials) and not yet
+        # final or failed, bounded; too_many_open: more were open than tracked.
+        self.open_items: set[str] = set()
+        self.too_many_open = False
         self.error: QwenError | None = None  # the error that ended the session
         # A rate limit reported while connecting: ends that attempt, not the session.
         self.attempt_error: RateLimitError | None = None
@@ -151,10 +167,29 @@ class SessionResults:
         if self.error is not None:
             raise self.error
 
+    def all_items_final(self, commits: int) -> bool:
+        """Whether every item announced, and one item per manual ``commits``, is final."""
+        done = len(self.finals) + len(self.failed_items)
+        return not self.open_items and not self.too_many_open and done >= commits
+
+    def track_item(self, event: Event) -> None:
+        """Note an item the service announced, or one that became final."""
+        item_id = getattr(event, "item_id", None)
+        if not item_id:
+            return
+        if isinstance(event, Final | ItemFailed):
+            self.open_items.discard(item_id)
+        elif len(self.open_items) < MAX_OPEN_ITEMS:
+            self.open_items.add(item_id)
+        elif item_id not in self.open_items:
+            self.too_many_open = True
+
     def dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
         """The error for a connection that ended without ``session.finished``."""
         if err is not None and err.rcvd is not None:
             self.close_code, self.close_reason = err.rcvd.code, err.rcvd.reason
+            if not self.ending and err.rcvd.code == _CLOSE_NORMAL:
+                return SessionIdleError(err.rcvd.code, err.rcvd.reason)
             return QwenConnectionError(
                 f"The service closed the connection (code {err.rcvd.code} {err.rcvd.reason})"
             )
@@ -164,10 +199,19 @@ class SessionResults:
 class ServerEventReceiver:
     """Reads the socket and applies each server event to the session's results."""
 
-    def __init__(self, results: SessionResults, echo: ContextEchoFilter, activity: Activity):
+    def __init__(
+        self,
+        results: SessionResults,
+        echo: ContextEchoFilter,
+        activity: Activity,
+        *,
+        nothing_pending: Callable[[], bool] = lambda: False,
+    ):
         self._results = results
         self._echo = echo
         self._activity = activity
+        # After session.finish was written: whether every item is final (a drop loses nothing).
+        self._nothing_pending = nothing_pending
 
     async def run(self, ws: ClientConnection) -> None:
         """Until ``session.finished``, a refused attempt, or the failure it records."""
@@ -182,17 +226,35 @@ class ServerEventReceiver:
                 if isinstance(event, Finished) or results.attempt_error is not None:
                     return
             # The service closed normally but never said session.finished.
-            results.fail(results.dropped(None))
+            state = ws.protocol
+            closed = ConnectionClosed(
+                state.close_rcvd, state.close_sent, state.close_rcvd_then_sent
+            )
+            self._ended_without_finished(closed)
         except ConnectionClosed as err:
-            results.fail(results.dropped(err))
+            self._ended_without_finished(err)
         except QwenError as err:
             results.fail(err)
+
+    def _ended_without_finished(self, err: ConnectionClosed | None) -> None:
+        """Record the end of a connection that closed before ``session.finished``.
+
+        It is a failure, unless the session was ended and every item is final: the
+        service can drop the socket right after ``session.finish``, and nothing is lost then.
+        """
+        results = self._results
+        if results.error is None and results.ending and self._nothing_pending():
+            _LOGGER.debug("The connection ended after session.finish with every item final")
+            self.handle(Finished())
+            return
+        results.fail(results.dropped(err))
 
     def handle(self, event: Event) -> None:
         results = self._results
         item_id = getattr(event, "item_id", None)
         if item_id:
             results.last_item_id = item_id
+        results.track_item(event)
         match event:
             case SessionCreated(session_id=session_id):
                 results.session_id = session_id

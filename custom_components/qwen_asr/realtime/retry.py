@@ -12,10 +12,11 @@ anyway, so a retry costs the speaker a delay instead of the command.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import RateLimitError, ServiceError
+from .errors import ConnectionCapError, RateLimitError, ServiceError
 from .events import ErrorEvent
 
 # Lower-case fragments of the service's limit messages, and its throttling error codes.
@@ -28,6 +29,8 @@ _LIMIT_PHRASES = (
 )
 _LIMIT_CODE_PREFIXES = ("throttling", "ratelimit", "rate_limit")
 HTTP_TOO_MANY_REQUESTS = 429
+# The connection cap's message, and the number in it.
+_CONNECTION_CAP = re.compile(r"connections too much|max_connections\D{0,3}(\d+)", re.IGNORECASE)
 
 
 def is_rate_limit(code: str, message: str) -> bool:
@@ -41,6 +44,9 @@ def is_rate_limit(code: str, message: str) -> bool:
 
 def error_from_event(event: ErrorEvent) -> ServiceError | RateLimitError:
     """The exception an ``error`` event ends the session with."""
+    if caps := list(_CONNECTION_CAP.finditer(event.message)):
+        limit = next((int(match.group(1)) for match in caps if match.group(1)), None)
+        return ConnectionCapError(limit, event.message)
     if is_rate_limit(event.code, event.message):
         return RateLimitError(event.message or event.code)
     return ServiceError(event.code, event.message, error_type=event.error_type, param=event.param)
