@@ -28,17 +28,43 @@ class Refusal(QwenError):
         self.reason = reason  # for the log: why Qwen is not asked
 
 
+def budget_refusal(budget: AudioBudget) -> Refusal:
+    return Refusal(
+        "budget-exceeded",
+        budget.refusal(),
+        reason="the daily audio budget is used up (--daily-audio-minutes)",
+    )
+
+
 class Ticket:
-    """One admitted request: holds a session slot until ``release``."""
+    """One admitted request: holds a session slot until ``release``; counts the audio its
+    session writes against the daily budget as it is written (an ``AudioQuota``)."""
 
     def __init__(self, gate: RequestGate) -> None:
         self._gate: RequestGate | None = gate
+        self._budget = gate.budget
+        self._spent = 0.0
 
-    async def release(self, audio_seconds_sent: float) -> None:
-        """Free the slot and count the audio that went upstream; safe to call repeatedly."""
+    def allows(self) -> bool:
+        """Whether another append may go upstream: the budget is not used up yet (the
+        append that reaches it is the one overrun)."""
+        return self._budget is None or not self._budget.exhausted
+
+    def spent(self, seconds: float) -> None:
+        self._spent += seconds
+        if self._budget is not None:
+            self._budget.count(seconds)
+
+    def refusal(self) -> Refusal:
+        """What a request that reached the budget answers after its transcript so far."""
+        assert self._budget is not None
+        return budget_refusal(self._budget)
+
+    async def release(self) -> None:
+        """Free the slot and save the budget's count; safe to call repeatedly."""
         gate, self._gate = self._gate, None
         if gate is not None:
-            await gate._release(audio_seconds_sent)
+            await gate._release(self._spent)
 
 
 class RequestGate:
@@ -55,11 +81,7 @@ class RequestGate:
 
     def admit(self) -> Ticket | Refusal:
         if self.budget is not None and self.budget.exhausted:
-            return Refusal(
-                "budget-exceeded",
-                self.budget.refusal(),
-                reason="the daily audio budget is used up (--daily-audio-minutes)",
-            )
+            return budget_refusal(self.budget)
         if self.max_sessions is not None and self.open_sessions >= self.max_sessions:
             return Refusal(
                 "busy",
@@ -72,5 +94,5 @@ class RequestGate:
 
     async def _release(self, audio_seconds_sent: float) -> None:
         self.open_sessions -= 1
-        if self.budget is not None:
-            await self.budget.add(audio_seconds_sent)
+        if self.budget is not None and audio_seconds_sent > 0:
+            await self.budget.save()  # counted as written (Ticket.spent)

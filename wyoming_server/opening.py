@@ -91,4 +91,6 @@ def admitted_qwen_request(
         on_failure=on_failure,
     )
     request.on_session_end = admitted.release
+    if gate.budget is not None:
+        request.limit_audio(admitted)  # counted as audio is written upstream
     return request

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from qwen_asr_realtime import (
+    AudioQuota,
     AuthenticationError,
     ConfigError,
     Final,
@@ -25,7 +26,7 @@ from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, Transcript
 from wyoming.event import Event
 
 from .audio import PcmConverter, PcmFormat
-from .limits import Refusal
+from .limits import Refusal, Ticket
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,6 +82,23 @@ class ChunkStream:
         return piece
 
 
+class _QuotaWatch:
+    """An ``AudioQuota`` that tells ``on_refused`` (once) when it first refuses."""
+
+    def __init__(self, quota: AudioQuota, on_refused: Callable[[], None]) -> None:
+        self._quota = quota
+        self._on_refused = on_refused
+
+    def allows(self) -> bool:
+        if self._quota.allows():
+            return True
+        self._on_refused()  # the sender asks no more once refused
+        return False
+
+    def spent(self, seconds: float) -> None:
+        self._quota.spent(seconds)
+
+
 class TranscriptionRequest:
     """Streams converted audio to Qwen and writes the Wyoming results.
 
@@ -88,6 +106,11 @@ class TranscriptionRequest:
     Transcript, TranscriptStop. With server endpointing they are written as soon as Qwen
     completes the first utterance, and the session is closed; the handler then ignores
     the rest of that request's audio.
+
+    ``feed`` waits while the audio not yet sent upstream is at its bound (the client's
+    ``send_audio``), so the handler stops reading a client faster than Qwen. A request
+    that reaches the daily budget (``limit_audio``) sends no more audio, finishes its Qwen
+    session, answers with the transcript so far and then ``Error`` ``budget-exceeded``.
     """
 
     def __init__(
@@ -115,9 +138,11 @@ class TranscriptionRequest:
         self._detected_language: str | None = None
         self._pump: asyncio.Task[None] | None = None
         self._held: bytearray | None = bytearray() if settings.buffered else None
-        # Called once when the Qwen session ends (answered early, or closed), with the audio
-        # seconds it sent: frees the request's --max-sessions slot and counts the budget.
-        self.on_session_end: Callable[[float], Awaitable[None]] | None = None
+        # Called once when the Qwen session ends (answered early, or closed): frees the
+        # request's --max-sessions slot and saves the budget's count.
+        self.on_session_end: Callable[[], Awaitable[None]] | None = None
+        self._budget_reached = False
+        self._ticket: Ticket | None = None  # set by limit_audio
 
     @property
     def audio_seconds_sent(self) -> float:
@@ -126,6 +151,21 @@ class TranscriptionRequest:
 
     def __repr__(self) -> str:
         return f"<TranscriptionRequest {self.client!r} answered={self.answered}>"
+
+    def limit_audio(self, ticket: Ticket) -> None:
+        """Write audio upstream only while the daily budget allows it (``ticket`` counts it)."""
+        self._ticket = ticket
+        self.client.limit_audio(_QuotaWatch(ticket, self._reached_budget))
+
+    def _reached_budget(self) -> None:
+        """The budget refused an append: end the Qwen session after what it has heard."""
+        _LOGGER.warning(
+            "A request reached the daily audio budget (--daily-audio-minutes): answering "
+            "with the transcript so far"
+        )
+        self._budget_reached = True
+        with contextlib.suppress(QwenError):
+            self.client.end_session_nowait()
 
     def start(self) -> None:
         """Open the Qwen session now; audio fed meanwhile is held until it is ready."""
@@ -144,10 +184,17 @@ class TranscriptionRequest:
         """Send one chunk (in the format last set) on; the client converts it with the
         chunks it is joined with. Raises QwenError once the session has failed."""
         assert self._converter is not None, "set_format() comes first"
+        if self._budget_reached:
+            return  # the session is ending: the rest of the audio is not sent
         if self._held is not None:
             self._held.extend(self._converter.convert(audio))
-        else:
+            return
+        try:
             await self.client.send_audio(audio)
+        except QwenError:
+            if self.answered or self._budget_reached:
+                return  # answered (or ending) while this chunk waited for room
+            raise
 
     async def finish(self) -> None:
         """The audio has ended: wait for every final transcript, then answer."""
@@ -179,7 +226,7 @@ class TranscriptionRequest:
         finally:
             callback, self.on_session_end = self.on_session_end, None
             if callback is not None:
-                await callback(self.audio_seconds_sent)
+                await callback()
 
     async def _pump_events(self) -> None:
         try:
@@ -195,6 +242,9 @@ class TranscriptionRequest:
                             await self._answer(event.transcript)
                             await self._end_session()
                             return
+            if self._budget_reached and self._ticket is not None and not self.answered:
+                await self._answer(self.client.transcript)  # what Home Assistant reads
+                await self._on_failure(self._ticket.refusal())  # then the reason, and close
         except QwenError as err:
             if not self.answered:
                 await self._on_failure(err)

@@ -4,7 +4,7 @@ Shared by the Home Assistant integration and the Wyoming server; it never import
 Home Assistant.
 """
 
-from .audio_out import AudioConverter, AudioOptions
+from .audio_out import AudioConverter, AudioOptions, AudioQuota
 from .breaker import BreakerState, CircuitBreaker
 from .client import QwenRealtimeClient
 from .config import (
@@ -51,6 +51,7 @@ from .retry import RetryPolicy
 __all__ = [
     "AudioConverter",
     "AudioOptions",
+    "AudioQuota",
     "AuthenticationError",
     "BreakerState",
     "CircuitBreaker",
