@@ -102,10 +102,11 @@ class AudioRecording:
 
     @property
     def seconds(self) -> float:
+        """Return the seconds of audio held."""
         return self.size / TARGET_FORMAT.bytes_per_second
 
     def set_format(self, audio_format: PcmFormat) -> None:
-        """The client's format from now on (AudioFormatError if it is not PCM)."""
+        """Set the client's format from now on (AudioFormatError if it is not PCM)."""
         if self._converter is None or self._converter.source != audio_format:
             self._converter = PcmConverter(audio_format)
         self.format = TARGET_FORMAT

@@ -162,8 +162,11 @@ class GuardedRequest:
         await self._emit(event)
 
     async def _qwen_failed(self, err: QwenError) -> None:
-        """The result task's failure: the fallback takes over, or the client is told (also
-        when Qwen answered already: a request that reached the budget says so after it)."""
+        """Handle the result task's failure: the fallback takes over, or the client is told.
+
+        The client is told also when Qwen answered already: a request that reached the
+        budget says so after its transcript.
+        """
         if (self._session is None and self.answered) or not self._switch(err):
             await self._on_failure(err)
 

@@ -29,6 +29,7 @@ class Refusal(QwenError):
 
 
 def budget_refusal(budget: AudioBudget) -> Refusal:
+    """Return the refusal of a request beyond the daily budget."""
     return Refusal(
         "budget-exceeded",
         budget.refusal(),
@@ -37,8 +38,11 @@ def budget_refusal(budget: AudioBudget) -> Refusal:
 
 
 class Ticket:
-    """One admitted request: holds a session slot until ``release``; counts the audio its
-    session writes against the daily budget as it is written (an ``AudioQuota``)."""
+    """One admitted request: holds a session slot until ``release``.
+
+    An ``AudioQuota``: counts the audio its session writes against the daily budget as it
+    is written.
+    """
 
     def __init__(self, gate: RequestGate) -> None:
         self._gate: RequestGate | None = gate
@@ -46,17 +50,20 @@ class Ticket:
         self._spent = 0.0
 
     def allows(self) -> bool:
-        """Whether another append may go upstream: the budget is not used up yet (the
-        append that reaches it is the one overrun)."""
+        """Tell whether another append may go upstream: the budget is not used up yet.
+
+        The append that reaches it is the one overrun.
+        """
         return self._budget is None or not self._budget.exhausted
 
     def spent(self, seconds: float) -> None:
+        """Count audio just written upstream."""
         self._spent += seconds
         if self._budget is not None:
             self._budget.count(seconds)
 
     def refusal(self) -> Refusal:
-        """What a request that reached the budget answers after its transcript so far."""
+        """Return what a request that reached the budget answers after its transcript."""
         assert self._budget is not None
         return budget_refusal(self._budget)
 

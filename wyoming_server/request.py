@@ -158,7 +158,7 @@ class TranscriptionRequest:
         self.client.limit_audio(_QuotaWatch(ticket, self._reached_budget))
 
     def _reached_budget(self) -> None:
-        """The budget refused an append: end the Qwen session after what it has heard."""
+        """End the Qwen session after what it has heard: the budget refused an append."""
         _LOGGER.warning(
             "A request reached the daily audio budget (--daily-audio-minutes): answering "
             "with the transcript so far"

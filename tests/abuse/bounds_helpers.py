@@ -1,8 +1,8 @@
-"""The real server process under a flood: started against the emulator, attacked over loopback
-sockets, its memory read from ``/proc``.
+"""The real server process under a flood, and its memory read from ``/proc``.
 
-Shared by the abuse tests (which assert the bounds) and ``tests/benchmarks/abuse_bench.py``
-(which prints the numbers). Only the standard library, wyoming and the project's test helpers.
+Started against the emulator, attacked over loopback sockets. Shared by the abuse tests
+(which assert the bounds) and ``tests/benchmarks/abuse_bench.py`` (which prints the
+numbers). Only the standard library, wyoming and the project's test helpers.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
 
 
 def free_port() -> int:
+    """Return a loopback port nothing listens on (tests/ports.py)."""
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
     from ports import free_port as pick  # noqa: PLC0415 - tests/ is on sys.path only now
@@ -57,13 +58,16 @@ class ServerProcess:
 
     @property
     def rss(self) -> int:
+        """Return the resident memory now."""
         return memory_bytes(self.proc.pid, "VmRSS")
 
     @property
     def peak(self) -> int:
+        """Return the peak resident memory so far."""
         return memory_bytes(self.proc.pid, "VmHWM")
 
     async def stop(self) -> None:
+        """Terminate the process (kill it if it does not end in 10 s)."""
         if self.proc.returncode is None:
             self.proc.terminate()
             try:
@@ -92,8 +96,10 @@ async def start_server(
     mic_device: str | None = None,
     log: Path | None = None,
 ) -> ServerProcess:
-    """The server on a free loopback port in front of the emulator (and, with ``mic_device``,
-    its mic service on another)."""
+    """Start the server on a free loopback port in front of the emulator.
+
+    With ``mic_device``, its mic service listens on another.
+    """
     port = free_port()
     args = [
         "--uri",
@@ -132,6 +138,7 @@ async def start_server(
 
 
 def write_key_file(directory: Path) -> Path:
+    """Write the emulator's key to a file only its owner reads."""
     path = directory / "key"
     path.write_text(KEY + "\n")
     path.chmod(0o600)
@@ -139,10 +146,13 @@ def write_key_file(directory: Path) -> Path:
 
 
 class EmptyCapture:
-    """A FIFO as the mic service's ALSA device (the ``testfile`` plugin): it opens and
-    captures, but nothing is ever written, so no audio flows."""
+    """A FIFO as the mic service's ALSA device (the ``testfile`` plugin).
+
+    It opens and captures, but nothing is ever written, so no audio flows.
+    """
 
     def __init__(self, directory: Path) -> None:
+        """Make the FIFO in ``directory``."""
         self.path = directory / "mic.fifo"
         os.mkfifo(self.path)
         # Open read-write: the capture's open does not block, and it never sees an end.
@@ -150,6 +160,7 @@ class EmptyCapture:
         self.device = f"testfile:{self.path}"
 
     def close(self) -> None:
+        """Close the FIFO's writing end."""
         os.close(self._fd)
 
 
@@ -173,10 +184,12 @@ class Flood:
 
     @property
     def error(self) -> Error | None:
+        """Return the Error the server answered, if any."""
         return next((Error.from_event(e) for e in self.events if Error.is_type(e.type)), None)
 
     @property
     def types(self) -> list[str]:
+        """Return the types of the events the server answered."""
         return [event.type for event in self.events]
 
 
@@ -193,12 +206,16 @@ async def flood(
     raw: bytes | None = None,
     until: Callable[[Flood], bool] | None = None,
 ) -> Flood:
-    """Send ``opening`` (Transcribe, AudioStart of the format) and ``preamble``, then the
-    chunk (or ``raw`` bytes) again and again for ``seconds``, reading what the server
-    answers meanwhile; end early when the server closes or ``until(result)`` holds."""
+    """Flood ``port`` for ``seconds``, reading what the server answers meanwhile.
+
+    Send ``opening`` (Transcribe, AudioStart of the format) and ``preamble``, then the chunk
+    (or ``raw`` bytes) again and again; end early when the server closes or
+    ``until(result)`` holds.
+    """
     result = Flood()
     reader, writer = await asyncio.open_connection(HOST, port)
     done = asyncio.Event()
+    leaving = False  # from here on, the end of the answers is our own close
 
     async def read_answers() -> None:
         with contextlib.suppress(ConnectionError, OSError, ValueError, EOFError):
@@ -206,7 +223,7 @@ async def flood(
                 result.events.append(event)
                 if until is not None and until(result):
                     done.set()
-        result.closed_by_server = True
+        result.closed_by_server = result.closed_by_server or not leaving
         done.set()
 
     answers = asyncio.create_task(read_answers())
@@ -231,6 +248,7 @@ async def flood(
     except (ConnectionError, OSError):
         result.closed_by_server = True
     finally:
+        leaving = True
         writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(answers, 5)
@@ -242,7 +260,7 @@ async def flood(
 async def flooding(
     port: int, seconds: float, payload: bytes, **kwargs: object
 ) -> AsyncIterator[asyncio.Task[Flood]]:
-    """A flood in the background for the duration of the block (and then to its end)."""
+    """Run a flood in the background during the block (and then to its end)."""
     task = asyncio.create_task(flood(port, seconds, payload, **kwargs))  # type: ignore[arg-type]
     try:
         yield task
@@ -258,6 +276,8 @@ def loop_to(pcm: bytes, size: int) -> bytes:
 
 @dataclass(frozen=True)
 class Answer:
+    """What a neighbour's request got, and how long after its AudioStop."""
+
     text: str | None
     error: Error | None
     seconds: float  # from AudioStop to the Transcript (or Error)

@@ -21,8 +21,10 @@ StartProcess = Callable[..., Awaitable[ServerProcess]]
 
 @pytest.fixture
 async def server_process(emulator: QwenEmulator, tmp_path: Path) -> AsyncIterator[StartProcess]:
-    """``server = await server_process(*flags, mic_device=None)``: the server as a process
-    on a free loopback port; its log is ``tmp_path / "server.log"``; stopped at the end."""
+    """Start the server as its own process, with the flags given.
+
+    On a free loopback port; its log is ``tmp_path / "server.log"``; stopped at the end.
+    """
     key_file = write_key_file(tmp_path)
     started: list[ServerProcess] = []
 
@@ -40,5 +42,5 @@ async def server_process(emulator: QwenEmulator, tmp_path: Path) -> AsyncIterato
 
 @pytest.fixture
 def free_tcp_port() -> int:
-    """A loopback port nothing listens on (a fallback that is down, say)."""
+    """Return a loopback port nothing listens on (a fallback that is down, say)."""
     return free_port()

@@ -1,8 +1,8 @@
-"""A flood against ``--daily-audio-minutes``: the budget counts what reached the service and
-ends the request that reaches it.
+"""A flood against ``--daily-audio-minutes``.
 
-Before, the budget counted appends as they were built: a flood counted 3,541 s in under a
-second while about 2 s reached the service, and was checked only when a request began.
+The budget counts what reached the service and ends the request that reaches it. Before, the
+budget counted appends as they were built: a flood counted 3,541 s in under a second while
+about 2 s reached the service, and was checked only when a request began.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ TEXT = "what time is it"
 
 
 async def _baseline(server: ServerProcess, pcm: bytes) -> int:
-    """The server's memory after one ordinary request (its imports and first session)."""
+    """Return the server's memory after one ordinary request (imports, first session)."""
     answer = await neighbour(server.port, pcm)
     assert answer.text == TEXT
     return server.rss
@@ -60,8 +60,10 @@ async def test_an_audio_flood_grows_the_server_by_at_most_64_mib_and_a_neighbour
 async def test_a_silent_flood_paced_in_vad_mode_is_slowed_down_by_tcp(
     server_process: StartProcess, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    """No speech for the recording path to cut: VAD mode, paced at real time; what the
-    server does not send on, it does not read (bounded buffer, then TCP backpressure)."""
+    """Pace a flood with no speech for the recording path to cut in VAD mode.
+
+    What the server does not send on, it does not read (bounded buffer, then TCP).
+    """
     emulator.recognizer_factory = ScriptedRecognizer([TEXT])
     server = await server_process()
     baseline = await _baseline(server, speech_pcm("what_time_is_it"))

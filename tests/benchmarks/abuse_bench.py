@@ -53,6 +53,8 @@ BUDGET_S = 3.0
 
 @dataclass
 class Outcome:
+    """One attack's numbers."""
+
     attack: str
     peak_growth: int
     after_growth: int
@@ -64,6 +66,8 @@ class Outcome:
 
 @dataclass
 class Attack:
+    """One attack: the server's flags and the flood's arguments."""
+
     name: str
     flags: tuple[str, ...]
     flood: dict[str, object]
@@ -77,6 +81,7 @@ def _pcm() -> bytes:
 
 
 def attacks(pcm: bytes, state: Path) -> list[Attack]:
+    """Return issue 28's floods, in the order printed."""
     header = json.dumps({"type": "describe", "payload_length": 700 * MIB}).encode() + b"\n"
     return [
         Attack("audio flood (VAD mode, default flags)", (), {"payload": loop_to(pcm, 32000)}),
@@ -116,6 +121,7 @@ async def run_attack(
     seconds: float,
     state: Path,
 ) -> Outcome:
+    """Start a server, take its baseline, flood it with a neighbour's request meanwhile."""
     capture = EmptyCapture(Path(tempfile.mkdtemp(prefix="abusebench"))) if attack.mic else None
     server = await start(*attack.flags, mic_device=capture.device if capture else None)
     try:
@@ -157,6 +163,7 @@ async def run_attack(
 
 
 async def main(seconds: float = 5.0) -> list[Outcome]:
+    """Run every attack for ``seconds`` and print its row."""
     logging.basicConfig(level=logging.ERROR)
     pcm = _pcm()
     outcomes: list[Outcome] = []

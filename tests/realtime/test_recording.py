@@ -122,8 +122,11 @@ async def test_a_buffered_second_without_its_end_stays_in_vad_mode(
 async def test_audio_far_ahead_of_real_time_is_a_recording_without_waiting_for_its_end(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    """3 s in hand at once is a file or a script, not a microphone: manual mode, cut at the
-    silences of the audio that follows, whenever its end comes (no race with the end)."""
+    """Send 3 s in hand at once as a recording: a file or a script, not a microphone.
+
+    Manual mode, cut at the silences of the audio that follows, whenever its end comes (no
+    race with the end).
+    """
     pcm = speech_pcm("two_commands")
     client = _client(service)
 
@@ -143,8 +146,11 @@ async def test_audio_far_ahead_of_real_time_is_a_recording_without_waiting_for_i
 async def test_a_long_recording_is_held_in_bounded_stretches_and_cut_at_its_silences(
     service: QwenEmulator,
 ) -> None:
-    """Longer than the hold: ``send_audio`` waits for room; every command is still its own
-    commit, and the audio not yet written never exceeds the hold (plus one piece)."""
+    """Hold a recording longer than the hold in bounded stretches.
+
+    ``send_audio`` waits for room; every command is still its own commit, and the audio not
+    yet written never exceeds the hold (plus one piece).
+    """
     command = _tone(1.0) + _silence(2.0)
     pcm = _silence(0.5) + command * 12  # 36.5 s, three holds
     client = _client(service)

@@ -150,6 +150,22 @@ class MicService:
             except WireError as err:
                 _LOGGER.warning("Closing a mic client that sent a bad event: %s", err)
                 await self._write(writer, lock, Error(text=str(err), code="bad-request").event())
+                await _linger(reader, writer)
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read and discard for a moment before closing.
+
+    Closing with unread data sends a TCP reset, which can destroy the Error before the
+    client reads it.
+    """
+    with contextlib.suppress(OSError, RuntimeError):
+        if writer.can_write_eof():
+            writer.write_eof()
+    with contextlib.suppress(TimeoutError, OSError):
+        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+            while await reader.read(1 << 16):
+                pass
 
 
 async def start_mic_service(args: argparse.Namespace) -> MicService:

@@ -118,13 +118,17 @@ class AudioSender:
 
     @property
     def buffer_limit(self) -> int:
-        """Bytes of audio a caller may have buffered before it waits: a recording's hold
-        while the mode is open or a recording is cut, else ``max_buffered_ms``."""
+        """Return the bytes of audio a caller may have buffered before it waits.
+
+        A recording's hold while the mode is open or a recording is cut, else
+        ``max_buffered_ms``.
+        """
         holding = self.holding or self._cutter is not None
         return int((RECORDING_HOLD_S if holding else self._max_buffered_s) * self.bytes_per_second)
 
     @property
     def has_space(self) -> bool:
+        """Tell whether a caller may add audio now."""
         return self.buffered_audio_bytes < self.buffer_limit
 
     def queue_audio(self, pcm: bytes) -> None:
@@ -186,8 +190,10 @@ class AudioSender:
             self._cut_timer = loop.call_later(RECORDING_STALL_S, self._cut_stalled)
 
     def _cut_stalled(self) -> None:
-        """A recording's source paused (not for want of room): commit what is pending, so
-        that it is transcribed while the source stays silent."""
+        """Commit what is pending when a recording's source paused (not for want of room).
+
+        So it is transcribed while the source stays silent.
+        """
         self._cut_timer = None
         if self._cutter is None:
             return

@@ -154,8 +154,11 @@ class QwenRealtimeClient:
         return self._sender.audio_bytes_sent
 
     def limit_audio(self, quota: AudioQuota | None) -> None:
-        """Ask ``quota`` before writing each append from now on; once it refuses, no more
-        audio is written (queued audio is dropped; commits and the end still go)."""
+        """Ask ``quota`` before writing each append from now on.
+
+        Once it refuses, no more audio is written (queued audio is dropped; commits and the
+        end still go).
+        """
         self._sender.quota = quota
 
     @property
@@ -226,10 +229,11 @@ class QwenRealtimeClient:
             self._sender.queue_audio(batch)
 
     async def send_audio(self, pcm: bytes) -> None:
-        """Like ``append_audio``, but waits while the audio not yet written is at its bound
+        """Queue audio like ``append_audio``, but wait for room and write directly.
+
+        It waits while the audio not yet written is at its bound
         (``AudioOptions.max_buffered_ms``; a recording's hold, recording.py), and writes a
         full append to the socket at once when nothing is queued and no backlog is paced.
-
         The wait slows a source faster than the service down (a Wyoming client is then
         not read, so TCP slows it); it ends with QwenTimeoutError when the service takes
         no audio for the connect, setup and finish timeouts together. The direct write

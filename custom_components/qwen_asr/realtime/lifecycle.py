@@ -125,9 +125,11 @@ class SessionLifecycle:
             raise self._results.attempt_error
 
     def _choose_mode(self, fast: bool) -> None:
-        """Before the session's one ``session.update``: a recording (``fast``: its end in
-        hand, or arriving far faster than real time) goes in manual mode, committed at its
-        silences (the rule and why: recording.py)."""
+        """Choose the mode before the session's one ``session.update``.
+
+        A recording (``fast``: its end in hand, or arriving far faster than real time) goes
+        in manual mode, committed at its silences (the rule and why: recording.py).
+        """
         sender = self.sender
         if not sender.holding:
             return  # a retried attempt: the mode was chosen for the first one

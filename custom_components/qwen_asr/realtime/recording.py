@@ -139,6 +139,7 @@ class SilenceCutter:
     """
 
     def __init__(self, sample_rate: int, silence_ms: int, hold_bytes: int) -> None:
+        """Cut at silences of ``silence_ms``, holding up to ``hold_bytes``."""
         self._sample_rate = sample_rate
         self._silence_ms = silence_ms
         self._hold_bytes = hold_bytes
@@ -146,10 +147,11 @@ class SilenceCutter:
 
     @property
     def size(self) -> int:
+        """Return the bytes pending."""
         return len(self._pending)
 
     def add(self, pcm: bytes) -> list[tuple[bytes, bool]]:
-        """(audio, commit after it) to queue now; empty while the hold is filling."""
+        """Return the (audio, commit after it) to queue now; empty while the hold fills."""
         self._pending += pcm
         if len(self._pending) < self._hold_bytes:
             return []
@@ -162,8 +164,10 @@ class SilenceCutter:
         return [(piece, True) for piece in pieces[:-1]]
 
     def finish(self) -> list[bytes]:
-        """The pending rest cut at its silences (the recording's end, or a caller's commit),
-        each piece to be committed."""
+        """Return the pending rest cut at its silences, each piece to be committed.
+
+        At the recording's end, or a caller's commit.
+        """
         rest = bytes(self._pending)
         self._pending.clear()
         if not rest:
@@ -188,8 +192,11 @@ class RecordingRule:
             self._first_audio_at = time.monotonic()
 
     async def arrives_fast(self, held_s: Callable[[], float]) -> bool:
-        """Whether the audio in hand (``held_s()`` seconds) is a recording: its end is in
-        hand, or it arrives far faster than real time; live audio returns at once."""
+        """Tell whether the audio in hand (``held_s()`` seconds) is a recording.
+
+        It is when its end is in hand, or it arrives far faster than real time; live audio
+        returns at once.
+        """
         if not self._enabled:
             return False
         deadline = time.monotonic() + RECORDING_END_WAIT_S
@@ -209,8 +216,10 @@ class RecordingRule:
         return True
 
     def commits(self, held: bytes, config: SessionConfig, *, whole: bool) -> list[bytes] | None:
-        """The pieces to commit if the recording ``held`` (``whole``: with its end) goes in
-        manual mode."""
+        """Return the pieces to commit if the recording ``held`` goes in manual mode.
+
+        ``whole``: with its end (then no early answer is due).
+        """
         if not self._enabled or config.vad is None:
             return None
         seconds = len(held) / (config.sample_rate * SAMPLE_WIDTH)
