@@ -25,12 +25,13 @@ from qwen_asr_realtime.const import SAMPLE_WIDTH
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 from wyoming.event import Event
 
-from .audio import PcmConverter, PcmFormat
+from .audio import TARGET_FORMAT, PcmConverter, PcmFormat
 from .limits import Refusal, Ticket
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
+TARGET_BYTES_PER_S = TARGET_FORMAT.bytes_per_second
 Emit = Callable[[Event], Awaitable[None]]
 OnFailure = Callable[[QwenError], Awaitable[None]]
 
@@ -187,7 +188,10 @@ class TranscriptionRequest:
         if self._budget_reached:
             return  # the session is ending: the rest of the audio is not sent
         if self._held is not None:
-            self._held.extend(self._converter.convert(audio))
+            converted = self._converter.convert(audio)
+            if len(self._held) + len(converted) > self._max_seconds * TARGET_BYTES_PER_S:
+                return  # --buffered (a benchmark's baseline): bounded, the rest is ignored
+            self._held.extend(converted)
             return
         try:
             await self.client.send_audio(audio)
