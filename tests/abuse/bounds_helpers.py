@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +135,10 @@ async def start_server(
         await server.stop()
         raise
     return server
+
+
+# The abuse suite's ``server_process`` fixture: ``await server_process(*flags, mic_device=)``.
+StartProcess = Callable[..., Awaitable[ServerProcess]]
 
 
 def write_key_file(directory: Path) -> Path:

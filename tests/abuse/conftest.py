@@ -8,15 +8,13 @@ what reached it. Helpers other topics may reuse are in ``bounds_helpers.py``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bounds_helpers import ServerProcess, free_port, start_server, write_key_file
+from bounds_helpers import ServerProcess, StartProcess, free_port, start_server, write_key_file
 
 from wyoming_server.emulator import QwenEmulator
-
-StartProcess = Callable[..., Awaitable[ServerProcess]]
 
 
 @pytest.fixture

@@ -14,8 +14,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bounds_helpers import MIB, EmptyCapture, ServerProcess, flooding, loop_to, neighbour
-from conftest import StartProcess
+from bounds_helpers import (
+    MIB,
+    EmptyCapture,
+    ServerProcess,
+    StartProcess,
+    flooding,
+    loop_to,
+    neighbour,
+)
 
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
