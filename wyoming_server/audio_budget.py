@@ -1,9 +1,12 @@
 """``--daily-audio-minutes``: audio streamed to Qwen per UTC day, kept in a small JSON file.
 
-What counts is what the client actually wrote into Qwen appends (``audio_bytes_sent``), not
-what a Wyoming client sent: audio ignored after an early answer costs nothing. The file is
-replaced atomically (temporary file, fsync, rename), so a crash leaves the old or the new
-count, never half a file; a missing or unreadable file starts a new count and says so.
+What counts is the audio the client actually wrote to Qwen's socket (``audio_bytes_sent``),
+counted as each append is written (``count``), not what a Wyoming client sent or what was
+queued: audio ignored after an early answer or dropped at the budget costs nothing. The
+count is in memory at once (so a request in progress meets the limit) and written to the
+file after each request (``save``). The file is replaced atomically (temporary file, fsync,
+rename), so a crash leaves the old or the new count, never half a file; a missing or
+unreadable file starts a new count and says so.
 """
 
 from __future__ import annotations
@@ -94,18 +97,27 @@ class AudioBudget:
         return self.used_seconds >= self.daily_seconds
 
     def refusal(self) -> str:
+        # In seconds: a small budget in minutes would read "0.0 of 0.01 minutes".
         return (
-            f"The daily audio budget is used up ({self.used_seconds / 60:.1f} of "
-            f"{self.daily_seconds / 60:g} minutes sent to Qwen today, UTC; "
-            "--daily-audio-minutes); it starts again at midnight UTC"
+            f"The daily audio budget is used up ({self.used_seconds:.1f} of "
+            f"{self.daily_seconds:g} seconds sent to Qwen today, UTC; --daily-audio-minutes "
+            f"{self.daily_seconds / 60:g}); it starts again at midnight UTC"
         )
 
-    async def add(self, seconds: float) -> None:
-        """Count audio sent upstream and write the file (in a thread: fsync may be slow)."""
-        if seconds <= 0:
-            return
+    def count(self, seconds: float) -> None:
+        """Count audio just written upstream (in memory; ``save`` writes the file)."""
         self._roll_over()
         self._used += seconds
+
+    async def add(self, seconds: float) -> None:
+        """Count audio sent upstream and write the file."""
+        if seconds > 0:
+            self.count(seconds)
+            await self.save()
+
+    async def save(self) -> None:
+        """Write today's count to the file (in a thread: fsync may be slow)."""
+        self._roll_over()
         async with self._lock:  # writes in order; the latest count always wins
             day, used = self._day, self._used
             try:

@@ -1,6 +1,7 @@
 """A second Wyoming ASR service that answers when Qwen fails (``--fallback-uri``).
 
-``AudioRecording`` keeps a request's audio from AudioStart (bounded by the request limit);
+``AudioRecording`` keeps a request's audio from AudioStart, converted to 16 kHz mono (bounded
+in those bytes by the request limit, whatever format the client declared);
 ``FallbackSession`` replays it to the fallback -- ``Transcribe`` with the request's
 language, ``AudioStart``, the chunks, ``AudioStop`` once the client sent it -- and follows
 the recording live for audio that is still coming. ``FallbackEngine`` is the configuration
@@ -20,7 +21,7 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, async_write_event
 
-from .audio import PcmFormat
+from .audio import TARGET_FORMAT, PcmConverter, PcmFormat
 from .wire import WireError, read_event
 
 _LOGGER = logging.getLogger(__name__)
@@ -83,32 +84,47 @@ class FallbackEngine:
 
 
 class AudioRecording:
-    """A request's audio as the client sent it, in order, up to ``max_seconds``."""
+    """A request's audio, converted to 16 kHz mono, in order, up to ``max_seconds`` of it.
+
+    Bounded in bytes after conversion: a client declaring 384 kHz, 4 bytes and 32 channels
+    is held at 32 kB a second like any other. The fallback hears it in that format.
+    """
 
     def __init__(self, max_seconds: float) -> None:
-        self.max_seconds = max_seconds
-        self.format: PcmFormat | None = None
+        self.max_bytes = int(max_seconds * TARGET_FORMAT.bytes_per_second)
+        self.format: PcmFormat | None = None  # what the fallback is sent: TARGET_FORMAT
         self.pieces: list[tuple[PcmFormat, bytes]] = []
-        self.seconds = 0.0
+        self.size = 0
         self.stopped = False
         self.overflowed = False  # audio was dropped: the fallback would not hear it all
         self.changed = asyncio.Event()
+        self._converter: PcmConverter | None = None
+
+    @property
+    def seconds(self) -> float:
+        """Return the seconds of audio held."""
+        return self.size / TARGET_FORMAT.bytes_per_second
 
     def set_format(self, audio_format: PcmFormat) -> None:
-        self.format = audio_format
+        """Set the client's format from now on (AudioFormatError if it is not PCM)."""
+        if self._converter is None or self._converter.source != audio_format:
+            self._converter = PcmConverter(audio_format)
+        self.format = TARGET_FORMAT
         self.changed.set()
 
-    def add(self, audio: bytes) -> None:
-        assert self.format is not None, "set_format() comes first"
-        if not audio or self.overflowed:
-            return
-        seconds = len(audio) / self.format.bytes_per_second
-        if self.seconds + seconds > self.max_seconds:
+    def add(self, audio: bytes) -> bytes:
+        """Convert ``audio`` and keep it while within the bound; returns it converted."""
+        assert self._converter is not None, "set_format() comes first"
+        converted = self._converter.convert(audio)
+        if not converted or self.overflowed:
+            return converted
+        if self.size + len(converted) > self.max_bytes:
             self.overflowed = True
-            return
-        self.seconds += seconds
-        self.pieces.append((self.format, audio))
+            return converted
+        self.size += len(converted)
+        self.pieces.append((TARGET_FORMAT, converted))
         self.changed.set()
+        return converted
 
     def stop(self) -> None:
         self.stopped = True

@@ -21,7 +21,7 @@ from qwen_asr_realtime import QwenConnectionError, QwenError
 from wyoming.asr import Transcript, TranscriptStart, TranscriptStop
 from wyoming.event import Event
 
-from .audio import PcmFormat
+from .audio import TARGET_FORMAT, PcmFormat
 from .fallback import (
     AudioRecording,
     FallbackAnswer,
@@ -104,17 +104,16 @@ class GuardedRequest:
 
     def set_format(self, audio_format: PcmFormat) -> None:
         """Raises AudioFormatError for formats that are not PCM."""
-        audio_format.validate()
+        self._recording.set_format(audio_format)  # converts once, for Qwen and the fallback
         if self._session is None and self._primary is not None:
-            self._primary.set_format(audio_format)
-        self._recording.set_format(audio_format)
+            self._primary.set_format(TARGET_FORMAT)
         self.audio_started = True
 
     async def feed(self, audio: bytes) -> None:
-        self._recording.add(audio)
+        converted = self._recording.add(audio)
         if self._session is None and self._primary is not None:
             try:
-                await self._primary.feed(audio)
+                await self._primary.feed(converted)
             except QwenError as err:
                 if not self._switch(err):
                     raise
@@ -163,8 +162,12 @@ class GuardedRequest:
         await self._emit(event)
 
     async def _qwen_failed(self, err: QwenError) -> None:
-        """The result task's failure: the fallback takes over, or the client is told."""
-        if not self._switch(err):
+        """Handle the result task's failure: the fallback takes over, or the client is told.
+
+        The client is told also when Qwen answered already: a request that reached the
+        budget says so after its transcript.
+        """
+        if (self._session is None and self.answered) or not self._switch(err):
             await self._on_failure(err)
 
     def _switch(self, err: QwenError) -> bool:

@@ -39,14 +39,29 @@ class Refusal(QwenError):
         self.reason = reason  # for the log: why Qwen is not asked
 
 
+def budget_refusal(budget: AudioBudget) -> Refusal:
+    """Return the refusal of a request beyond the daily budget."""
+    return Refusal(
+        "budget-exceeded",
+        budget.refusal(),
+        reason="the daily audio budget is used up (--daily-audio-minutes)",
+    )
+
+
 class Ticket:
-    """One admitted request: holds a session slot until ``free_slot`` or ``release``."""
+    """One admitted request: holds a session slot until ``free_slot`` or ``release``.
+
+    An ``AudioQuota``: counts the audio its session writes against the daily budget as it
+    is written.
+    """
 
     def __init__(self, gate: RequestGate, client: str | None) -> None:
         """Hold a slot of ``gate`` for ``client``."""
         self._gate: RequestGate | None = gate
         self._slot_gate: RequestGate | None = gate
         self._client = client
+        self._budget = gate.budget
+        self._spent = 0.0
 
     def free_slot(self) -> None:
         """Give the session slot back (the request is answered); safe to call repeatedly.
@@ -58,12 +73,30 @@ class Ticket:
         if gate is not None:
             gate._free_slot(self._client)
 
-    async def release(self, audio_seconds_sent: float) -> None:
-        """Free the slot and count the audio that went upstream; safe to call repeatedly."""
+    def allows(self) -> bool:
+        """Tell whether another append may go upstream: the budget is not used up yet.
+
+        The append that reaches it is the one overrun.
+        """
+        return self._budget is None or not self._budget.exhausted
+
+    def spent(self, seconds: float) -> None:
+        """Count audio just written upstream."""
+        self._spent += seconds
+        if self._budget is not None:
+            self._budget.count(seconds)
+
+    def refusal(self) -> Refusal:
+        """Return what a request that reached the budget answers after its transcript."""
+        assert self._budget is not None
+        return budget_refusal(self._budget)
+
+    async def release(self) -> None:
+        """Free the slot and save the budget's count; safe to call repeatedly."""
         self.free_slot()
         gate, self._gate = self._gate, None
         if gate is not None:
-            await gate._count(audio_seconds_sent)
+            await gate._save(self._spent)
 
 
 class OpeningRate:
@@ -145,11 +178,7 @@ class RequestGate:
     def admit(self, client: str | None = None) -> Ticket | Refusal:
         """Admit a request from ``client`` (None: no address, unix or stdio), or refuse it."""
         if self.budget is not None and self.budget.exhausted:
-            return Refusal(
-                "budget-exceeded",
-                self.budget.refusal(),
-                reason="the daily audio budget is used up (--daily-audio-minutes)",
-            )
+            return budget_refusal(self.budget)
         if self.max_sessions is not None and self.open_sessions >= self.max_sessions:
             return Refusal(
                 "busy",
@@ -187,6 +216,6 @@ class RequestGate:
         else:
             self._held.pop(client, None)
 
-    async def _count(self, audio_seconds_sent: float) -> None:
-        if self.budget is not None:
-            await self.budget.add(audio_seconds_sent)
+    async def _save(self, audio_seconds_sent: float) -> None:
+        if self.budget is not None and audio_seconds_sent > 0:
+            await self.budget.save()  # counted as written (Ticket.spent)

@@ -96,4 +96,6 @@ def admitted_qwen_request(
     )
     request.on_session_end = admitted.release
     request.free_slot = admitted.free_slot
+    if gate.budget is not None:
+        request.limit_audio(admitted)  # counted as audio is written upstream
     return request

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from qwen_asr_realtime import (
+    AudioQuota,
     AuthenticationError,
     ConfigError,
     Final,
@@ -26,12 +27,13 @@ from qwen_asr_realtime.const import SAMPLE_WIDTH
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 from wyoming.event import Event
 
-from .audio import PcmConverter, PcmFormat
-from .limits import Refusal
+from .audio import TARGET_FORMAT, PcmConverter, PcmFormat
+from .limits import Refusal, Ticket
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
+TARGET_BYTES_PER_S = TARGET_FORMAT.bytes_per_second
 Emit = Callable[[Event], Awaitable[None]]
 OnFailure = Callable[[QwenError], Awaitable[None]]
 
@@ -90,6 +92,23 @@ class ChunkStream:
         return piece
 
 
+class _QuotaWatch:
+    """An ``AudioQuota`` that tells ``on_refused`` (once) when it first refuses."""
+
+    def __init__(self, quota: AudioQuota, on_refused: Callable[[], None]) -> None:
+        self._quota = quota
+        self._on_refused = on_refused
+
+    def allows(self) -> bool:
+        if self._quota.allows():
+            return True
+        self._on_refused()  # the sender asks no more once refused
+        return False
+
+    def spent(self, seconds: float) -> None:
+        self._quota.spent(seconds)
+
+
 class TranscriptionRequest:
     """Streams converted audio to Qwen and writes the Wyoming results.
 
@@ -97,6 +116,11 @@ class TranscriptionRequest:
     Transcript, TranscriptStop. With server endpointing they are written as soon as Qwen
     completes the first utterance, and the session is closed; the handler then ignores
     the rest of that request's audio.
+
+    ``feed`` waits while the audio not yet sent upstream is at its bound (the client's
+    ``send_audio``), so the handler stops reading a client faster than Qwen. A request
+    that reaches the daily budget (``limit_audio``) sends no more audio, finishes its Qwen
+    session, answers with the transcript so far and then ``Error`` ``budget-exceeded``.
     """
 
     def __init__(
@@ -124,12 +148,14 @@ class TranscriptionRequest:
         self._detected_language: str | None = None
         self._pump: asyncio.Task[None] | None = None
         self._held: bytearray | None = bytearray() if settings.buffered else None
-        # Called once when the Qwen session ends (answered early, or closed), with the audio
-        # seconds it sent: frees the request's --max-sessions slot and counts the budget.
-        self.on_session_end: Callable[[float], Awaitable[None]] | None = None
+        # Called once when the Qwen session ends (answered early, or closed): frees the
+        # request's --max-sessions slot and saves the budget's count.
+        self.on_session_end: Callable[[], Awaitable[None]] | None = None
         # Called once when the request is answered or its session ends, whichever is first:
         # frees the --max-sessions slot without waiting for Qwen's close handshake.
         self.free_slot: Callable[[], None] | None = None
+        self._budget_reached = False
+        self._ticket: Ticket | None = None  # set by limit_audio
 
     @property
     def audio_seconds_sent(self) -> float:
@@ -138,6 +164,21 @@ class TranscriptionRequest:
 
     def __repr__(self) -> str:
         return f"<TranscriptionRequest {self.client!r} answered={self.answered}>"
+
+    def limit_audio(self, ticket: Ticket) -> None:
+        """Write audio upstream only while the daily budget allows it (``ticket`` counts it)."""
+        self._ticket = ticket
+        self.client.limit_audio(_QuotaWatch(ticket, self._reached_budget))
+
+    def _reached_budget(self) -> None:
+        """End the Qwen session after what it has heard: the budget refused an append."""
+        _LOGGER.warning(
+            "A request reached the daily audio budget (--daily-audio-minutes): answering "
+            "with the transcript so far"
+        )
+        self._budget_reached = True
+        with contextlib.suppress(QwenError):
+            self.client.end_session_nowait()
 
     def start(self) -> None:
         """Open the Qwen session now; audio fed meanwhile is held until it is ready."""
@@ -156,14 +197,23 @@ class TranscriptionRequest:
         """Send one chunk (in the format last set) on; the client converts it with the
         chunks it is joined with. Raises QwenError once the session has failed."""
         assert self._converter is not None, "set_format() comes first"
+        if self._budget_reached:
+            return  # the session is ending: the rest of the audio is not sent
         if self._held is not None:
-            self._held.extend(self._converter.convert(audio))
+            converted = self._converter.convert(audio)
+            if len(self._held) + len(converted) > self._max_seconds * TARGET_BYTES_PER_S:
+                return  # --buffered (a benchmark's baseline): bounded, the rest is ignored
+            self._held.extend(converted)
             return
         try:
             await self.client.send_audio(audio)
         except SessionIdleError as err:
             if not await self._keep_recognized(err):
                 raise
+        except QwenError:
+            if self.answered or self._budget_reached:
+                return  # answered (or ending) while this chunk waited for room
+            raise
 
     async def finish(self) -> None:
         """The audio has ended: wait for every final transcript, then answer."""
@@ -199,14 +249,14 @@ class TranscriptionRequest:
             free()
 
     async def _end_session(self) -> None:
-        """Close the Qwen session; the first time, tell ``on_session_end`` what it sent."""
+        """Close the Qwen session; the first time, call ``on_session_end``."""
         self._free_slot()
         try:
             await self.client.close()
         finally:
             callback, self.on_session_end = self.on_session_end, None
             if callback is not None:
-                await callback(self.audio_seconds_sent)
+                await callback()
 
     async def _pump_events(self) -> None:
         try:
@@ -222,6 +272,9 @@ class TranscriptionRequest:
                             await self._answer(event.transcript)
                             await self._end_session()
                             return
+            if self._budget_reached and self._ticket is not None and not self.answered:
+                await self._answer(self.client.transcript)  # what Home Assistant reads
+                await self._on_failure(self._ticket.refusal())  # then the reason, and close
         except QwenError as err:
             if not self.answered and not await self._keep_recognized(err):
                 await self._on_failure(err)

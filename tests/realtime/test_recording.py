@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from qwen_asr_realtime import AudioOptions, QwenRealtimeClient, SessionConfig, Timeouts, VadConfig
-from qwen_asr_realtime.recording import split_at_silences
+from qwen_asr_realtime.recording import RECORDING_HOLD_S, SilenceCutter, split_at_silences
 
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer, SessionRecord
 
@@ -103,20 +103,73 @@ async def test_without_the_fast_path_a_recording_is_paced_in_vad_mode(
     assert _appends_span_s(record) >= 5.5 - 2.0 - 0.3  # paced: at most 2 s ahead
 
 
-async def test_audio_ahead_of_real_time_without_its_end_stays_in_vad_mode(
+async def test_a_buffered_second_without_its_end_stays_in_vad_mode(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    """A backlog whose end is still to come may go on live: VAD mode, paced."""
+    """A satellite's buffered second, its end still to come, may go on live: VAD mode."""
     pcm = speech_pcm("two_commands")
     client = _client(service)
 
     async def backlog_then_more(client: QwenRealtimeClient) -> None:
-        client.append_audio(pcm[: 3 * BYTES_PER_S])  # 3 s held while connecting
+        client.append_audio(pcm[:BYTES_PER_S])  # 1 s held while connecting
         await client.connect()
-        client.append_audio(pcm[3 * BYTES_PER_S :])
+        client.append_audio(pcm[BYTES_PER_S:])
 
     assert await _transcripts(client, backlog_then_more) == TWO_COMMANDS
     _assert_live(client, service.sessions[-1])
+
+
+async def test_audio_far_ahead_of_real_time_is_a_recording_without_waiting_for_its_end(
+    service: QwenEmulator, speech_pcm: Callable[..., bytes]
+) -> None:
+    """Send 3 s in hand at once as a recording: a file or a script, not a microphone.
+
+    Manual mode, cut at the silences of the audio that follows, whenever its end comes (no
+    race with the end).
+    """
+    pcm = speech_pcm("two_commands")
+    client = _client(service)
+
+    async def file_then_the_rest_later(client: QwenRealtimeClient) -> None:
+        client.append_audio(pcm[: 3 * BYTES_PER_S])
+        await client.connect()  # configured before the rest and the end arrive
+        client.append_audio(pcm[3 * BYTES_PER_S :])
+
+    assert await _transcripts(client, file_then_the_rest_later) == TWO_COMMANDS
+    record = service.sessions[-1]
+    assert not client.recording  # its end was not in hand: it may be answered early
+    assert record.config.turn_detection is None
+    assert record.client_types.count(COMMIT) == 2  # one per command
+    assert record.audio_bytes == len(pcm)
+
+
+async def test_a_long_recording_is_held_in_bounded_stretches_and_cut_at_its_silences(
+    service: QwenEmulator,
+) -> None:
+    """Hold a recording longer than the hold in bounded stretches.
+
+    ``send_audio`` waits for room; every command is still its own commit, and the audio not
+    yet written never exceeds the hold (plus one piece).
+    """
+    command = _tone(1.0) + _silence(2.0)
+    pcm = _silence(0.5) + command * 12  # 36.5 s, three holds
+    client = _client(service)
+    hold = int(RECORDING_HOLD_S * BYTES_PER_S)
+    piece = BYTES_PER_S // 10
+    peak = 0
+
+    async def fast_script(client: QwenRealtimeClient) -> None:
+        nonlocal peak
+        for start in range(0, len(pcm), piece):
+            await client.send_audio(pcm[start : start + piece])
+            peak = max(peak, client._sender.buffered_audio_bytes)
+
+    await _transcripts(client, fast_script)
+    record = service.sessions[-1]
+    assert record.config.turn_detection is None
+    assert record.client_types.count(COMMIT) == 12
+    assert record.audio_bytes == len(pcm)
+    assert peak <= hold + piece
 
 
 async def test_a_recording_whose_end_arrives_after_the_connection_opened(
@@ -216,3 +269,21 @@ def test_a_click_is_not_speech() -> None:
     assert split_at_silences(_silence(1.0) + _tone(0.06) + _silence(1.0), RATE, 800) is None
     clicked = _tone(1.0) + _silence(0.5) + _tone(0.04) + _silence(0.5) + _tone(1.0)
     assert len(split_at_silences(clicked, RATE, 800) or []) == 2
+
+
+def test_a_recording_still_arriving_is_cut_in_held_stretches() -> None:
+    cutter = SilenceCutter(RATE, 800, hold_bytes=int(RATE * 4.0) * 2)
+    first = _tone(1.0) + _silence(1.0) + _tone(1.0)  # 3 s: below the hold
+    assert cutter.add(first) == []
+    given = cutter.add(_silence(1.0) + _tone(0.5))  # 4.5 s: cut in both silences
+    half = _silence(0.5)
+    assert given == [(_tone(1.0) + half, True), (half + _tone(1.0) + half, True)]
+    assert cutter.size == len(half + _tone(0.5))  # the last piece may go on: it waits
+    assert cutter.finish() == [half + _tone(0.5)]
+    assert cutter.size == 0
+
+
+def test_a_held_stretch_without_a_cut_goes_on_uncommitted() -> None:
+    cutter = SilenceCutter(RATE, 800, hold_bytes=int(RATE * 2.0) * 2)
+    assert cutter.add(_tone(2.5)) == [(_tone(2.5), False)]
+    assert cutter.size == 0

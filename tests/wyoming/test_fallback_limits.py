@@ -165,8 +165,8 @@ async def test_a_failing_fallback_answers_the_refusal(
         write_usage(state, utc_today(), 60.0)
         limits = {"daily_audio_seconds": 60.0, "state_file": state}
         refusal = (
-            "The daily audio budget is used up (1.0 of 1 minutes sent to Qwen today, UTC; "
-            "--daily-audio-minutes); it starts again at midnight UTC"
+            "The daily audio budget is used up (60.0 of 60 seconds sent to Qwen today, UTC; "
+            "--daily-audio-minutes 1); it starts again at midnight UTC"
         )
     silent: SilentFallback | None = None
     async with contextlib.AsyncExitStack() as stack:

@@ -113,7 +113,7 @@ def _wait_for_usage(path: Path) -> Callable[[], float | None]:
     return lambda: read_usage(path, utc_today())
 
 
-async def test_a_tiny_daily_budget_is_exceeded_by_the_second_request(
+async def test_a_tiny_daily_budget_ends_the_request_that_reaches_it_and_refuses_the_next(
     start_server: StartServer,
     emulator: QwenEmulator,
     speech_pcm: Callable[..., bytes],
@@ -126,10 +126,12 @@ async def test_a_tiny_daily_budget_is_exceeded_by_the_second_request(
     pcm = speech_pcm("what_time_is_it")
     port = await start_server(**budget)
     assert "starting a new daily count" in caplog.text  # no file yet
+    # 2.1 s of speech against 1 s: the transcript so far (what HA reads), then the Error.
     assert (await transcribe(port, pcm)).text == "what time is it"
     await wait_until(_wait_for_usage(state))
     used = read_usage(state, utc_today())
-    assert used is not None and used >= len(pcm) / 32000 * 0.9  # what went upstream
+    assert used is not None and 1.0 <= used <= 2.0  # what went upstream: one append over
+    assert used == pytest.approx(emulator.sessions[0].audio_bytes / 32000, abs=0.001)
     assert [p.name for p in state.parent.iterdir()] == [state.name]  # no temporary files
 
     second = await transcribe(port, pcm)

@@ -1,7 +1,9 @@
 """The Wyoming ``mic`` service: every client gets ``AudioStart`` and then the live chunks.
 
 This is what wyoming-satellite's ``--mic-uri`` connects to. ``Describe`` is answered at any
-time with an ``Info`` holding a ``MicProgram``.
+time with an ``Info`` holding a ``MicProgram``. Clients' events are read with the server's
+bounded reader (wire.py): a header announcing a payload over its limit gets ``Error`` and
+the connection is closed, nothing of it buffered.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import contextlib
 import logging
 
 from wyoming.audio import AudioChunk, AudioFormat, AudioStart
-from wyoming.event import Event, async_read_event, async_write_event
+from wyoming.error import Error
+from wyoming.event import Event, async_write_event
 from wyoming.info import Attribution, Describe, Info, MicProgram
 
 from .. import __version__
 from ..access import DEFAULT_FILTER, ClientFilter, ClientGate, refuse
 from ..server import ListenAddress, parse_uri
+from ..wire import WireError, read_event
 from .args import capture_config
 from .capture import OUTPUT_FORMAT, MicCapture, MicChunk
 from .exposure import exposure_warning
@@ -137,11 +141,31 @@ class MicService:
     async def _answer(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lock: asyncio.Lock
     ) -> None:
-        """Answer Describe; return when the client hangs up."""
-        with contextlib.suppress(OSError, ValueError):
-            while (event := await async_read_event(reader)) is not None:
-                if Describe.is_type(event.type):
-                    await self._write(writer, lock, self.info.event())
+        """Answer Describe; return when the client hangs up or sends a bad event."""
+        with contextlib.suppress(OSError, TimeoutError):
+            try:
+                while (event := await read_event(reader)) is not None:
+                    if Describe.is_type(event.type):
+                        await self._write(writer, lock, self.info.event())
+            except WireError as err:
+                _LOGGER.warning("Closing a mic client that sent a bad event: %s", err)
+                await self._write(writer, lock, Error(text=str(err), code="bad-request").event())
+                await _linger(reader, writer)
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read and discard for a moment before closing.
+
+    Closing with unread data sends a TCP reset, which can destroy the Error before the
+    client reads it.
+    """
+    with contextlib.suppress(OSError, RuntimeError):
+        if writer.can_write_eof():
+            writer.write_eof()
+    with contextlib.suppress(TimeoutError, OSError):
+        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+            while await reader.read(1 << 16):
+                pass
 
 
 async def start_mic_service(args: argparse.Namespace) -> MicService:

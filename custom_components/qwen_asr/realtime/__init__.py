@@ -4,7 +4,7 @@ Shared by the Home Assistant integration and the Wyoming server; it never import
 Home Assistant.
 """
 
-from .audio_out import AudioConverter, AudioOptions
+from .audio_out import AudioConverter, AudioOptions, AudioQuota
 from .breaker import BreakerState, CircuitBreaker
 from .client import QwenRealtimeClient
 from .config import (
@@ -54,6 +54,7 @@ from .stable import StableText
 __all__ = [
     "AudioConverter",
     "AudioOptions",
+    "AudioQuota",
     "AuthenticationError",
     "BreakerState",
     "CircuitBreaker",

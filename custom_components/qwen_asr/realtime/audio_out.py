@@ -30,6 +30,10 @@ DEFAULT_COALESCE_MS = 100
 # Covers the audio held while a far region connects (a TLS connection across continents and
 # the session set-up take up to about a second), so live streams are never delayed.
 DEFAULT_MAX_AHEAD_MS = 2000
+# Audio queued for the socket and not yet written, at most (converted, at the session's rate):
+# a caller of ``send_audio`` that is further ahead waits, so a fast source is slowed down to
+# what the service takes instead of filling memory (pacing alone only delays the writes).
+DEFAULT_MAX_BUFFERED_MS = 5000
 MAX_COALESCE_MS = 1000
 # VAD mode with pacing: larger pieces (a whole file appended at once) are split into appends
 # of at most this much audio, so that they can be paced.
@@ -50,12 +54,26 @@ class AudioOptions:
     # VAD mode: a whole recording in hand before the session is configured goes in manual
     # mode, committed at its silences (recording.py); False: VAD mode, paced.
     recordings_manual: bool = True
+    # Audio queued and not yet written beyond which ``send_audio`` waits for room.
+    max_buffered_ms: int = DEFAULT_MAX_BUFFERED_MS
 
     def validate(self) -> None:
         if not 0 <= self.coalesce_ms <= MAX_COALESCE_MS:
             raise ConfigError(f"coalesce_ms must be 0 to {MAX_COALESCE_MS}, not {self.coalesce_ms}")
         if self.max_ahead_ms is not None and self.max_ahead_ms < 0:
             raise ConfigError(f"max_ahead_ms must not be negative, not {self.max_ahead_ms}")
+        if self.max_buffered_ms <= 0:
+            raise ConfigError(f"max_buffered_ms must be positive, not {self.max_buffered_ms}")
+
+
+class AudioQuota(Protocol):
+    """How much audio a session may still write (a budget it may share with others)."""
+
+    def allows(self) -> bool:
+        """Whether the next append may be written (asked before each one)."""
+
+    def spent(self, seconds: float) -> None:
+        """Count ``seconds`` of audio just written to the socket."""
 
 
 class AudioConverter(Protocol):

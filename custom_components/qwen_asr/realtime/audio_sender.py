@@ -4,6 +4,12 @@ Audio is split to the service's size limit, committed automatically before a man
 utterance reaches the service's 60 s limit, and paced in VAD mode (audio_out.py). Until
 the session's configuration is sent, audio is held as PCM, so that the mode can still be
 chosen for it (recording.py). One task writes the outbox to the socket in order.
+
+The audio held, queued and not yet written is bounded in bytes (``buffer_limit``):
+``has_space`` tells the client whether a caller may add more, and ``space`` is set as the
+socket takes audio. What was written is counted there (``audio_bytes_sent``) and may be
+limited by an ``AudioQuota`` asked before each append: a refused append, and every later
+one, is not written.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from .audio_out import PACED_APPEND_MS, AudioCoalescer, AudioOptions, BacklogPacer
+from .audio_out import PACED_APPEND_MS, AudioCoalescer, AudioOptions, AudioQuota, BacklogPacer
 from .config import SessionConfig
 from .const import MAX_APPEND_BASE64_BYTES, MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH, EventType
 from .liveness import Activity
+from .recording import RECORDING_HOLD_S, RECORDING_STALL_S, SilenceCutter
 
 # Raw PCM bytes per append so that the base64 text stays within the service's limit.
 _MAX_APPEND_PCM_BYTES = (MAX_APPEND_BASE64_BYTES // 4) * 3 // SAMPLE_WIDTH * SAMPLE_WIDTH
@@ -39,11 +46,20 @@ class AudioSender:
         # The session's configuration; the client replaces it on update_session.
         self.config = config
         self._activity = activity
-        self.audio_bytes_sent = 0
-        # (message, bytes of audio it carries); unsent counts what the send loop holds too.
-        self._outbox: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+        self.audio_bytes_sent = 0  # written to the socket
+        self.quota: AudioQuota | None = None
+        self.audio_refused = False  # the quota refused an append: no more audio is written
+        self._written_uncommitted = 0  # audio written since the last commit written
+        # (message, bytes of audio it carries, a commit); unsent counts what the send loop
+        # holds too. Bounded through buffer_limit: callers wait for space.
+        self._outbox: asyncio.Queue[tuple[str, int, bool]] = asyncio.Queue()
         self.unsent = 0
         self.unsent_audio_bytes = 0
+        self._max_buffered_s = options.max_buffered_ms / 1000
+        self.space = asyncio.Event()  # set whenever audio leaves the buffer
+        # A recording whose end is still to come: cut at its silences as it arrives.
+        self._cutter: SilenceCutter | None = None
+        self._cut_timer: asyncio.TimerHandle | None = None
         self.coalescer = AudioCoalescer(options.coalesce_ms, self.bytes_per_second, on_stall)
         self._pacer = BacklogPacer(
             None if options.max_ahead_ms is None else options.max_ahead_ms / 1000,
@@ -91,21 +107,48 @@ class AudioSender:
         self.release_held()  # audio appended earlier goes first
         self._put(json.dumps(event), 0)
 
-    def _put(self, message: str, audio_bytes: int) -> None:
+    def _put(self, message: str, audio_bytes: int, commit: bool = False) -> None:
         self.unsent += 1
         self.unsent_audio_bytes += audio_bytes
-        self._outbox.put_nowait((message, audio_bytes))
+        self._outbox.put_nowait((message, audio_bytes, commit))
+
+    @property
+    def buffered_audio_bytes(self) -> int:
+        """Audio held, queued or pending a cut, not yet written."""
+        return self.unsent_audio_bytes + (self._cutter.size if self._cutter else 0)
+
+    @property
+    def buffer_limit(self) -> int:
+        """Return the bytes of audio a caller may have buffered before it waits.
+
+        A recording's hold while the mode is open or a recording is cut, else
+        ``max_buffered_ms``.
+        """
+        holding = self.holding or self._cutter is not None
+        return int((RECORDING_HOLD_S if holding else self._max_buffered_s) * self.bytes_per_second)
+
+    @property
+    def has_space(self) -> bool:
+        """Tell whether a caller may add audio now."""
+        return self.buffered_audio_bytes < self.buffer_limit
 
     def queue_audio(self, pcm: bytes) -> None:
         if self.holding:
             self._held.append(pcm)
             self.unsent_audio_bytes += len(pcm)
             return
+        if self._cutter is not None:
+            self._cut(self._cutter.add(pcm))
+            return
         self._queue_appends(pcm)
 
-    def release_held(self, commits: list[bytes] | None = None) -> None:
+    def release_held(
+        self, commits: list[bytes] | None = None, *, cut_silence_ms: int | None = None
+    ) -> None:
         """Stop holding: queue the held audio as appends, or as ``commits`` (pieces of it,
-        each committed: a recording in manual mode)."""
+        each committed: a recording in manual mode). With ``cut_silence_ms`` the recording's
+        end is still to come: its last piece stays pending, to be cut at the silences of
+        the audio that follows."""
         if not self.holding:
             return
         self.holding = False
@@ -115,6 +158,11 @@ class AudioSender:
             for batch in held:
                 self._queue_appends(batch)
             return
+        if cut_silence_ms is not None and commits:
+            hold = int(RECORDING_HOLD_S * self.bytes_per_second)
+            self._cutter = SilenceCutter(self.config.sample_rate, cut_silence_ms, hold)
+            *commits, last = commits
+            self._cut(self._cutter.add(last))
         for piece in commits:
             self._queue_appends(piece)
             self._queue_commit()
@@ -131,6 +179,40 @@ class AudioSender:
                 self._queue_commit()
             self._put(self._append_message(piece), len(piece))
 
+    def _cut(self, pieces: list[tuple[bytes, bool]]) -> None:
+        """Queue a recording's pieces; what stays pending is committed if no more comes."""
+        for piece, commit in pieces:
+            self._queue_appends(piece)
+            if commit:
+                self._queue_commit()
+        self._cancel_cut_timer()
+        if self._cutter is not None and self._cutter.size:
+            loop = asyncio.get_running_loop()
+            self._cut_timer = loop.call_later(RECORDING_STALL_S, self._cut_stalled)
+
+    def _cut_stalled(self) -> None:
+        """Commit what is pending when a recording's source paused (not for want of room).
+
+        So it is transcribed while the source stays silent.
+        """
+        self._cut_timer = None
+        if self._cutter is None:
+            return
+        if not self.has_space:  # the caller waits for room: it is not the source's pause
+            self._cut([])
+            return
+        self._cut([(piece, True) for piece in self._cutter.finish()])
+
+    def _cancel_cut_timer(self) -> None:
+        if self._cut_timer is not None:
+            self._cut_timer.cancel()
+            self._cut_timer = None
+
+    def close(self) -> None:
+        """Cancel the timers (the session is over)."""
+        self.coalescer.close()
+        self._cancel_cut_timer()
+
     def flush_audio(self) -> None:
         """Queue whatever audio is pending, however short."""
         pending = self.coalescer.take()
@@ -141,12 +223,20 @@ class AudioSender:
         """Queue a commit of the audio so far (manual mode). False if nothing to commit."""
         self.flush_audio()
         self.release_held()
-        return self._queue_commit()
+        committed = False
+        if self._cutter is not None:  # the recording's end: cut what is pending
+            cutter, self._cutter = self._cutter, None
+            self._cancel_cut_timer()
+            for piece in cutter.finish():
+                self._queue_appends(piece)
+                committed = self._queue_commit() or committed
+        return self._queue_commit() or committed
 
     def _queue_commit(self) -> bool:
         if self.uncommitted_bytes == 0:
             return False  # the service answers an empty commit with an error
-        self._put(json.dumps({"event_id": self.next_event_id(), "type": EventType.COMMIT}), 0)
+        message = json.dumps({"event_id": self.next_event_id(), "type": EventType.COMMIT})
+        self._put(message, 0, commit=True)
         self.uncommitted_bytes = 0
         self.commits_queued += 1
         return True
@@ -161,6 +251,8 @@ class AudioSender:
                 self.config.manual and self.uncommitted_bytes + len(batch) > self._manual_limit
             )
             and self._pace_delay(len(batch)) == 0.0
+            and self._cutter is None
+            and self._may_write_audio()
         ):
             return None
         self._pacer.sent(len(batch) / self.bytes_per_second)
@@ -169,18 +261,52 @@ class AudioSender:
     async def run(self, ws: ClientConnection) -> None:
         """Write the outbox to the socket; ends only with ConnectionClosed or cancellation."""
         while True:
-            message, audio_bytes = await self._outbox.get()
+            message, audio_bytes, commit = await self._outbox.get()
             if audio_bytes:
+                if not self._may_write_audio():
+                    self._taken(audio_bytes)  # refused: dropped, never written
+                    continue
                 if (delay := self._pace_delay(audio_bytes)) > 0:
                     await asyncio.sleep(delay)
                 self._pacer.sent(audio_bytes / self.bytes_per_second)
+            elif commit and self._written_uncommitted == 0:
+                self._taken(0)  # its audio was refused: the service errs on an empty commit
+                continue
             await ws.send(message)
             self._activity.touch()  # a reply is due from here on, not from an older send
-            self.unsent -= 1
-            self.unsent_audio_bytes -= audio_bytes
+            self._taken(audio_bytes)
+            if audio_bytes:
+                self.written(audio_bytes)
+            elif commit:
+                self._written_uncommitted = 0
+
+    def _taken(self, audio_bytes: int) -> None:
+        """One message left the outbox (written or dropped)."""
+        self.unsent -= 1
+        self.unsent_audio_bytes -= audio_bytes
+        self.space.set()
+
+    def _may_write_audio(self) -> bool:
+        """Whether the next append may be written: the quota is asked once per append."""
+        if self.audio_refused:
+            return False
+        if self.quota is not None and not self.quota.allows():
+            self.audio_refused = True
+            return False
+        return True
+
+    def written(self, audio_bytes: int) -> None:
+        """Count audio the socket took (the outbox's, or a direct append's)."""
+        self.audio_bytes_sent += audio_bytes
+        self._written_uncommitted += audio_bytes
+        if self.quota is not None:
+            self.quota.spent(audio_bytes / self.bytes_per_second)
 
     @property
     def _max_append_bytes(self) -> int:
+        # With a quota, appends stay small: it may be overrun by one append at most.
+        if self.quota is not None:
+            return PACED_APPEND_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
         if self.config.manual:
             # A commit may hold at most the service's 60 s: an append no longer than that
             # always fits after the commit queued before it (_queue_appends).
@@ -198,7 +324,6 @@ class AudioSender:
 
     def _append_message(self, piece: bytes) -> str:
         self.uncommitted_bytes += len(piece)
-        self.audio_bytes_sent += len(piece)
         # Formatted by hand: base64 and event ids need no JSON escaping, and json.dumps
         # would scan all of the audio text for characters to escape.
         event_id, audio = self.next_event_id(), base64.b64encode(piece).decode("ascii")

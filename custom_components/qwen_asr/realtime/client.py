@@ -8,7 +8,9 @@ typed async iterator.
 Audio may be appended before the session is ready: it is held (not sent) until the
 service has confirmed the configuration, so connecting overlaps with speech. Small pieces
 are joined into appends of about 100 ms, and backlogs are paced in VAD mode (audio_out.py).
-A whole recording in hand before the session is configured goes in manual mode instead,
+``send_audio`` waits while the audio not yet written exceeds its bound, so a fast source is
+slowed down instead of filling memory. A recording (its end in hand before the session is
+configured, or audio arriving far faster than real time) goes in manual mode instead,
 committed at its silences (recording.py). The session's course (connect, configure, end,
 release) lives in lifecycle.py, the sending side in audio_sender.py, the receiving side in
 receiving.py.
@@ -16,15 +18,18 @@ receiving.py.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl as ssl_module
+import time
 from collections.abc import AsyncIterator
 
-from .audio_out import AudioConverter, AudioOptions
+from .audio_out import AudioConverter, AudioOptions, AudioQuota
 from .config import SessionConfig, Timeouts, resolve_endpoint
 from .connection import ConnectionObserver, open_socket
 from .const import DEFAULT_REGION
 from .echo import ContextEchoFilter
-from .errors import ConfigError, ProtocolError, QwenError
+from .errors import ConfigError, ProtocolError, QwenError, QwenTimeoutError
 from .events import Event, Final, ItemFailed, Partial, join_transcripts
 from .key_format import SecretFormatError, check_secret
 from .lifecycle import SessionLifecycle
@@ -32,6 +37,9 @@ from .liveness import Activity
 from .receiving import SessionResults, SessionState
 from .recording import RecordingRule
 from .retry import RetryPolicy
+
+# How often a caller waiting for room in the audio buffer looks at the session's state.
+_SPACE_POLL_S = 0.25
 
 
 class QwenRealtimeClient:
@@ -143,13 +151,28 @@ class QwenRealtimeClient:
     @property
     def recording(self) -> bool:
         """The whole audio was in hand before the session was configured: it went as a
-        recording, in manual mode (recording.py); no early answer is due then."""
+        recording, in manual mode (recording.py); no early answer is due then. (Audio
+        arriving far faster than real time, its end still to come, goes in manual mode too,
+        but may be answered early.)"""
         return self._recording.recording
 
     @property
     def audio_bytes_sent(self) -> int:
-        """PCM bytes of audio written into appends so far."""
+        """PCM bytes of audio written to the socket so far (queued audio not included)."""
         return self._sender.audio_bytes_sent
+
+    def limit_audio(self, quota: AudioQuota | None) -> None:
+        """Ask ``quota`` before writing each append from now on.
+
+        Once it refuses, no more audio is written (queued audio is dropped; commits and the
+        end still go).
+        """
+        self._sender.quota = quota
+
+    @property
+    def audio_refused(self) -> bool:
+        """The quota refused an append: the audio from there on was not sent."""
+        return self._sender.audio_refused
 
     # -- connection -------------------------------------------------------------------
 
@@ -214,13 +237,19 @@ class QwenRealtimeClient:
             self._sender.queue_audio(batch)
 
     async def send_audio(self, pcm: bytes) -> None:
-        """Like ``append_audio``, but writes a full append to the socket at once when nothing
-        is queued and no backlog is being paced.
+        """Queue audio like ``append_audio``, but wait for room and write directly.
 
-        Saves the sender task's wake-up, one event-loop iteration per append. Waits only if
-        the socket's buffer is full.
+        It waits while the audio not yet written is at its bound
+        (``AudioOptions.max_buffered_ms``; a recording's hold, recording.py), and writes a
+        full append to the socket at once when nothing is queued and no backlog is paced.
+        The wait slows a source faster than the service down (a Wyoming client is then
+        not read, so TCP slows it); it ends with QwenTimeoutError when the service takes
+        no audio for the connect, setup and finish timeouts together. The direct write
+        saves the sender task's wake-up, one event-loop iteration per append.
         """
         self._check_can_append()
+        if not self._sender.has_space:
+            await self._wait_for_space()
         batch = self._sender.coalescer.add(pcm)
         if not batch:
             return
@@ -229,6 +258,27 @@ class QwenRealtimeClient:
             self._sender.queue_audio(batch)
             return
         await self._lifecycle.send_now(message)
+        self._sender.written(len(batch))
+
+    async def _wait_for_space(self) -> None:
+        sender, timeouts = self._sender, self.timeouts
+        # No progress (audio written, the mode chosen) for this long: the service is stuck.
+        stall_s = timeouts.connect + timeouts.setup + timeouts.finish
+        progress, since = (sender.audio_bytes_sent, sender.holding), time.monotonic()
+        while not sender.has_space:
+            self._results.raise_if_failed()
+            if sender.holding:
+                self._recording.hold_full = True  # no more audio until the mode is chosen
+            now = (sender.audio_bytes_sent, sender.holding)
+            if now != progress:
+                progress, since = now, time.monotonic()
+            elif time.monotonic() - since > stall_s:
+                stalled = QwenTimeoutError(f"Qwen took no audio for {stall_s:g} s")
+                raise self._results.fail(stalled)
+            sender.space.clear()
+            # Polled: a failure or the close wakes no event here, a short poll notices it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sender.space.wait(), _SPACE_POLL_S)
 
     def set_audio_converter(self, converter: AudioConverter | None) -> None:
         """Audio appended from now on is in the converter's input format (None: the session's
@@ -299,7 +349,7 @@ class QwenRealtimeClient:
 
     async def close(self) -> None:
         """Release the socket and every task at once; safe to call any number of times."""
-        self._sender.coalescer.close()
+        self._sender.close()
         await self._lifecycle.close()
 
     async def __aenter__(self) -> QwenRealtimeClient:

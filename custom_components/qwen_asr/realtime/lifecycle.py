@@ -1,12 +1,12 @@
 """How one realtime session goes: connect, configure, end, release.
 
 ``SessionLifecycle`` owns the session's socket and the tasks on it: it connects in the
-background (a rate limit is retried while audio stays held), configures the session in
-its one ``session.update`` (a whole recording already in hand goes in manual mode,
-recording.py) and reconfigures it on request, runs the receiver and the sender on the
-socket, sends ``session.finish`` after the queued audio, waits for ``session.finished``
-while the service stays alive, and releases the socket and every task at close.
-QwenRealtimeClient is its public face.
+background (a rate limit is retried while audio stays held), configures the session in its
+one ``session.update`` (a recording -- its end in hand, or audio arriving far faster than
+real time -- goes in manual mode, recording.py) and reconfigures it on request, runs the
+receiver and the sender on the socket, sends ``session.finish`` after the queued audio,
+waits for ``session.finished`` while the service stays alive, and releases the socket and
+every task at close. QwenRealtimeClient is its public face.
 """
 
 from __future__ import annotations
@@ -110,9 +110,12 @@ class SessionLifecycle:
         except QwenError as err:
             raise self._results.fail(err) from None
         self._tasks.append(asyncio.create_task(self._receiver.run(self._ws), name="qwen-receive"))
-        if sender.holding and not self.finish_sent and sender.config.vad is not None:
-            await self._recording.wait_for_end(sender.unsent_audio_bytes / sender.bytes_per_second)
-        self._choose_mode()
+        fast = False
+        if sender.holding and sender.config.vad is not None:
+            fast = await self._recording.arrives_fast(
+                lambda: sender.unsent_audio_bytes / sender.bytes_per_second
+            )
+        self._choose_mode(fast)
         # Sent before session.created arrives to save a round trip, as the SDK does. A
         # service that refuses the session closes at once: the receive loop reports why.
         with contextlib.suppress(ConnectionClosed):
@@ -123,17 +126,30 @@ class SessionLifecycle:
         if self._results.attempt_error is not None:
             raise self._results.attempt_error
 
-    def _choose_mode(self) -> None:
-        """Before the session's one ``session.update``: a whole recording already in hand
-        goes in manual mode, committed at its silences (the rule and why: recording.py)."""
+    def _choose_mode(self, fast: bool) -> None:
+        """Choose the mode before the session's one ``session.update``.
+
+        A recording (``fast``: its end in hand, or arriving far faster than real time) goes
+        in manual mode, committed at its silences (the rule and why: recording.py).
+        """
         sender = self.sender
         if not sender.holding:
             return  # a retried attempt: the mode was chosen for the first one
-        commits = self._recording.commits(sender.held, sender.config) if self.finish_sent else None
+        recording = fast or self.finish_sent
+        commits = (
+            self._recording.commits(sender.held, sender.config, whole=self.finish_sent)
+            if recording
+            else None
+        )
+        cut_silence_ms = None
         if commits is not None:
+            vad = sender.config.vad
+            assert vad is not None  # commits() is None without it
+            if not self.finish_sent:  # the rest is still to come: cut it as it arrives
+                cut_silence_ms = vad.silence_duration_ms
             sender.config = dataclasses.replace(sender.config, vad=None)
             self._echo.manual = True
-        sender.release_held(commits)
+        sender.release_held(commits, cut_silence_ms=cut_silence_ms)
         if self.finish_sent:
             sender.queue_finish()
 

@@ -1,12 +1,14 @@
 """A whole recording in hand: sent in manual mode, one commit per stretch of speech.
 
 The rule (why it is safe against the real service): a session in VAD mode is sent as a
-recording when ``session.finish`` was requested before ``session.update`` went out, that
-is, when the whole audio, end included, was in hand before the session was configured.
-Then nothing about the audio is live any more and the only thing the service's VAD could
-still do is split it into utterances; everything else about VAD mode is a risk for a
-backlog (a third-party client saw Qwen's VAD miss segments of a backlog sent faster than
-real time, protocol reference 7.1), and pacing it costs its length.
+recording when, before ``session.update`` went out, either the whole audio, end included,
+was in hand, or the audio arrived far faster than real time (``RECORDING_FAST_AHEAD_S``
+ahead of the time since its first piece: a file or a script, not a microphone). It is the
+arrival that decides, not whether the end wins a race against the connection. Then nothing
+about the audio is live and the only thing the service's VAD could still do is split it
+into utterances; everything else about VAD mode is a risk for a backlog (a third-party
+client saw Qwen's VAD miss segments of a backlog sent faster than real time, protocol
+reference 7.1), and pacing it costs its length.
 
 Manual mode is the documented way to send audio that is not live ([DOC] 6.4:
 ``turn_detection: null``, append, commit, finish; several commits per session each give
@@ -26,13 +28,19 @@ into separate transcripts is lost. Sound shorter than ``MIN_SPEECH_MS`` (a click
 capture's last stale period) is not speech: it neither ends a silence nor makes a piece of
 its own, which Qwen would answer with an empty or invented transcript.
 
-Audio that is only ahead of real time, with its end still to come (a satellite that
-buffered a second), is not a recording: it may go on live, and with Qwen's endpointing
-only Qwen's VAD ends such a stream. But a whole file may still be arriving when the
-connection opens (on loopback the handshake takes a few milliseconds), so when the audio
-in hand is more than ``RECORDING_AHEAD_S`` ahead of real time the client waits up to
-``RECORDING_END_WAIT_S`` for its end before configuring the session. Live audio (Home
-Assistant's, held while connecting, arrives in real time) never waits.
+Audio that is only a little ahead of real time, with its end still to come (a satellite
+that buffered a second), is not a recording: it may go on live, and with Qwen's endpointing
+only Qwen's VAD ends such a stream. A whole file may still be arriving when the connection
+opens (on loopback the handshake takes a few milliseconds), so the client watches the
+arrival for up to ``RECORDING_END_WAIT_S`` before configuring the session: audio that has
+come in real time for ``ARRIVAL_WATCH_S`` is live and goes at once (on the real service the
+connection alone takes longer, so live audio never waits there).
+
+Memory is bounded: at most ``RECORDING_HOLD_S`` of audio is held, before the session is
+configured and, in a recording whose end is still to come, between cuts
+(``SilenceCutter``); the caller of ``send_audio`` waits beyond that. A recording longer
+than the hold is cut at the silences found within each held stretch; when its audio stops
+arriving for ``RECORDING_STALL_S`` (its end still to come), what is held is committed.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ import logging
 import sys
 import time
 from array import array
+from collections.abc import Callable
 
 from .config import SessionConfig
 from .const import MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH
@@ -52,8 +61,18 @@ _LOGGER = logging.getLogger(__name__)
 
 # Audio in hand this far ahead of the time since its first piece: perhaps a recording.
 RECORDING_AHEAD_S = 0.5
-# How long the session's configuration then waits for the end of that audio.
+# How long the session's configuration waits, at most, to tell a recording from live audio.
 RECORDING_END_WAIT_S = 0.25
+# Audio that has arrived in real time (less than RECORDING_AHEAD_S ahead) for this long is live.
+ARRIVAL_WATCH_S = 0.1
+# Audio this far ahead of real time is a recording even with its end still to come; a
+# satellite's buffered second is not (DEFAULT_MAX_AHEAD_MS covers it in VAD mode).
+RECORDING_FAST_AHEAD_S = 2.0
+# Audio held at most before the session is configured, and between a recording's cuts.
+RECORDING_HOLD_S = 10.0
+# A recording whose audio stops arriving this long (its end still to come) has what is
+# held committed: it is transcribed, as Qwen's VAD would have done after a silence.
+RECORDING_STALL_S = 0.5
 FRAME_MS = 20
 # Peak amplitude below which a frame is silence: -40 dBFS of full scale (32768).
 SILENCE_PEAK = 328
@@ -110,6 +129,52 @@ def _without_clicks(silent: list[bool]) -> list[bool]:
     return result
 
 
+class SilenceCutter:
+    """A recording whose end is still to come, cut at its silences as it arrives.
+
+    Holds audio until ``hold_bytes`` are in hand, then gives every piece but the last
+    (each to be committed); the last piece may continue past the held audio, so it waits
+    for more. Audio without any speech or cut is given uncommitted: the sender's automatic
+    commit at the service's 60 s limit still applies.
+    """
+
+    def __init__(self, sample_rate: int, silence_ms: int, hold_bytes: int) -> None:
+        """Cut at silences of ``silence_ms``, holding up to ``hold_bytes``."""
+        self._sample_rate = sample_rate
+        self._silence_ms = silence_ms
+        self._hold_bytes = hold_bytes
+        self._pending = bytearray()
+
+    @property
+    def size(self) -> int:
+        """Return the bytes pending."""
+        return len(self._pending)
+
+    def add(self, pcm: bytes) -> list[tuple[bytes, bool]]:
+        """Return the (audio, commit after it) to queue now; empty while the hold fills."""
+        self._pending += pcm
+        if len(self._pending) < self._hold_bytes:
+            return []
+        held = bytes(self._pending)
+        self._pending.clear()
+        pieces = split_at_silences(held, self._sample_rate, self._silence_ms)
+        if pieces is None or len(pieces) == 1:
+            return [(held, False)]  # no cut in this stretch: it goes on, uncommitted
+        self._pending += pieces[-1]
+        return [(piece, True) for piece in pieces[:-1]]
+
+    def finish(self) -> list[bytes]:
+        """Return the pending rest cut at its silences, each piece to be committed.
+
+        At the recording's end, or a caller's commit.
+        """
+        rest = bytes(self._pending)
+        self._pending.clear()
+        if not rest:
+            return []
+        return split_at_silences(rest, self._sample_rate, self._silence_ms) or [rest]
+
+
 class RecordingRule:
     """Tells one session's whole recording from a live stream (the rule above)."""
 
@@ -117,40 +182,60 @@ class RecordingRule:
         self._enabled = enabled
         self._first_audio_at: float | None = None
         self.end_in_hand = asyncio.Event()  # the caller has ended the audio
+        self.hold_full = False  # the caller waits for room: no more audio comes meanwhile
+        # The whole audio, end included, went as a recording: no early answer is due. A
+        # recording whose end is still to come is cut alike, but may be answered early.
         self.recording = False
 
     def audio_appended(self) -> None:
         if self._first_audio_at is None:
             self._first_audio_at = time.monotonic()
 
-    async def wait_for_end(self, held_s: float) -> None:
-        """With ``held_s`` of audio in hand far ahead of real time, wait a moment for its
-        end (a whole file still arriving); live audio returns at once."""
-        if not self._enabled or self._first_audio_at is None:
-            return
-        if held_s - (time.monotonic() - self._first_audio_at) < RECORDING_AHEAD_S:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.end_in_hand.wait(), RECORDING_END_WAIT_S)
+    async def arrives_fast(self, held_s: Callable[[], float]) -> bool:
+        """Tell whether the audio in hand (``held_s()`` seconds) is a recording.
 
-    def commits(self, held: bytes, config: SessionConfig) -> list[bytes] | None:
-        """The pieces to commit if the whole recording ``held`` goes in manual mode."""
+        It is when its end is in hand, or it arrives far faster than real time; live audio
+        returns at once.
+        """
+        if not self._enabled:
+            return False
+        deadline = time.monotonic() + RECORDING_END_WAIT_S
+        while not self.end_in_hand.is_set():
+            now = time.monotonic()
+            first = self._first_audio_at
+            ahead = 0.0 if first is None else held_s() - (now - first)
+            if now >= deadline or self.hold_full:
+                return ahead >= RECORDING_FAST_AHEAD_S
+            if first is not None and now - first >= ARRIVAL_WATCH_S and ahead < RECORDING_AHEAD_S:
+                return False  # arriving in real time: live
+            # Look again when the watch could end; the end (AudioStop) wakes it at once.
+            watch_end = now + ARRIVAL_WATCH_S / 2 if first is None else first + ARRIVAL_WATCH_S
+            look = min(deadline, watch_end)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.end_in_hand.wait(), max(look - now, 0.01))
+        return True
+
+    def commits(self, held: bytes, config: SessionConfig, *, whole: bool) -> list[bytes] | None:
+        """Return the pieces to commit if the recording ``held`` goes in manual mode.
+
+        ``whole``: with its end (then no early answer is due).
+        """
         if not self._enabled or config.vad is None:
             return None
         seconds = len(held) / (config.sample_rate * SAMPLE_WIDTH)
         pieces = split_at_silences(held, config.sample_rate, config.vad.silence_duration_ms)
         if pieces is None:
             _LOGGER.debug(
-                "A whole recording (%.1f s) in hand, but no speech found or more than 60 s "
+                "A recording (%.1f s in hand), but no speech found or more than 60 s "
                 "without a silence: VAD mode, paced",
                 seconds,
             )
             return None
         _LOGGER.debug(
-            "A whole recording (%.1f s) in hand before the session was configured: manual "
-            "mode, %d commit(s) at its silences",
+            "A recording (%.1f s in hand) before the session was configured: manual "
+            "mode, %d commit(s) at its silences so far",
             seconds,
             len(pieces),
         )
-        self.recording = True
+        self.recording = whole
         return pieces
