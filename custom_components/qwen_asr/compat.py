@@ -33,6 +33,9 @@ HAS_DEVICE_NEW_SUBENTRY: Final = (
     "new_config_subentry_id" in inspect.signature(dr.DeviceRegistry.async_update_device).parameters
 )
 
+# Newer HA: identifiers are unique within an entry only, looked up with the entry.
+HAS_DEVICE_BY_IDENTIFIER: Final = hasattr(dr.DeviceRegistry, "async_get_device_by_identifier")
+
 # HA 2026.10+: an entity's names are an ordered list that may hold a marker for its
 # computed name (not text); Assist reads them with this helper, and so does the context.
 HAS_ENTITY_ALIASES: Final = hasattr(intent, "async_get_entity_aliases")
@@ -65,6 +68,7 @@ if HAS_REPAIRS_NEXT_FLOW:
 
 FEATURE_FLAGS: Final = {
     "HAS_AUDIO_PROCESSING": HAS_AUDIO_PROCESSING,
+    "HAS_DEVICE_BY_IDENTIFIER": HAS_DEVICE_BY_IDENTIFIER,
     "HAS_DEVICE_NEW_SUBENTRY": HAS_DEVICE_NEW_SUBENTRY,
     "HAS_ENTITY_ALIASES": HAS_ENTITY_ALIASES,
     "HAS_PARTIAL_RESULTS": HAS_PARTIAL_RESULTS,
@@ -78,6 +82,7 @@ __all__ = [
     "DEFAULT_AUDIO_PROCESSING",
     "FEATURE_FLAGS",
     "HAS_AUDIO_PROCESSING",
+    "HAS_DEVICE_BY_IDENTIFIER",
     "HAS_DEVICE_NEW_SUBENTRY",
     "HAS_ENTITY_ALIASES",
     "HAS_PARTIAL_RESULTS",

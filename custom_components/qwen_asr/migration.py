@@ -54,7 +54,11 @@ def _move_entity_and_device(hass: HomeAssistant, entry: QwenConfigEntry, subentr
     if entity_id := entities.async_get_entity_id("stt", DOMAIN, entry.entry_id):
         entities.async_update_entity(entity_id, config_subentry_id=subentry_id)
     devices = dr.async_get(hass)
-    device = devices.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    identifier = (DOMAIN, entry.entry_id)
+    if compat.HAS_DEVICE_BY_IDENTIFIER:
+        device = devices.async_get_device_by_identifier(identifier, entry.entry_id)
+    else:
+        device = devices.async_get_device(identifiers={identifier})
     if device is None:
         return
     if compat.HAS_DEVICE_NEW_SUBENTRY:

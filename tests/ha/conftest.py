@@ -96,6 +96,28 @@ def first_stt(entry: MockConfigEntry) -> ConfigSubentry:
     return next(sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_STT)
 
 
+def device_of(hass: HomeAssistant, entry: MockConfigEntry, identifier: str) -> Any:
+    """The entry's device with this identifier of the integration, on every HA version."""
+    from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
+
+    devices = dr.async_get(hass)
+    if hasattr(devices, "async_get_device_by_identifier"):  # newer HA deprecates the other
+        return devices.async_get_device_by_identifier((DOMAIN, identifier), entry.entry_id)
+    return devices.async_get_device(identifiers={(DOMAIN, identifier)})
+
+
+def device_subentries(device: Any) -> dict[str, set[str | None]]:
+    """Which entry and subentries a device belongs to, on every HA version.
+
+    Newer HA gives a device one entry and subentry (``config_subentry_id``) and deprecates
+    ``config_entries_subentries``; HA 2025.4 has only the latter.
+    """
+    if hasattr(device, "config_subentry_id"):
+        return {device.config_entry_id: {device.config_subentry_id}}
+    subentries: dict[str, set[str | None]] = device.config_entries_subentries
+    return subentries
+
+
 def stt_diagnostics(diagnostics: dict[str, Any], index: int = 0) -> dict[str, Any]:
     """A config entry's diagnostics of one speech-to-text subentry (default: the first)."""
     item: dict[str, Any] = diagnostics["speech_to_text"][index]

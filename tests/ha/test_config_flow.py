@@ -43,7 +43,13 @@ from custom_components.qwen_asr.helpers import make_client
 from custom_components.qwen_asr.realtime import SessionConfig, Timeouts
 from wyoming_server.emulator import Behaviour
 
-from .conftest import TEST_KEY, first_stt, stt_entity_id, stt_subentry_data
+from .conftest import (
+    TEST_KEY,
+    device_subentries,
+    first_stt,
+    stt_entity_id,
+    stt_subentry_data,
+)
 
 CHECK = "custom_components.qwen_asr.account.async_check_connection"
 SETUP_CHECK = "custom_components.qwen_asr.async_check_connection"
@@ -541,7 +547,7 @@ async def test_adding_speech_to_text_makes_an_entity_with_its_own_device(
     assert device.identifiers == {(DOMAIN, added.subentry_id)}
     assert device.name == "Cantonese"
     assert device.entry_type is dr.DeviceEntryType.SERVICE
-    assert added.subentry_id in device.config_entries_subentries[setup_entry.entry_id]
+    assert device_subentries(device) == {setup_entry.entry_id: {added.subentry_id}}
 
     # The next default name skips the names taken.
     result = await _stt_flow(hass, setup_entry)

@@ -10,7 +10,6 @@ from typing import Any
 from homeassistant.components import repairs, stt
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -18,10 +17,10 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.qwen_asr.const import CONF_CONTEXT, DEFAULT_OPTIONS, DOMAIN, SUBENTRY_STT
+from custom_components.qwen_asr.const import CONF_CONTEXT, DEFAULT_OPTIONS, SUBENTRY_STT
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
 
-from .conftest import TEST_KEY, first_stt, stt_diagnostics
+from .conftest import TEST_KEY, device_of, first_stt, stt_diagnostics
 
 
 async def test_diagnostics_redact_the_key(
@@ -116,9 +115,8 @@ async def test_diagnostics_of_each_speech_to_text_device(
     )
     await hass.async_block_till_done()  # the entry reloads with the second entity
     await recognize(speech_pcm("what_time_is_it"))  # the first one answers
-    devices = dr.async_get(hass)
     for subentry in setup_entry.subentries.values():
-        device = devices.async_get_device(identifiers={(DOMAIN, subentry.subentry_id)})
+        device = device_of(hass, setup_entry, subentry.subentry_id)
         assert device is not None
         diagnostics = await get_diagnostics_for_device(hass, hass_client, setup_entry, device)
         assert TEST_KEY not in json.dumps(diagnostics)

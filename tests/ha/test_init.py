@@ -23,7 +23,7 @@ from custom_components.qwen_asr.const import (
     SUBENTRY_STT,
 )
 
-from .conftest import chunks, pcm_metadata
+from .conftest import chunks, device_subentries, pcm_metadata
 
 
 async def test_setup_opens_and_closes_one_session(
@@ -136,7 +136,7 @@ async def test_migration_keeps_the_entity_id_and_the_settings(
     device_now = devices.async_get(device.id)
     assert device_now is not None
     assert device_now.identifiers == {(DOMAIN, entry.entry_id)}
-    assert device_now.config_entries_subentries == {entry.entry_id: {subentry.subentry_id}}
+    assert device_subentries(device_now) == {entry.entry_id: {subentry.subentry_id}}
     assert dr.async_entries_for_config_entry(devices, entry.entry_id) == [device_now]
 
     entity = stt.async_get_speech_to_text_entity(hass, "stt.kitchen_voice")

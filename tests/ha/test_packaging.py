@@ -87,6 +87,13 @@ DONE_BY = {
     ],
     "test-coverage": ["ci:--include='custom_components/qwen_asr/*' --fail-under=95"],
     "devices": ["test_stt::test_entity_and_device"],
+    # Each speech-to-text subentry has its device: added with it, removed with it.
+    "dynamic-devices": [
+        "test_config_flow::test_adding_speech_to_text_makes_an_entity_with_its_own_device"
+    ],
+    "stale-devices": [
+        "test_config_flow::test_adding_speech_to_text_makes_an_entity_with_its_own_device"
+    ],
     "diagnostics": [
         "test_diagnostics::test_diagnostics_redact_the_key",
         "test_diagnostics::test_diagnostics_of_an_entry_whose_setup_failed",
