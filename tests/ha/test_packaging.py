@@ -255,6 +255,7 @@ def _used_keys() -> set[str]:
         "config.abort.reconfigure_successful",
         "config_subentries.stt.entry_type",
         "config_subentries.stt.initiate_flow.user",
+        "config_subentries.stt.initiate_flow.reconfigure",
         "config_subentries.stt.abort.entry_not_loaded",
         "config_subentries.stt.abort.reconfigure_successful",
     }
