@@ -14,6 +14,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -295,10 +296,15 @@ def test_second_speech_to_text_serves_a_second_assistant(
             tab.page.get_by_text("Cantonese", exact=True).first.wait_for()
             tab.screenshot(shots / f"two-speech-to-text-{hass_version}.png")
         assert second.entity_id != first.entity_id
-        for engine in (first, second):
-            pipelines.append(_pipeline(hass, f"Assistant of {engine.title}", engine.entity_id))
-        for engine, pipeline_id in zip((first, second), pipelines, strict=True):
-            assert asyncio.run(_answer(hass, pipeline_id)) == (engine.entity_id, COMMAND)
+        # The browser's (sync Playwright's) loop runs in this thread: the websocket work
+        # runs in a worker thread with a loop of its own.
+        with ThreadPoolExecutor(1) as pool:
+            for engine in (first, second):
+                name = f"Assistant of {engine.title}"
+                pipelines.append(pool.submit(_pipeline, hass, name, engine.entity_id).result())
+            for engine, pipeline_id in zip((first, second), pipelines, strict=True):
+                answer = pool.submit(asyncio.run, _answer(hass, pipeline_id)).result()
+                assert answer == (engine.entity_id, COMMAND)
         # Each answered with its own settings: the pipeline's language, and Cantonese.
         sessions = {
             item["subentry_id"]: item["last_session"]
