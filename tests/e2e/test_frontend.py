@@ -293,6 +293,7 @@ def test_second_speech_to_text_serves_a_second_assistant(
             second = _add_speech_to_text_in_the_browser(
                 tab, hass, first, "Cantonese", shots / f"add-speech-to-text-{hass_version}.png"
             )
+            tab.page.get_by_role("button", name="Finish").click()
             tab.page.get_by_text("Cantonese", exact=True).first.wait_for()
             tab.screenshot(shots / f"two-speech-to-text-{hass_version}.png")
         assert second.entity_id != first.entity_id
