@@ -49,6 +49,7 @@ from .flows import (
     schema_fields,
     select_options,
     step_texts,
+    translations,
 )
 from .hass_env import PROJECT
 from .hass_process import HassProcess
@@ -173,9 +174,7 @@ def _settings_button() -> re.Pattern[str]:
 
 
 def _stt_translations() -> dict[str, Any]:
-    from .flows import translations  # noqa: PLC0415
-
-    stt: dict[str, Any] = translations()["config_subentries"]["stt"]
+    stt: dict[str, Any] = translations()["config_subentries"][SUBENTRY_TYPE]
     return stt
 
 
