@@ -44,8 +44,10 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def clean_account(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Entry data from the account form: the endpoint and its unencrypted-connection
-    choice are kept only for a custom region."""
+    """Return entry data from the account form.
+
+    The endpoint and its unencrypted-connection choice are kept only for a custom region.
+    """
     data = {
         CONF_API_KEY: str(user_input.get(CONF_API_KEY) or "").strip(),
         CONF_REGION: user_input[CONF_REGION],
@@ -59,7 +61,7 @@ def clean_account(user_input: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def title_for(data: Mapping[str, Any]) -> str:
-    """The entry's automatic title, naming the region."""
+    """Return the entry's automatic title, naming the region."""
     return f"{NAME} ({REGION_TITLES[data[CONF_REGION]]})"
 
 
@@ -73,7 +75,7 @@ class AccountCheck:
 
     @classmethod
     def local(cls, data: dict[str, Any]) -> AccountCheck:
-        """What can be checked without the network; a custom endpoint is normalized."""
+        """Check what needs no network; a custom endpoint is normalized."""
         if not data[CONF_API_KEY]:
             return cls(data, {CONF_API_KEY: "empty_api_key"})
         # Refused here, where the message can say where (never what): sent in a header, such
@@ -95,6 +97,7 @@ class AccountCheck:
         return cls(data)
 
     def failed(self, errors: dict[str, str], **placeholders: str) -> AccountCheck:
+        """Return this check, failed with these form errors."""
         return dataclasses.replace(self, errors=errors, placeholders=placeholders)
 
 

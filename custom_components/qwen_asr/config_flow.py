@@ -1,17 +1,20 @@
-"""Config flow: account (user, reauth, reconfigure) and options."""
+"""Config flow: the account (user, reauth, reconfigure) and its speech-to-text subentries."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, override
 
 from homeassistant.config_entries import (
+    SOURCE_USER,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
 )
-from homeassistant.const import CONF_API_KEY
+from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
@@ -51,12 +54,14 @@ from .const import (
     ENDPOINTING_QWEN,
     LANGUAGE_AUTO,
     LANGUAGE_PIPELINE,
+    NAME,
     REGION_INTL,
     REGIONS,
+    SUBENTRY_STT,
     VAD_MANUAL,
     VAD_SERVER,
 )
-from .helpers import account_of
+from .helpers import account_of, stt_subentries
 from .realtime.const import (
     DEFAULT_MODEL,
     LANGUAGES,
@@ -97,8 +102,10 @@ def _account_schema(defaults: Mapping[str, Any], *, key_required: bool) -> vol.S
 
 
 def _user_schema() -> vol.Schema:
-    """The account, and the choice to send the home's names (stated at setup, where the
-    user decides; the options dialog keeps the same switch)."""
+    """Return the account form, with the choice to send the home's names.
+
+    Stated at setup, where the user decides; each speech-to-text entity keeps the switch.
+    """
     default = bool(DEFAULT_OPTIONS[CONF_HOME_CONTEXT])
     return _account_schema({}, key_required=True).extend(
         {vol.Required(CONF_HOME_CONTEXT, default=default): BooleanSelector()}
@@ -108,15 +115,19 @@ def _user_schema() -> vol.Schema:
 class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add, reauthenticate and reconfigure a Qwen account."""
 
-    VERSION = 1
     # 1.2: entries have no unique id (1.1 derived one from the API key).
-    MINOR_VERSION = 2
+    # 2.1: the recognition settings live in speech-to-text subentries, not in the options.
+    VERSION = 2
+    MINOR_VERSION = 1
 
-    @staticmethod
+    @classmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> QwenAsrOptionsFlow:
-        """Options: language, VAD, context and endpointing."""
-        return QwenAsrOptionsFlow()
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentries an account has: speech-to-text entities."""
+        return {SUBENTRY_STT: SpeechToTextSubentryFlow}
 
     def _abort_if_account_configured(
         self, data: Mapping[str, Any], changing: ConfigEntry | None = None
@@ -132,21 +143,37 @@ class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_check(
         self, data: dict[str, Any], changing: ConfigEntry | None = None
     ) -> AccountCheck:
+        """Check the settings locally, then for duplicates, then with one real session."""
         check = AccountCheck.local(data)
         if not check.errors:
             self._abort_if_account_configured(check.data, changing)
             check = await async_check_account(check.data)
         return check
 
+    @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the API key, region and model, and check them."""
+        """Ask for the API key, region and model, and check them.
+
+        The entry holds the account; its first speech-to-text entity is a subentry named
+        like the entry (so its entity id is what it was before subentries).
+        """
         check = AccountCheck()
         if user_input is not None:
             check = await self._async_check(clean_account(user_input))
             if not check.errors:
-                options = {**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: user_input[CONF_HOME_CONTEXT]}
+                title = title_for(check.data)
+                settings = {**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: user_input[CONF_HOME_CONTEXT]}
                 return self.async_create_entry(
-                    title=title_for(check.data), data=check.data, options=options
+                    title=title,
+                    data=check.data,
+                    subentries=[
+                        {
+                            "subentry_type": SUBENTRY_STT,
+                            "data": settings,
+                            "title": title,
+                            "unique_id": None,
+                        }
+                    ],
                 )
         return self.async_show_form(
             step_id="user",
@@ -156,7 +183,7 @@ class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The service rejected the key."""
+        """Start reauthentication: the service rejected the key."""
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
@@ -209,6 +236,7 @@ class QwenAsrConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 def _language_options() -> list[SelectOptionDict]:
+    """Return the language choices: the pipeline's, automatic, then Qwen's by name."""
     named = sorted(LANGUAGES.items(), key=lambda item: item[1])
     return [
         SelectOptionDict(value=LANGUAGE_PIPELINE, label="Same as the Assist pipeline"),
@@ -217,7 +245,8 @@ def _language_options() -> list[SelectOptionDict]:
     ]
 
 
-def _options_schema(own_entity_id: str | None = None) -> vol.Schema:
+def _settings_schema(own_entity_id: str | None = None) -> vol.Schema:
+    """Return the form of one speech-to-text entity's recognition settings."""
     low, high = VAD_THRESHOLD_RANGE
     low_ms, high_ms = SILENCE_MS_RANGE
     return vol.Schema(
@@ -270,35 +299,79 @@ def _options_schema(own_entity_id: str | None = None) -> vol.Schema:
     )
 
 
-class QwenAsrOptionsFlow(OptionsFlow):
-    """Recognition settings; read at the start of every recognition, so no reload."""
+def _settings_errors(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Return the form errors of a speech-to-text entity's settings (none: they can work)."""
+    if settings[CONF_ENDPOINTING] == ENDPOINTING_QWEN and settings[CONF_VAD_MODE] == VAD_MANUAL:
+        return {CONF_ENDPOINTING: "qwen_endpointing_needs_vad"}
+    if len(settings[CONF_CONTEXT]) > MAX_CONTEXT_CHARS:
+        return {CONF_CONTEXT: "context_too_long"}
+    return {}
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and validate the options."""
+
+class SpeechToTextSubentryFlow(ConfigSubentryFlow):
+    """Add a speech-to-text entity to an account, or change one's recognition settings.
+
+    Settings are read at the start of every recognition, so a change needs no reload; a new
+    entity does (the entry's update listener).
+    """
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Add a speech-to-text entity with its own name and settings."""
+        return await self._async_step_settings("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the settings of a speech-to-text entity."""
+        return await self._async_step_settings("reconfigure", user_input)
+
+    async def _async_step_settings(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """Show and validate the settings; a new entity also gets a name."""
+        entry = self._get_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            # A new entity could not be set up, and the fallback choice lists entities.
+            return self.async_abort(reason="entry_not_loaded")
+        adding = self.source == SOURCE_USER
         errors: dict[str, str] = {}
         if user_input is not None:
-            options = {**DEFAULT_OPTIONS, CONF_CONTEXT: "", **user_input}
-            options[CONF_CONTEXT] = str(options[CONF_CONTEXT]).strip()
-            if (
-                options[CONF_ENDPOINTING] == ENDPOINTING_QWEN
-                and options[CONF_VAD_MODE] == VAD_MANUAL
-            ):
-                errors[CONF_ENDPOINTING] = "qwen_endpointing_needs_vad"
-            elif len(options[CONF_CONTEXT]) > MAX_CONTEXT_CHARS:
-                errors[CONF_CONTEXT] = "context_too_long"
-            else:
-                return self.async_create_entry(data=options)
-        current = user_input or {**DEFAULT_OPTIONS, **self.config_entry.options}
+            settings = {**DEFAULT_OPTIONS, CONF_CONTEXT: "", **user_input}
+            name = str(settings.pop(CONF_NAME, "") or "").strip()
+            settings[CONF_CONTEXT] = str(settings[CONF_CONTEXT]).strip()
+            errors = _settings_errors(settings)
+            if not errors and adding:
+                return self.async_create_entry(
+                    title=name or self._default_name(entry), data=settings
+                )
+            if not errors:
+                return self.async_update_and_abort(
+                    entry, self._get_reconfigure_subentry(), data=settings
+                )
+        schema = _settings_schema(None if adding else self._own_entity_id())
+        if adding:
+            current = user_input or {**DEFAULT_OPTIONS, CONF_NAME: self._default_name(entry)}
+            schema = vol.Schema({vol.Required(CONF_NAME): TextSelector()}).extend(schema.schema)
+        else:
+            current = user_input or {**DEFAULT_OPTIONS, **self._get_reconfigure_subentry().data}
         return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                _options_schema(self._own_entity_id()), current
-            ),
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, current),
             errors=errors,
             description_placeholders={"max_context": str(MAX_CONTEXT_CHARS)},
         )
 
+    @staticmethod
+    def _default_name(entry: ConfigEntry) -> str:
+        """Return a name no speech-to-text entity of the entry has yet: "Qwen ASR 2", ..."""
+        taken = {subentry.title for subentry in stt_subentries(entry)}
+        number = len(taken) + 1
+        while f"{NAME} {number}" in taken:
+            number += 1
+        return f"{NAME} {number}"
+
     def _own_entity_id(self) -> str | None:
-        """This entry's speech-to-text entity, which cannot be its own fallback."""
+        """Return this subentry's speech-to-text entity, which cannot be its own fallback."""
         registry = er.async_get(self.hass)
-        return registry.async_get_entity_id("stt", DOMAIN, self.config_entry.entry_id)
+        subentry_id = self._get_reconfigure_subentry().subentry_id
+        return registry.async_get_entity_id("stt", DOMAIN, subentry_id)

@@ -22,7 +22,10 @@ REGION_CUSTOM: Final = "custom"
 REGIONS: Final = (REGION_INTL, REGION_CN, REGION_CUSTOM)
 REGION_TITLES: Final = {REGION_INTL: "Singapore", REGION_CN: "Beijing", REGION_CUSTOM: "Custom"}
 
-# Entry options
+# Each speech-to-text subentry: one entity with its own recognition settings.
+SUBENTRY_STT: Final = "stt"
+
+# Subentry data (entry options before version 2)
 CONF_LANGUAGE: Final = "language"
 CONF_VAD_MODE: Final = "vad_mode"
 CONF_VAD_THRESHOLD: Final = "vad_threshold"
@@ -30,7 +33,7 @@ CONF_SILENCE_MS: Final = "silence_duration_ms"
 CONF_CONTEXT: Final = "context"
 CONF_HOME_CONTEXT: Final = "home_context"
 CONF_ENDPOINTING: Final = "endpointing"
-# Option "If Qwen fails, use": another stt entity (absent: none).
+# "If Qwen fails, use": another stt entity (absent: none).
 CONF_FALLBACK_STT: Final = "fallback_stt"
 
 LANGUAGE_PIPELINE: Final = "pipeline"  # the Assist pipeline's language

@@ -31,6 +31,7 @@ class HomeContext:
     """Names from the home's registries and states, rebuilt lazily after they change."""
 
     def __init__(self, hass: HomeAssistant) -> None:
+        """Create the names of ``hass``'s home, built on first use."""
         self._hass = hass
         self._cached: str | None = None
 
@@ -109,8 +110,10 @@ class HomeContext:
 
 @callback
 def _changes_names_of_entity(data: er.EventEntityRegistryUpdatedData) -> bool:
-    """Skip updates of the options only: exposure defaults that Assist (and building the
-    context) store there change no name; real exposure changes reach the exposure listener.
+    """Skip updates of the options only.
+
+    Exposure defaults that Assist (and building the context) store there change no name;
+    real exposure changes reach the exposure listener.
     """
     if data["action"] != "update":
         return True
@@ -124,13 +127,15 @@ def _changes_names_of_state(data: EventStateChangedData) -> bool:
 
 
 def build_context(user_text: str, home_text: str) -> str:
-    """The user's own context first (it survives trimming), then the home's names."""
+    """Join the user's own context first (it survives trimming), then the home's names."""
     parts = [part.strip() for part in (user_text, home_text) if part and part.strip()]
     return trim_context("\n".join(parts))
 
 
 def home_names_sent(context: str, user_text: str) -> int:
-    """How many of the home's names a context carries: its lines after the user's own text
-    (trimming cuts at a line boundary). For diagnostics, which never show the names."""
+    """Count the home's names a context carries: its lines after the user's own text.
+
+    Trimming cuts at a line boundary. For diagnostics, which never show the names.
+    """
     user_lines = len(user_text.strip().splitlines())
     return max(0, len(context.splitlines()) - user_lines)

@@ -68,7 +68,7 @@ async def async_only_the_model_is_refused(data: Mapping[str, Any]) -> bool:
 
 
 async def async_diagnose(data: Mapping[str, Any], err: QwenError) -> tuple[Remedy, Cause | None]:
-    """The remedy for ``err`` with these settings, and the cause when it is reconfigure."""
+    """Return the remedy for ``err`` with these settings, and the cause of a reconfigure."""
     if isinstance(err, AuthenticationError):
         return Remedy.REAUTH, None
     if isinstance(err, ConfigError):  # refused before anything was sent

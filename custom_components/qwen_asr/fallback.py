@@ -4,7 +4,7 @@ The entity is called the way an Assist pipeline calls it (``stt.async_get_speech
 then ``internal_async_process_audio_stream``, both in HA 2025.4 and 2026.11), with the
 pipeline's metadata and the held audio from its first chunk on. A rejected API key is not
 handed over: it needs reauthentication, and a working answer would hide that. After a
-failure, the entry's circuit breaker sends the next recognitions here without trying Qwen,
+failure, the subentry's circuit breaker sends the next recognitions here without trying Qwen,
 for 5 s, then 10 s, ... up to 60 s, until Qwen answers again.
 """
 
@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from typing import Any
 
 from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
@@ -22,7 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import MAX_RECOGNITION_S
 from .held_audio import HeldAudio
-from .models import QwenRuntimeData
+from .models import FallbackSummary, SpeechToTextState
 from .realtime import QwenError
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ FALLBACK_ANSWER_S = 15.0
 
 
 def fallback_language(metadata: stt.SpeechMetadata, supported: list[str]) -> str | None:
-    """The pipeline's language in a form the other engine takes ("en-US" -> "en")."""
+    """Return the pipeline's language in a form the other engine takes ("en-US" -> "en")."""
     if metadata.language in supported:
         return metadata.language
     base = metadata.language.split("-", 1)[0].lower()
@@ -41,53 +40,52 @@ def fallback_language(metadata: stt.SpeechMetadata, supported: list[str]) -> str
 
 async def transcribe_elsewhere(
     hass: HomeAssistant,
-    runtime: QwenRuntimeData,
+    runtime: SpeechToTextState,
     *,
     entity_id: str,
     metadata: stt.SpeechMetadata,
     audio: HeldAudio,
     reason: str,
 ) -> stt.SpeechResult:
-    """The other entity's result for the held audio; an error result if it cannot answer.
+    """Return the other entity's result for the held audio; an error result if it cannot answer.
 
-    ``reason``: why Qwen does not answer (``qwen_failed`` or ``qwen_skipped``)."""
+    ``reason``: why Qwen does not answer (``qwen_failed`` or ``qwen_skipped``).
+    """
     started = time.monotonic()
-    record: dict[str, Any] = {
-        "entity_id": entity_id,
-        "reason": reason,
-        "at": dt_util.utcnow().isoformat(),
-        "audio_bytes_held": audio.size,
-    }
+    record = FallbackSummary(
+        entity_id=entity_id,
+        reason=reason,
+        at=dt_util.utcnow().isoformat(),
+        audio_bytes_held=audio.size,
+    )
     result = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
     try:
         result = await _process(hass, entity_id, metadata, audio)
     except Exception as err:
-        record["error"] = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        _LOGGER.error("The fallback %s failed too: %s", entity_id, record["error"])
+        record.error = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        _LOGGER.error("The fallback %s failed too: %s", entity_id, record.error)
     else:
         if result.result is stt.SpeechResultState.SUCCESS:
             _LOGGER.warning("%s answered because %s", entity_id, reason)
         else:
-            record["error"] = "no transcript"
+            record.error = "no transcript"
             _LOGGER.error("The fallback %s failed too: no transcript", entity_id)
-    record |= {
-        "result": result.result.value,
-        "audio_bytes": audio.size,
-        "duration_s": round(time.monotonic() - started, 3),
-    }
+    record.result = result.result.value
+    record.audio_bytes = audio.size
+    record.duration_s = round(time.monotonic() - started, 3)
     runtime.last_fallback = record
     return result
 
 
-def qwen_failed(runtime: QwenRuntimeData, failure: QwenError) -> str:
+def qwen_failed(runtime: SpeechToTextState, failure: QwenError) -> str:
     """Open (or keep open) the breaker; the reason the other entity answers."""
     described = f"{type(failure).__name__}: {failure}"
     skipped = runtime.breaker.record_failure(described)
     return f"Qwen failed ({described}); skipped for {skipped:.0f} s"
 
 
-def qwen_skipped(runtime: QwenRuntimeData) -> str | None:
-    """Why Qwen is skipped now (the breaker is open), else None."""
+def qwen_skipped(runtime: SpeechToTextState) -> str | None:
+    """Return why Qwen is skipped now (the breaker is open), else None."""
     if runtime.breaker.allows_qwen():
         return None
     state = runtime.breaker.state()

@@ -15,6 +15,7 @@ class HeldAudio:
     """Every chunk of ``source`` up to ``max_bytes``; readers start from the first chunk."""
 
     def __init__(self, source: AsyncIterable[bytes], max_bytes: int) -> None:
+        """Hold ``source`` from its first chunk, up to ``max_bytes``."""
         self._source = source
         self.max_bytes = max_bytes
         self.chunks: list[bytes] = []
@@ -41,7 +42,7 @@ class HeldAudio:
             self._changed.set()
 
     async def reader(self) -> AsyncGenerator[bytes]:
-        """The held chunks, then the live ones; raises what the source raised."""
+        """Yield the held chunks, then the live ones; raise what the source raised."""
         index = 0
         while True:
             while index < len(self.chunks):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.util.ssl import get_default_context
 
+from . import compat
 from .const import (
     CONF_ALLOW_INSECURE,
     CONF_ENDPOINT,
@@ -21,6 +23,7 @@ from .const import (
     LANGUAGE_AUTO,
     LANGUAGE_PIPELINE,
     REGION_CUSTOM,
+    SUBENTRY_STT,
     VAD_MANUAL,
 )
 from .realtime import (
@@ -35,19 +38,26 @@ from .realtime.const import DEFAULT_MODEL
 USER_AGENT = "home-assistant-qwen-asr"
 
 
+def stt_subentries(entry: ConfigEntry[Any]) -> list[ConfigSubentry]:
+    """Return the entry's speech-to-text subentries, one entity each."""
+    if compat.HAS_SUBENTRIES_OF_TYPE:
+        return entry.get_subentries_of_type(SUBENTRY_STT)
+    return [sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_STT]
+
+
 def endpoint_of(data: Mapping[str, Any]) -> str:
-    """The client's ``endpoint`` argument: ``intl``, ``cn`` or the custom URL."""
+    """Return the client's ``endpoint`` argument: ``intl``, ``cn`` or the custom URL."""
     region = str(data[CONF_REGION])
     return str(data.get(CONF_ENDPOINT) or "") if region == REGION_CUSTOM else region
 
 
 def allows_insecure(data: Mapping[str, Any]) -> bool:
-    """The user ticked "unencrypted connection" for a custom ws:// endpoint."""
+    """Tell whether the user ticked "unencrypted connection" for a custom ws:// endpoint."""
     return data[CONF_REGION] == REGION_CUSTOM and bool(data.get(CONF_ALLOW_INSECURE))
 
 
 def account_of(data: Mapping[str, Any]) -> dict[str, Any]:
-    """What makes two entries the same account: the key and where it is used.
+    """Return what makes two entries the same account: the key and where it is used.
 
     Entry data to match with ``_async_abort_entries_match``; the model is not part of it.
     """
@@ -58,7 +68,7 @@ def account_of(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def make_client(data: Mapping[str, Any], config: SessionConfig) -> QwenRealtimeClient:
-    """A client for the entry's account; the SSL context is HA's preloaded one."""
+    """Return a client for the entry's account; the SSL context is HA's preloaded one."""
     return QwenRealtimeClient(
         str(data[CONF_API_KEY]),
         config,
@@ -89,7 +99,7 @@ def session_config(
     sample_rate: int,
     context: str,
 ) -> SessionConfig:
-    """The session one recognition asks for, from the entry and its options."""
+    """Return the session one recognition asks for, from the account and its settings."""
     opts = {**DEFAULT_OPTIONS, **options}
     language_option = str(opts[CONF_LANGUAGE])
     language: str | None

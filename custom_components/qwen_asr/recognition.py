@@ -31,13 +31,14 @@ class Recognition:
         *,
         first_final_ends: bool,
     ) -> None:
+        """Prepare a recognition of ``stream`` with ``client`` (not yet started)."""
         self._client = client
         self._stream = stream
         self._first_final_ends = first_final_ends
         self._audio_ended = False
 
     async def transcripts(self) -> AsyncGenerator[tuple[str, bool]]:
-        """Raises QwenError when the session fails, or what the audio stream raised."""
+        """Yield (transcript, final) pairs; raise QwenError, or what the audio stream raised."""
         client = self._client
         loop = asyncio.get_running_loop()
         budget = MAX_UTTERANCE_S if self._first_final_ends else MAX_RECOGNITION_S

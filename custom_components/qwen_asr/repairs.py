@@ -22,7 +22,7 @@ ISSUE_PREFIX = "settings_"
 
 
 def issue_id_for(entry_id: str) -> str:
-    """The id of an entry's settings issue."""
+    """Return the id of an entry's settings issue."""
     return f"{ISSUE_PREFIX}{entry_id}"
 
 
@@ -50,7 +50,7 @@ def async_raise_settings_issue(
 
 @callback
 def async_clear_settings_issue(hass: HomeAssistant, entry_id: str) -> None:
-    """The entry works again, or is gone."""
+    """Remove the settings issue: the entry works again, or is gone."""
     ir.async_delete_issue(hass, DOMAIN, issue_id_for(entry_id))
 
 
@@ -62,12 +62,13 @@ class ReconfigureRepairFlow(RepairsFlow):
     """
 
     def __init__(self, entry_id: str) -> None:
+        """Create the fix flow of the entry ``entry_id``."""
         self._entry_id = entry_id
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
     ) -> compat.RepairsFlowResult:
-        """The first step: the explanation."""
+        """Start with the explanation."""
         return await self.async_step_confirm()
 
     async def async_step_confirm(
@@ -99,6 +100,6 @@ class ReconfigureRepairFlow(RepairsFlow):
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """The fix flow of a settings issue (the only kind this integration raises)."""
+    """Return the fix flow of a settings issue (the only kind this integration raises)."""
     entry_id = str((data or {}).get("entry_id") or issue_id.removeprefix(ISSUE_PREFIX))
     return ReconfigureRepairFlow(entry_id)

@@ -7,9 +7,10 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterable
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components import stt
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -33,8 +34,8 @@ from .context import build_context, home_names_sent
 from .failures import async_recognition_failed
 from .fallback import qwen_failed, qwen_skipped, transcribe_elsewhere
 from .held_audio import HeldAudio
-from .helpers import make_client, session_config
-from .models import QwenConfigEntry
+from .helpers import make_client, session_config, stt_subentries
+from .models import QwenConfigEntry, SessionSummary, SpeechToTextState
 from .realtime import AuthenticationError, QwenError, QwenRealtimeClient
 from .recognition import Recognition
 
@@ -49,8 +50,11 @@ async def async_setup_entry(
     entry: QwenConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the entry's speech-to-text entity."""
-    async_add_entities([QwenSpeechToTextEntity(entry)])
+    """Add one speech-to-text entity per subentry, each on its subentry's device."""
+    for subentry in stt_subentries(entry):
+        async_add_entities(
+            [QwenSpeechToTextEntity(entry, subentry)], config_subentry_id=subentry.subentry_id
+        )
 
 
 class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
@@ -59,71 +63,89 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
     _attr_has_entity_name = True
     _attr_name = None  # the entity is named after its device, i.e. the service
 
-    def __init__(self, entry: QwenConfigEntry) -> None:
+    def __init__(self, entry: QwenConfigEntry, subentry: ConfigSubentry) -> None:
+        """Create the entity of one speech-to-text subentry of the account ``entry``.
+
+        Unique id and device are the subentry's id: a subentry that migration made from an
+        entry of version 1 has the entry's id, so its entity keeps its unique id.
+        """
         self._entry = entry
-        self._attr_unique_id = entry.entry_id
+        self._subentry_id = subentry.subentry_id
+        self._state: SpeechToTextState = entry.runtime_data.state_of(subentry.subentry_id)
+        self._attr_unique_id = subentry.subentry_id
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            name=entry.title,
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
             manufacturer="Alibaba Cloud",
             model=entry.data[CONF_MODEL],
             entry_type=DeviceEntryType.SERVICE,
         )
 
     @property
+    @override
     def supported_languages(self) -> list[str]:
-        """Qwen's languages in the forms Assist pipelines use."""
+        """Return Qwen's languages in the forms Assist pipelines use."""
         return list(HA_LANGUAGE_TAGS)
 
     @property
+    @override
     def supported_formats(self) -> list[stt.AudioFormats]:
-        """Raw PCM in a WAV stream."""
+        """Return raw PCM in a WAV stream."""
         return [stt.AudioFormats.WAV]
 
     @property
+    @override
     def supported_codecs(self) -> list[stt.AudioCodecs]:
-        """Qwen takes PCM (Opus is not offered by Assist for streaming)."""
+        """Return PCM, which Qwen takes (Assist offers no Opus for streaming)."""
         return [stt.AudioCodecs.PCM]
 
     @property
+    @override
     def supported_bit_rates(self) -> list[stt.AudioBitRates]:
-        """16-bit samples."""
+        """Return 16-bit samples."""
         return [stt.AudioBitRates.BITRATE_16]
 
     @property
+    @override
     def supported_sample_rates(self) -> list[stt.AudioSampleRates]:
-        """Qwen accepts 16 kHz and 8 kHz."""
+        """Return 16 kHz and 8 kHz, which Qwen accepts."""
         return [stt.AudioSampleRates.SAMPLERATE_16000, stt.AudioSampleRates.SAMPLERATE_8000]
 
     @property
+    @override
     def supported_channels(self) -> list[stt.AudioChannels]:
-        """Mono."""
+        """Return mono."""
         return [stt.AudioChannels.CHANNEL_MONO]
 
     if compat.HAS_AUDIO_PROCESSING:  # HA 2026.5+ asks; older versions have no such setting
 
         @property
+        @override
         def audio_processing(self) -> compat.SpeechAudioProcessing:
-            """No external VAD when Qwen decides where speech ends."""
+            """Ask for no external VAD when Qwen decides where speech ends."""
             return dataclasses.replace(
                 compat.DEFAULT_AUDIO_PROCESSING, requires_external_vad=not self._qwen_endpointing
             )
 
     @property
     def _options(self) -> dict[str, Any]:
-        return {**DEFAULT_OPTIONS, **self._entry.options}
+        """Return the subentry's settings as they are now (read at every recognition)."""
+        subentry = self._entry.subentries.get(self._subentry_id)
+        return {**DEFAULT_OPTIONS, **(subentry.data if subentry else {})}
 
     @property
     def _qwen_endpointing(self) -> bool:
+        """Tell whether Qwen's server VAD, not Home Assistant, ends the command."""
         options = self._options
         return bool(
             options[CONF_ENDPOINTING] == ENDPOINTING_QWEN and options[CONF_VAD_MODE] == VAD_SERVER
         )
 
+    @override
     async def async_process_audio_stream(
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
-        """The transcript, streaming every chunk to Qwen as it arrives (HA before 2026.11)."""
+        """Return the transcript, streaming each chunk to Qwen as it arrives (HA before 2026.11)."""
         async with contextlib.aclosing(self._results(metadata, stream, progress=False)) as results:
             async for result in results:
                 if isinstance(result, stt.SpeechResult):  # the only item without progress
@@ -132,10 +154,11 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
 
     if compat.HAS_PARTIAL_RESULTS:
 
+        @override
         async def async_process_audio_stream_with_progress(
             self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
         ) -> AsyncGenerator[compat.PartialSpeechResult | stt.SpeechResult]:
-            """HA 2026.11+: the whole transcript so far while the person speaks, then the result.
+            """Yield the transcript so far while the person speaks, then the result (2026.11+).
 
             Yields ``stt.PartialSpeechResult`` items, each replacing the previous one, then
             exactly one ``stt.SpeechResult``. HA calls this for every recognition, also
@@ -155,15 +178,15 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
     async def _results(
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes], *, progress: bool
     ) -> AsyncGenerator[str | stt.SpeechResult]:
-        """Both entry points: with ``progress`` the transcript so far (text), then the result."""
+        """Yield for both entry points: with ``progress`` the transcript so far, then the result."""
         options = self._options
-        runtime = self._entry.runtime_data
-        home = runtime.home_context.text if options[CONF_HOME_CONTEXT] else ""
+        runtime = self._state
+        home = self._entry.runtime_data.home_context.text if options[CONF_HOME_CONTEXT] else ""
         user_text = str(options[CONF_CONTEXT] or "")
         started = time.monotonic()
-        summary: dict[str, Any] = {"sample_rate": int(metadata.sample_rate)}
-        if progress:
-            summary["partials_yielded"] = 0
+        summary = SessionSummary(
+            sample_rate=int(metadata.sample_rate), partials_yielded=0 if progress else None
+        )
         result = stt.SpeechResult(None, stt.SpeechResultState.ERROR)
         client: QwenRealtimeClient | None = None
         # "If Qwen fails, use": the audio is held so that the other engine hears all of it.
@@ -175,10 +198,8 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             stream = held.reader()
             if skipped := qwen_skipped(runtime):  # Qwen failed moments ago: no session
                 result = await self._answer_elsewhere(fallback_id, metadata, held, skipped)
-                summary |= {
-                    "qwen_skipped": True,
-                    "duration_s": round(time.monotonic() - started, 3),
-                }
+                summary.qwen_skipped = True
+                summary.duration_s = round(time.monotonic() - started, 3)
                 runtime.last_session = summary
                 yield result
                 return
@@ -190,8 +211,9 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                 sample_rate=int(metadata.sample_rate),
                 context=build_context(user_text, home),
             )
-            summary |= {"language": config.language, "context_chars": len(config.context)}
-            summary["home_names_sent"] = home_names_sent(config.context, user_text) if home else 0
+            summary.language = config.language
+            summary.context_chars = len(config.context)
+            summary.home_names_sent = home_names_sent(config.context, user_text) if home else 0
             client = make_client(self._entry.data, config)
             recognition = Recognition(client, stream, first_final_ends=self._qwen_endpointing)
             async with contextlib.aclosing(recognition.transcripts()) as transcripts:
@@ -199,11 +221,11 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                     if final:
                         result = stt.SpeechResult(text, stt.SpeechResultState.SUCCESS)
                         runtime.breaker.record_success()
-                    elif progress:  # the transcript so far, handed to Home Assistant
-                        summary["partials_yielded"] += 1
+                    elif summary.partials_yielded is not None:  # handed to Home Assistant
+                        summary.partials_yielded += 1
                         yield text
         except QwenError as err:
-            summary["error"] = type(err).__name__
+            summary.error = type(err).__name__
             if isinstance(err, AuthenticationError):
                 _LOGGER.error("Qwen rejected the API key (%s); reauthentication is needed", err)
             else:
@@ -218,25 +240,26 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             if held is not None:
                 await held.aclose()
             if client is not None:
-                summary |= {"session_id": client.session_id, "audio_bytes": client.audio_bytes_sent}
+                summary.session_id = client.session_id
+                summary.audio_bytes = client.audio_bytes_sent
                 # Closing waits for the WebSocket closing handshake, a full round trip to
                 # the region: the pipeline gets its result without waiting for that. The
                 # task belongs to the entry, so unloading the entry cancels it.
                 self._entry.async_create_background_task(
                     self.hass, client.close(), name=f"{DOMAIN} close session", eager_start=True
                 )
-            summary["duration_s"] = round(time.monotonic() - started, 3)
+            summary.duration_s = round(time.monotonic() - started, 3)
             runtime.last_session = summary
         yield result
 
     async def _answer_elsewhere(
         self, entity_id: str, metadata: stt.SpeechMetadata, held: HeldAudio, reason: str
     ) -> stt.SpeechResult:
-        """The "If Qwen fails, use" entity's result for all the held audio."""
+        """Return the "If Qwen fails, use" entity's result for all the held audio."""
         try:
             return await transcribe_elsewhere(
                 self.hass,
-                self._entry.runtime_data,
+                self._state,
                 entity_id=entity_id,
                 metadata=metadata,
                 audio=held,

@@ -44,6 +44,7 @@ from custom_components.qwen_asr.const import (
     DOMAIN,
     ENDPOINTING_QWEN,
     REGION_CUSTOM,
+    SUBENTRY_STT,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -139,10 +140,12 @@ class Bench:
 
     async def run(self, phase: EntityPhase, probe: Probe) -> dict[str, Any]:
         silence = QWEN_SILENCE_MS if phase.qwen_endpointing else HA_SILENCE_MS
-        options = {**self.entry.options, CONF_SILENCE_MS: silence}
+        # The settings of the entry's speech-to-text subentry, read at each recognition.
+        [subentry] = self.entry.subentries.values()
+        settings = {**subentry.data, CONF_SILENCE_MS: silence}
         if phase.qwen_endpointing:
-            options[CONF_ENDPOINTING] = ENDPOINTING_QWEN
-        self.hass.config_entries.async_update_entry(self.entry, options=options)
+            settings[CONF_ENDPOINTING] = ENDPOINTING_QWEN
+        self.hass.config_entries.async_update_subentry(self.entry, subentry, data=settings)
         slots = asyncio.Semaphore(CONCURRENCY)
         timings: list[RequestTiming] = []
         tasks = []
@@ -219,7 +222,16 @@ async def test_ha_entity_path(hass: HomeAssistant) -> None:
                 CONF_ENDPOINT: emulator.url,
                 CONF_MODEL: "qwen3-asr-flash-realtime",
             },
-            options={**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: False},
+            subentries_data=[
+                {
+                    "data": {**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: False},
+                    "subentry_type": SUBENTRY_STT,
+                    "title": "Qwen ASR",
+                    "unique_id": None,
+                }
+            ],
+            version=2,
+            minor_version=1,
         )
         entry.add_to_hass(hass)
         assert await async_setup_component(hass, "homeassistant", {})

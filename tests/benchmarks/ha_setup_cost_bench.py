@@ -35,6 +35,7 @@ from custom_components.qwen_asr.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
     REGION_CUSTOM,
+    SUBENTRY_STT,
 )
 
 RTTS_MS = (0, 50, 200)
@@ -81,9 +82,16 @@ async def _setup_seconds(hass: HomeAssistant, endpoint: str) -> float:
             CONF_ENDPOINT: endpoint,
             CONF_MODEL: "qwen3-asr-flash-realtime",
         },
-        options=dict(DEFAULT_OPTIONS),
-        version=1,
-        minor_version=2,
+        subentries_data=[
+            {
+                "data": dict(DEFAULT_OPTIONS),
+                "subentry_type": SUBENTRY_STT,
+                "title": "Qwen ASR",
+                "unique_id": None,
+            }
+        ],
+        version=2,
+        minor_version=1,
     )
     entry.add_to_hass(hass)
     started = time.perf_counter()

@@ -132,7 +132,9 @@ class HassPage:
         self.page.locator("ha-selector-select").filter(has_text=field_label).first.click()
         option = self.page.get_by_role("option", name=option_label, exact=True)
         item = self.page.get_by_role("menuitem", name=option_label, exact=True)
-        option.or_(item).first.click()
+        picked = option.or_(item).first
+        picked.click()
+        picked.wait_for(state="hidden")  # the list has closed (a screenshot shows the form)
 
     def image_loaded(self, url_part: str) -> bool | None:
         """Whether an <img> whose src contains ``url_part`` loaded; None if there is none."""

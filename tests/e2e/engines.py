@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .assist import create_pipeline
-from .entries import Entry, add_qwen_entry, add_wyoming_entry, set_options, ws_call
+from .entries import Entry, add_qwen_entry, add_wyoming_entry, set_settings, ws_call
 from .hass_process import HassProcess
 from .hass_ws import HassWebSocket
 from .services import EmulatorProcess, WyomingServerProcess
@@ -52,7 +52,7 @@ def qwen_engine(hass: HassProcess, emulator: EmulatorProcess, api_key: str) -> I
     pipeline_id = _pipeline(hass, "Qwen ASR entity", entry.entity_id)
 
     def set_mode(mode: str) -> None:
-        set_options(hass, entry.entry_id, {"endpointing": QWEN_OPTION[mode]})
+        set_settings(hass, entry, {"endpointing": QWEN_OPTION[mode]})
 
     try:
         yield Engine("qwen_asr", entry, pipeline_id, set_mode)

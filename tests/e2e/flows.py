@@ -19,12 +19,23 @@ KEY_FIELD = "api_key"
 REGION_FIELD = "region"
 ENDPOINT_FIELD = "endpoint"
 CUSTOM_REGION = "custom"
+# The speech-to-text subentry's flows (add, reconfigure): their texts in en.json.
+STT_FLOW = "config_subentries.stt"
+SUBENTRY_TYPE = "stt"
 
 
 @cache
 def translations() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(TRANSLATIONS.read_text())
     return data
+
+
+def _flow(flow: str) -> dict[str, Any]:
+    """A flow's part of en.json: ``config``, or a dotted path such as ``STT_FLOW``."""
+    part: dict[str, Any] = translations()
+    for key in flow.split("."):
+        part = part[key]
+    return part
 
 
 @dataclass(frozen=True)
@@ -43,10 +54,10 @@ class StepTexts:
 
 
 def step_texts(flow: str, step_id: str, placeholders: dict[str, Any] | None = None) -> StepTexts:
-    """``flow`` is ``config`` or ``options``. With ``placeholders`` (a form's
+    """``flow`` is ``config`` or ``STT_FLOW``. With ``placeholders`` (a form's
     ``description_placeholders``) every ``{name}`` is filled, and one the form does not
     provide is an error; without, the texts stay as written."""
-    step = translations()[flow]["step"][step_id]
+    step = _flow(flow)["step"][step_id]
 
     def value(match: re.Match[str]) -> str:
         if placeholders is None:  # the caller wants the texts as written
@@ -71,11 +82,11 @@ def step_texts(flow: str, step_id: str, placeholders: dict[str, Any] | None = No
 
 def error_text(flow: str, key: str) -> str:
     """The translated message of a form error; KeyError if en.json lacks it."""
-    return str(translations()[flow]["error"][key])
+    return str(_flow(flow)["error"][key])
 
 
 def abort_text(flow: str, key: str) -> str:
-    return str(translations()[flow]["abort"][key])
+    return str(_flow(flow)["abort"][key])
 
 
 def option_label(selector: str, value: str) -> str:

@@ -116,6 +116,25 @@ class HassRest:
         )
         return result
 
+    def start_subentry_flow(
+        self, entry_id: str, subentry_type: str, subentry_id: str | None = None
+    ) -> dict[str, Any]:
+        """Add a subentry of this type; with ``subentry_id``, reconfigure that one."""
+        body: dict[str, Any] = {"handler": [entry_id, subentry_type]}
+        if subentry_id is not None:
+            body["subentry_id"] = subentry_id
+        result: dict[str, Any] = self.post("/api/config/config_entries/subentries/flow", body)
+        return result
+
+    def subentry_step(self, flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.post(
+            f"/api/config/config_entries/subentries/flow/{flow_id}", user_input
+        )
+        return result
+
+    def abort_subentry_flow(self, flow_id: str) -> None:
+        self.request("DELETE", f"/api/config/config_entries/subentries/flow/{flow_id}")
+
     def entries(self, domain: str | None = None) -> list[dict[str, Any]]:
         query = f"?domain={domain}" if domain else ""
         result: list[dict[str, Any]] = self.get(f"/api/config/config_entries/entry{query}")

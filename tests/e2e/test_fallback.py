@@ -28,7 +28,7 @@ from .entries import (
     add_wyoming_entry,
     diagnostics,
     flows_in_progress,
-    set_options,
+    set_settings,
     wait_for,
 )
 from .flows import DOMAIN
@@ -91,7 +91,7 @@ def primary(
         server = None
         if request.param == "qwen_asr":
             entry = add_qwen_entry(hass, emulator.url, API_KEY)
-            set_options(hass, entry.entry_id, {"fallback_stt": second.entry.entity_id})
+            set_settings(hass, entry, {"fallback_stt": second.entry.entity_id})
         else:
             server = stack.enter_context(
                 WyomingServerProcess(
@@ -151,7 +151,7 @@ async def test_failing_qwen_is_answered_by_the_second_engine(
     _report(f"{primary.path}, {case}", run)
     assert run.transcript == expected
     if primary.path == "qwen_asr":
-        last = diagnostics(hass, primary.entry.entry_id)["last_fallback"]
+        last = diagnostics(hass, primary.entry.entry_id)["speech_to_text"][0]["last_fallback"]
         assert last["entity_id"] == second.entry.entity_id and last["result"] == "success"
 
 
@@ -172,7 +172,8 @@ async def test_rejected_key_is_an_error_not_the_second_engine(
             ],
             what="a reauth flow",
         )
-        assert diagnostics(hass, primary.entry.entry_id)["last_fallback"] == {}
+        (stt,) = diagnostics(hass, primary.entry.entry_id)["speech_to_text"]
+        assert stt["last_fallback"] == {}
 
 
 async def test_second_engine_down_returns_the_error(

@@ -1,5 +1,5 @@
-"""The integration's config, reconfigure and options flows through HA's REST flow API (what the
-frontend's dialogs call), against the emulator on loopback."""
+"""The integration's config and reconfigure flows, and its speech-to-text subentry flows, through
+HA's REST flow API (what the frontend's dialogs call), against the emulator on loopback."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ from collections.abc import Iterator
 import pytest
 
 from .conftest import API_KEY, WRONG_KEY
-from .entries import Entry, add_qwen_entry, diagnostics, wait_until_loaded, ws_call
+from .entries import (
+    Entry,
+    add_qwen_entry,
+    diagnostics,
+    stt_settings,
+    subentries_of,
+    wait_until_loaded,
+    ws_call,
+)
 from .flows import (
     DOMAIN,
     KEY_FIELD,
+    STT_FLOW,
+    SUBENTRY_TYPE,
     abort_text,
     account_input,
     error_text,
@@ -114,14 +124,19 @@ def test_reconfigure_keeps_key_and_changes_model(hass: HassProcess, qwen_entry: 
     assert rest.entries(DOMAIN)[0]["state"] == "loaded"
 
 
-def test_options_change_language(hass: HassProcess, qwen_entry: Entry) -> None:
+def test_speech_to_text_settings_change_language(hass: HassProcess, qwen_entry: Entry) -> None:
+    """The entry's one speech-to-text (made at setup, named like the entry) takes a new
+    language through its reconfigure flow."""
+    (subentry,) = subentries_of(hass, qwen_entry.entry_id)
+    assert (subentry["subentry_type"], subentry["title"]) == (SUBENTRY_TYPE, qwen_entry.title)
     rest = hass.rest()
-    form = rest.start_options_flow(qwen_entry.entry_id)
-    assert (form["type"], form["step_id"]) == ("form", "init")
-    texts = step_texts("options", "init", form.get("description_placeholders") or {})
+    form = rest.start_subentry_flow(qwen_entry.entry_id, SUBENTRY_TYPE, qwen_entry.subentry_id)
+    assert (form["type"], form["step_id"]) == ("form", "reconfigure")
+    texts = step_texts(STT_FLOW, "reconfigure", form.get("description_placeholders") or {})
     assert set(schema_fields(form)) <= set(texts.labels)
     languages = select_options(form, "language")
     assert "de" in languages
-    done = rest.options_step(form["flow_id"], form_input(form, {"language": "de"}))
-    assert done["type"] == "create_entry", done
-    assert diagnostics(hass, qwen_entry.entry_id)["options"]["language"] == "de"
+    done = rest.subentry_step(form["flow_id"], form_input(form, {"language": "de"}))
+    assert (done["type"], done["reason"]) == ("abort", "reconfigure_successful"), done
+    assert abort_text(STT_FLOW, "reconfigure_successful")
+    assert stt_settings(hass, qwen_entry)["language"] == "de"

@@ -1,29 +1,38 @@
 """HA's own frontend in a real browser: log in, Settings -> Devices & services -> Add
 integration -> Qwen ASR, see every text en.json gives the dialog, a wrong key's translated
-error, create the entry, change the language in the options dialog; and reauthentication
-from the attention card after the service stopped accepting the key.
+error, create the entry, change the language in its speech-to-text's settings dialog; add a
+second speech-to-text, give each to an assistant of its own, both answer; and
+reauthentication from the attention card after the service stopped accepting the key.
 
 Screenshots go to $QWEN_E2E_SCREENSHOTS (the README's come from there), else a temp dir.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
+from .assist import run_pipeline, speech_pcm
 from .browser import HassPage, chromium, hass_page
-from .conftest import API_KEY, WRONG_KEY
+from .conftest import API_KEY, COMMAND, WRONG_KEY
+from .engines import _delete_pipeline, _pipeline
 from .entries import (
+    Entry,
     add_qwen_entry,
     diagnostics,
     flows_in_progress,
+    stt_entity_of,
+    stt_settings,
+    subentries_of,
     wait_for,
     wait_until_loaded,
 )
@@ -32,15 +41,19 @@ from .flows import (
     ENDPOINT_FIELD,
     KEY_FIELD,
     REGION_FIELD,
+    STT_FLOW,
+    SUBENTRY_TYPE,
     abort_text,
     error_text,
     option_label,
     schema_fields,
     select_options,
     step_texts,
+    translations,
 )
 from .hass_env import PROJECT
 from .hass_process import HassProcess
+from .hass_ws import HassWebSocket
 from .services import EmulatorProcess
 
 NAME = json.loads((PROJECT / "custom_components" / DOMAIN / "manifest.json").read_text())["name"]
@@ -116,15 +129,56 @@ def _untick_home_names(tab: HassPage, user_form: dict[str, Any]) -> None:
     assert not control.is_checked()
 
 
-def _home_names_switch(hass: HassProcess, entry_id: str) -> object:
+def _stt_form(hass: HassProcess, entry: Entry) -> dict[str, Any]:
+    """The speech-to-text's settings form as the REST API describes it (the dialog renders
+    this); ``entry`` names the subentry, or none to add one."""
     rest = hass.rest()
-    form = rest.start_options_flow(entry_id)
-    rest.request("DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}")
-    (field,) = (f for f in form["data_schema"] if f["name"] == HOME_NAMES_FIELD)
+    form = rest.start_subentry_flow(entry.entry_id, SUBENTRY_TYPE, entry.subentry_id)
+    rest.abort_subentry_flow(str(form["flow_id"]))
+    return form
+
+
+def _home_names_switch(hass: HassProcess, entry: Entry) -> object:
+    (field,) = (f for f in _stt_form(hass, entry)["data_schema"] if f["name"] == HOME_NAMES_FIELD)
     return (field.get("description") or {}).get("suggested_value")
 
 
-def test_add_integration_and_options_in_the_browser(
+def _just_added(hass: HassProcess, entry_id: str, title: str) -> Entry:
+    """The entry made by the dialog, with its one speech-to-text, once that is set up."""
+    (subentry,) = subentries_of(hass, entry_id)
+    subentry_id = str(subentry["subentry_id"])
+    entity_id = wait_for(
+        lambda: stt_entity_of(hass, entry_id, subentry_id), what="the speech-to-text entity"
+    )
+    entry = Entry(entry_id, entity_id, title, subentry_id)
+    wait_until_loaded(hass, entry)
+    return entry
+
+
+def _open_integration_page(tab: HassPage, ready: re.Pattern[str] | str) -> None:
+    """After adding, HA may already show the integration's page; else open it from its card.
+    ``ready``: what the page shows once it lists the entry."""
+    target = tab.page.get_by_role("button", name=ready)
+    card = tab.page.get_by_text(NAME, exact=True)
+    target.or_(card).first.wait_for()
+    if not target.first.is_visible():
+        card.first.click()
+    target.first.wait_for()
+
+
+def _settings_button() -> re.Pattern[str]:
+    """A speech-to-text row's settings button: HA 2026.11 labels its icon button with
+    ``initiate_flow.reconfigure``; HA 2025.4 shows a "Configure" button."""
+    label = _stt_translations()["initiate_flow"]["reconfigure"]
+    return re.compile(rf"^({re.escape(label)}|Configure)$")
+
+
+def _stt_translations() -> dict[str, Any]:
+    stt: dict[str, Any] = translations()["config_subentries"][SUBENTRY_TYPE]
+    return stt
+
+
+def test_add_integration_and_settings_in_the_browser(
     hass: HassProcess,
     hass_version: str,
     live_emulator: EmulatorProcess,
@@ -150,37 +204,118 @@ def test_add_integration_and_options_in_the_browser(
         entries = wait_for(lambda: hass.rest().entries(DOMAIN), what="the new entry")
         entry_id = str(entries[0]["entry_id"])
         try:
-            # The setup step's choice is what the options dialog's switch shows.
-            assert _home_names_switch(hass, entry_id) is False
+            entry = _just_added(hass, entry_id, str(entries[0]["title"]))
+            # The setup step's choice is what the speech-to-text's settings switch shows.
+            assert _home_names_switch(hass, entry) is False
             tab.page.get_by_role("button", name="Finish").click()
-            _change_language_in_options(tab, hass, entry_id, shots / f"options-{hass_version}.png")
+            _change_language_in_settings(tab, hass, entry, shots / f"settings-{hass_version}.png")
             _check_brand_icon(tab, hass_version)
         finally:
             hass.rest().delete_entry(entry_id)
 
 
-def _change_language_in_options(
-    tab: HassPage, hass: HassProcess, entry_id: str, shot: Path
+def _change_language_in_settings(
+    tab: HassPage, hass: HassProcess, entry: Entry, shot: Path
 ) -> None:
-    rest = hass.rest()
-    form = rest.start_options_flow(entry_id)
-    rest.request("DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}")
-    # After adding, HA may already show the integration's page; else open it from its card.
-    configure = tab.page.get_by_role("button", name="Configure")
-    card = tab.page.get_by_text(NAME, exact=True)
-    configure.or_(card).first.wait_for()
-    if not configure.is_visible():
-        card.first.click()
-    configure.click()
-    tab.wait_for_texts(_form_texts(form, "options", "init"))
+    form = _stt_form(hass, entry)
+    _open_integration_page(tab, _settings_button())
+    tab.page.get_by_role("button", name=_settings_button()).first.click()
+    tab.wait_for_texts(_form_texts(form, STT_FLOW, "reconfigure"))
     tab.screenshot(shot)
-    language_label = step_texts("options", "init").labels["language"]
+    language_label = step_texts(STT_FLOW, "reconfigure").labels["language"]
     tab.choose(language_label, option_label("language", NEW_LANGUAGE))
     tab.submit_button().click()
     wait_for(
-        lambda: diagnostics(hass, entry_id)["options"]["language"] == NEW_LANGUAGE,
-        what="the language option saved",
+        lambda: stt_settings(hass, entry)["language"] == NEW_LANGUAGE,
+        what="the language setting saved",
     )
+
+
+def _add_speech_to_text_in_the_browser(
+    tab: HassPage, hass: HassProcess, entry: Entry, name: str, shot: Path
+) -> Entry:
+    """The integration page's "Add speech-to-text" (HA 2026.11: a button on the page; 2025.4:
+    an item of the entry's ⋮ menu), named ``name``, language Cantonese."""
+    label = _stt_translations()["initiate_flow"]["user"]
+    form = _stt_form(hass, Entry(entry.entry_id, entry.entity_id, entry.title))
+    _open_integration_page(tab, _settings_button())
+    button = tab.page.get_by_role("button", name=label, exact=True)
+    if button.count() and button.first.is_visible():
+        button.first.click()
+    else:
+        tab.page.locator("ha-md-button-menu ha-icon-button[slot=trigger]").first.click()
+        tab.page.get_by_role("menuitem", name=label).first.click()
+    tab.wait_for_texts(_form_texts(form, STT_FLOW, "user"))
+    known = {sub["subentry_id"] for sub in subentries_of(hass, entry.entry_id)}
+    texts = step_texts(STT_FLOW, "user")
+    tab.page.get_by_role("textbox", name=_label(texts.labels["name"])).fill(name)
+    tab.choose(texts.labels["language"], option_label("language", "yue"))
+    tab.screenshot(shot)
+    tab.submit_button().click()
+    added = wait_for(
+        lambda: {str(s["subentry_id"]) for s in subentries_of(hass, entry.entry_id)} - known,
+        what=f"the speech-to-text {name}",
+    )
+    (subentry_id,) = added
+    entity_id = wait_for(
+        lambda: stt_entity_of(hass, entry.entry_id, subentry_id), what=f"the entity of {name}"
+    )
+    second = Entry(entry.entry_id, entity_id, name, subentry_id)
+    wait_until_loaded(hass, second)
+    assert stt_settings(hass, second)["language"] == "yue"
+    return second
+
+
+async def _answer(hass: HassProcess, pipeline_id: str) -> tuple[str, str | None]:
+    """The engine an assistant's run used, and its transcript."""
+    async with HassWebSocket(hass.url, hass.onboard().token) as ws:
+        run = await run_pipeline(ws, pipeline_id, speech_pcm())
+    return str(run.data("stt-start")["engine"]), run.transcript
+
+
+def test_second_speech_to_text_serves_a_second_assistant(
+    hass: HassProcess,
+    hass_version: str,
+    live_emulator: EmulatorProcess,
+    browser: Browser,
+    shots: Path,
+) -> None:
+    """Two speech-to-text subentries of one entry (one key), the second added in the browser;
+    each is the engine of its own assistant, and both assistants answer."""
+    first = add_qwen_entry(hass, live_emulator.url, API_KEY)
+    pipelines: list[str] = []
+    try:
+        with hass_page(browser, hass.url) as tab:
+            tab.login(hass.onboard())
+            tab.open_integrations()
+            tab.page.get_by_text(NAME, exact=True).first.click()
+            second = _add_speech_to_text_in_the_browser(
+                tab, hass, first, "Cantonese", shots / f"add-speech-to-text-{hass_version}.png"
+            )
+            tab.page.get_by_role("button", name="Finish").click()
+            tab.page.get_by_text("Cantonese", exact=True).first.wait_for()
+            tab.screenshot(shots / f"two-speech-to-text-{hass_version}.png")
+        assert second.entity_id != first.entity_id
+        # The browser's (sync Playwright's) loop runs in this thread: the websocket work
+        # runs in a worker thread with a loop of its own.
+        with ThreadPoolExecutor(1) as pool:
+            for engine in (first, second):
+                name = f"Assistant of {engine.title}"
+                pipelines.append(pool.submit(_pipeline, hass, name, engine.entity_id).result())
+            for engine, pipeline_id in zip((first, second), pipelines, strict=True):
+                answer = pool.submit(asyncio.run, _answer(hass, pipeline_id)).result()
+                assert answer == (engine.entity_id, COMMAND)
+        # Each answered with its own settings: the pipeline's language, and Cantonese.
+        sessions = {
+            item["subentry_id"]: item["last_session"]
+            for item in diagnostics(hass, first.entry_id)["speech_to_text"]
+        }
+        assert sessions[first.subentry_id]["language"] == "en"
+        assert sessions[second.subentry_id]["language"] == "yue"
+    finally:
+        for pipeline_id in pipelines:
+            _delete_pipeline(hass, pipeline_id)
+        hass.rest().delete_entry(first.entry_id)
 
 
 def _check_brand_icon(tab: HassPage, hass_version: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -23,6 +24,7 @@ from custom_components.qwen_asr.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
     REGION_CUSTOM,
+    SUBENTRY_STT,
 )
 from custom_components.qwen_asr.realtime.redact import RedactingLogger
 
@@ -55,14 +57,14 @@ def entry_data(emulator: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def config_entry(hass: HomeAssistant, entry_data: dict[str, Any]) -> MockConfigEntry:
-    """A config entry (not set up) for the emulator."""
+    """A config entry (not set up) for the emulator, with one speech-to-text subentry."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Qwen ASR (Custom)",
         data=entry_data,
-        options=dict(DEFAULT_OPTIONS),
-        version=1,
-        minor_version=2,
+        subentries_data=[stt_subentry_data("Qwen ASR (Custom)")],
+        version=2,
+        minor_version=1,
     )
     entry.add_to_hass(hass)
     return entry
@@ -79,21 +81,68 @@ async def setup_entry(
     yield config_entry
 
 
+def stt_subentry_data(title: str, **settings: Any) -> Any:
+    """What a speech-to-text subentry is made of: default settings with ``settings``."""
+    return {
+        "data": {**DEFAULT_OPTIONS, **settings},
+        "subentry_type": SUBENTRY_STT,
+        "title": title,
+        "unique_id": None,
+    }
+
+
+def first_stt(entry: MockConfigEntry) -> ConfigSubentry:
+    """The entry's first speech-to-text subentry (the one its setup made)."""
+    return next(sub for sub in entry.subentries.values() if sub.subentry_type == SUBENTRY_STT)
+
+
+def device_of(hass: HomeAssistant, entry: MockConfigEntry, identifier: str) -> Any:
+    """The entry's device with this identifier of the integration, on every HA version."""
+    from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
+
+    devices = dr.async_get(hass)
+    if hasattr(devices, "async_get_device_by_identifier"):  # newer HA deprecates the other
+        return devices.async_get_device_by_identifier((DOMAIN, identifier), entry.entry_id)
+    return devices.async_get_device(identifiers={(DOMAIN, identifier)})
+
+
+def device_subentries(device: Any) -> dict[str, set[str | None]]:
+    """Which entry and subentries a device belongs to, on every HA version.
+
+    Newer HA gives a device one entry and subentry (``config_subentry_id``) and deprecates
+    ``config_entries_subentries``; HA 2025.4 has only the latter.
+    """
+    if hasattr(device, "config_subentry_id"):
+        return {device.config_entry_id: {device.config_subentry_id}}
+    subentries: dict[str, set[str | None]] = device.config_entries_subentries
+    return subentries
+
+
+def stt_diagnostics(diagnostics: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    """A config entry's diagnostics of one speech-to-text subentry (default: the first)."""
+    item: dict[str, Any] = diagnostics["speech_to_text"][index]
+    return item
+
+
 @pytest.fixture
 def set_options(hass: HomeAssistant) -> Callable[..., None]:
-    """Change the options of an entry in place (no reload is needed)."""
+    """Change the settings of the entry's first speech-to-text (read at each recognition)."""
 
     def _set(entry: MockConfigEntry, **changes: Any) -> None:
-        hass.config_entries.async_update_entry(entry, options={**entry.options, **changes})
+        subentry = first_stt(entry)
+        hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, **changes}
+        )
 
     return _set
 
 
-def stt_entity_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
-    """The entity id of the entry's speech-to-text entity."""
+def stt_entity_id(hass: HomeAssistant, entry: MockConfigEntry, subentry_id: str = "") -> str:
+    """The entity id of a speech-to-text subentry's entity (default: the first)."""
     from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
 
-    entity_id = er.async_get(hass).async_get_entity_id("stt", DOMAIN, entry.entry_id)
+    subentry_id = subentry_id or first_stt(entry).subentry_id
+    entity_id = er.async_get(hass).async_get_entity_id("stt", DOMAIN, subentry_id)
     assert entity_id is not None
     return entity_id
 

@@ -1,4 +1,4 @@
-"""Config flow: user, reauth, reconfigure and options, against the emulator."""
+"""Config flow: user, reauth, reconfigure and speech-to-text subentries, against the emulator."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from unittest.mock import MagicMock, patch
 
 import pytest
 from homeassistant import config_entries
-from homeassistant.const import CONF_API_KEY
+from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.qwen_asr.const import (
@@ -33,6 +35,7 @@ from custom_components.qwen_asr.const import (
     ENDPOINTING_QWEN,
     REGION_CUSTOM,
     REGION_INTL,
+    SUBENTRY_STT,
     VAD_MANUAL,
     VAD_SERVER,
 )
@@ -40,7 +43,13 @@ from custom_components.qwen_asr.helpers import make_client
 from custom_components.qwen_asr.realtime import SessionConfig, Timeouts
 from wyoming_server.emulator import Behaviour
 
-from .conftest import TEST_KEY, stt_entity_id
+from .conftest import (
+    TEST_KEY,
+    device_subentries,
+    first_stt,
+    stt_entity_id,
+    stt_subentry_data,
+)
 
 CHECK = "custom_components.qwen_asr.account.async_check_connection"
 SETUP_CHECK = "custom_components.qwen_asr.async_check_connection"
@@ -74,10 +83,15 @@ async def test_user_creates_entry(
     await hass.async_block_till_done()
     assert result["title"] == "Qwen ASR (Custom)"
     assert result["data"] == entry_data
-    assert result["options"] == DEFAULT_OPTIONS
     entry = result["result"]
+    assert entry.options == {}  # the settings belong to the speech-to-text subentry
+    [subentry] = entry.subentries.values()
+    assert subentry.subentry_type == SUBENTRY_STT
+    assert subentry.title == "Qwen ASR (Custom)"  # the entity id is the entry's name
+    assert subentry.data == DEFAULT_OPTIONS
+    assert stt_entity_id(hass, entry) == "stt.qwen_asr_custom"
     assert entry.unique_id is None  # the identity is the entry, not a hash of the key
-    assert (entry.version, entry.minor_version) == (1, 2)
+    assert (entry.version, entry.minor_version) == (2, 1)
     # The check opened a real session and closed it; setting up the entry opened another.
     assert len(emulator.sessions) == 2
     assert all(session.audio_bytes == 0 for session in emulator.sessions)
@@ -423,11 +437,28 @@ async def test_reconfigure_to_other_entrys_account(
     assert config_entry.data[CONF_API_KEY] == TEST_KEY
 
 
-async def test_options_flow(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
-    """Every option is stored; invalid combinations show errors first."""
-    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+async def _stt_flow(
+    hass: HomeAssistant, entry: MockConfigEntry, subentry_id: str | None = None
+) -> Any:
+    """Start adding a speech-to-text (or, with ``subentry_id``, reconfiguring one)."""
+    context: dict[str, str] = {"source": config_entries.SOURCE_USER}
+    if subentry_id is not None:
+        context = {"source": config_entries.SOURCE_RECONFIGURE, "subentry_id": subentry_id}
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_STT), context=context
+    )
+
+
+async def test_subentry_reconfigure_stores_every_setting(
+    hass: HomeAssistant, emulator: Any, setup_entry: MockConfigEntry
+) -> None:
+    """Every setting is stored; invalid combinations show errors first; no reload."""
+    subentry = first_stt(setup_entry)
+    entity = hass.data["entity_components"]["stt"].get_entity(stt_entity_id(hass, setup_entry))
+    sessions = len(emulator.sessions)
+    result = await _stt_flow(hass, setup_entry, subentry.subentry_id)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "reconfigure"
     schema_keys = {str(key) for key in result["data_schema"].schema}
     assert schema_keys == {
         CONF_LANGUAGE,
@@ -447,37 +478,42 @@ async def test_options_flow(hass: HomeAssistant, config_entry: MockConfigEntry) 
         CONF_SILENCE_MS: 400,
         CONF_HOME_CONTEXT: False,
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], base)
+    configure = hass.config_entries.subentries.async_configure
+    result = await configure(result["flow_id"], base)
     assert result["errors"] == {CONF_ENDPOINTING: "qwen_endpointing_needs_vad"}
 
-    result = await hass.config_entries.options.async_configure(
+    result = await configure(
         result["flow_id"], {**base, CONF_VAD_MODE: VAD_SERVER, CONF_CONTEXT: "x" * 10_001}
     )
     assert result["errors"] == {CONF_CONTEXT: "context_too_long"}
 
-    result = await hass.config_entries.options.async_configure(
+    result = await configure(
         result["flow_id"],
         {**base, CONF_ENDPOINTING: ENDPOINTING_HA, CONF_CONTEXT: " Ada\nGrace \n"},
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert config_entry.options == {
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert first_stt(setup_entry).data == {
         **base,
         CONF_ENDPOINTING: ENDPOINTING_HA,
         CONF_CONTEXT: "Ada\nGrace",
     }
     # Clearing the optional context field stores an empty context.
-    result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], base | {CONF_VAD_MODE: VAD_SERVER}
-    )
-    assert config_entry.options[CONF_CONTEXT] == ""
+    result = await _stt_flow(hass, setup_entry, subentry.subentry_id)
+    result = await configure(result["flow_id"], base | {CONF_VAD_MODE: VAD_SERVER})
+    assert first_stt(setup_entry).data[CONF_CONTEXT] == ""
+    await hass.async_block_till_done()
+    # Settings are read at each recognition: the same entity, no session to re-check.
+    assert len(emulator.sessions) == sessions
+    assert hass.data["entity_components"]["stt"].get_entity(entity.entity_id) is entity
 
 
 async def test_user_step_offers_the_home_names_choice(
     hass: HomeAssistant, offline_check: MagicMock, entry_data: dict[str, Any]
 ) -> None:
     """The setup step says that names can be sent and lets the user choose; the choice is
-    stored where the options dialog's switch reads it."""
+    stored where the speech-to-text dialog's switch reads it."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
@@ -487,37 +523,122 @@ async def test_user_step_offers_the_home_names_choice(
         result["flow_id"], {**entry_data, CONF_HOME_CONTEXT: False}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["options"] == {**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: False}
+    entry = result["result"]
+    assert first_stt(entry).data == {**DEFAULT_OPTIONS, CONF_HOME_CONTEXT: False}
     assert CONF_HOME_CONTEXT not in result["data"]
-    options = await hass.config_entries.options.async_init(result["result"].entry_id)
-    switch = next(k for k in options["data_schema"].schema if k == CONF_HOME_CONTEXT)
+    await hass.async_block_till_done()
+    settings = await _stt_flow(hass, entry, first_stt(entry).subentry_id)
+    switch = next(k for k in settings["data_schema"].schema if k == CONF_HOME_CONTEXT)
     assert switch.description["suggested_value"] is False  # the switch shows the choice
 
 
-async def test_options_offer_the_other_stt_entities_as_fallback(
+async def test_settings_offer_the_other_stt_entities_as_fallback(
     hass: HomeAssistant, setup_entry: MockConfigEntry
 ) -> None:
-    """ "If Qwen fails, use": any stt entity but this entry's own; clearing it removes it."""
+    """ "If Qwen fails, use": any stt entity but this one; clearing it removes it."""
     own = stt_entity_id(hass, setup_entry)
-    result = await hass.config_entries.options.async_init(setup_entry.entry_id)
+    subentry_id = first_stt(setup_entry).subentry_id
+    result = await _stt_flow(hass, setup_entry, subentry_id)
     selector = next(
         value for key, value in result["data_schema"].schema.items() if key == CONF_FALLBACK_STT
     )
     assert selector.config["domain"] == ["stt"] and selector.config["exclude_entities"] == [own]
     base = {**DEFAULT_OPTIONS}
+    configure = hass.config_entries.subentries.async_configure
     with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], base | {CONF_FALLBACK_STT: own}
-        )
+        await configure(result["flow_id"], base | {CONF_FALLBACK_STT: own})
     with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], base | {CONF_FALLBACK_STT: "light.kitchen"}
-        )
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], base | {CONF_FALLBACK_STT: "stt.faster_whisper"}
+        await configure(result["flow_id"], base | {CONF_FALLBACK_STT: "light.kitchen"})
+    result = await configure(result["flow_id"], base | {CONF_FALLBACK_STT: "stt.faster_whisper"})
+    assert result["type"] is FlowResultType.ABORT
+    assert first_stt(setup_entry).data[CONF_FALLBACK_STT] == "stt.faster_whisper"
+    result = await _stt_flow(hass, setup_entry, subentry_id)
+    await configure(result["flow_id"], base)
+    assert CONF_FALLBACK_STT not in first_stt(setup_entry).data
+
+
+async def test_adding_speech_to_text_makes_an_entity_with_its_own_device(
+    hass: HomeAssistant, emulator: Any, setup_entry: MockConfigEntry
+) -> None:
+    """ "Add speech-to-text": a named subentry with its own settings, then its own entity on
+    its own service device; removing it removes both."""
+    first = stt_entity_id(hass, setup_entry)
+    result = await _stt_flow(hass, setup_entry)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    fields = {str(key): key for key in result["data_schema"].schema}
+    assert fields[CONF_NAME].description["suggested_value"] == "Qwen ASR 2"
+    assert "exclude_entities" not in str(fields)  # a new entity has no id to exclude yet
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {**DEFAULT_OPTIONS, CONF_NAME: " Cantonese ", CONF_LANGUAGE: "yue"},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert setup_entry.options[CONF_FALLBACK_STT] == "stt.faster_whisper"
-    result = await hass.config_entries.options.async_init(setup_entry.entry_id)
-    await hass.config_entries.options.async_configure(result["flow_id"], base)
-    assert CONF_FALLBACK_STT not in setup_entry.options
+    await hass.async_block_till_done()
+    [added] = [sub for sub in setup_entry.subentries.values() if sub.title == "Cantonese"]
+    assert added.data == {**DEFAULT_OPTIONS, CONF_LANGUAGE: "yue", CONF_CONTEXT: ""}
+    entity_id = stt_entity_id(hass, setup_entry, added.subentry_id)
+    assert entity_id == "stt.cantonese"
+    assert hass.states.get(entity_id) is not None
+    assert hass.states.get(first) is not None  # the first one is still there
+    registry_entry = er.async_get(hass).async_get(entity_id)
+    assert registry_entry is not None
+    assert registry_entry.config_subentry_id == added.subentry_id
+    device = dr.async_get(hass).async_get(registry_entry.device_id or "")
+    assert device is not None
+    assert device.identifiers == {(DOMAIN, added.subentry_id)}
+    assert device.name == "Cantonese"
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
+    assert device_subentries(device) == {setup_entry.entry_id: {added.subentry_id}}
+
+    # The next default name skips the names taken.
+    result = await _stt_flow(hass, setup_entry)
+    fields = {str(key): key for key in result["data_schema"].schema}
+    assert fields[CONF_NAME].description["suggested_value"] == "Qwen ASR 3"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**DEFAULT_OPTIONS, CONF_NAME: "Qwen ASR 3"}
+    )
+    await hass.async_block_till_done()
+    result = await _stt_flow(hass, setup_entry)
+    fields = {str(key): key for key in result["data_schema"].schema}
+    assert fields[CONF_NAME].description["suggested_value"] == "Qwen ASR 4"
+
+    assert hass.config_entries.async_remove_subentry(setup_entry, added.subentry_id)
+    await hass.async_block_till_done()
+    assert er.async_get(hass).async_get(entity_id) is None
+    assert dr.async_get(hass).async_get(device.id) is None
+    assert hass.states.get(first) is not None
+    # Two names left, "Qwen ASR 3" among them: the default goes past it.
+    result = await _stt_flow(hass, setup_entry)
+    fields = {str(key): key for key in result["data_schema"].schema}
+    assert fields[CONF_NAME].description["suggested_value"] == "Qwen ASR 4"
+
+
+@pytest.mark.parametrize("reconfigure", [False, True], ids=["add", "reconfigure"])
+async def test_speech_to_text_flows_abort_while_the_entry_is_not_loaded(
+    hass: HomeAssistant, config_entry: MockConfigEntry, reconfigure: bool
+) -> None:
+    """Not loaded (setup failed, or disabled): no entity could start, so the flows say so."""
+    subentry_id = first_stt(config_entry).subentry_id if reconfigure else None
+    result = await _stt_flow(hass, config_entry, subentry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "entry_not_loaded"
+
+
+async def test_an_entry_with_two_speech_to_text_subentries_has_two_entities(
+    hass: HomeAssistant, emulator: Any, entry_data: dict[str, Any]
+) -> None:
+    """An entry stored with two speech-to-text subentries sets up one entity for each."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Qwen ASR (Custom)",
+        data=entry_data,
+        subentries_data=[stt_subentry_data("English"), stt_subentry_data("Cantonese")],
+        version=2,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    entity_ids = {stt_entity_id(hass, entry, sub_id) for sub_id in entry.subentries}
+    assert entity_ids == {"stt.english", "stt.cantonese"}

@@ -26,7 +26,7 @@ from custom_components.qwen_asr.const import CONF_CONTEXT, CONF_HOME_CONTEXT, DO
 from custom_components.qwen_asr.context import HomeContext
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
 
-from .conftest import chunks, pcm_metadata, stt_entity_id
+from .conftest import chunks, pcm_metadata, stt_diagnostics, stt_entity_id
 
 
 def _aliases(*extra: str) -> Any:
@@ -328,14 +328,14 @@ async def test_the_setup_steps_choice_is_honoured_and_shown_in_diagnostics(
 
     await entity.internal_async_process_audio_stream(pcm_metadata("en-US"), chunks(pcm))
     assert emulator.sessions[-1].config.corpus_text is None  # nothing but the audio
-    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    diagnostics = stt_diagnostics(await async_get_config_entry_diagnostics(hass, entry))
     assert diagnostics["home_names"] == {"enabled": False, "sent_in_last_request": 0}
 
     set_options(entry, **{CONF_HOME_CONTEXT: True})
     await entity.internal_async_process_audio_stream(pcm_metadata("en-US"), chunks(pcm))
     sent = emulator.sessions[-1].config.corpus_text
     assert "Kitchen" in sent
-    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    diagnostics = stt_diagnostics(await async_get_config_entry_diagnostics(hass, entry))
     assert diagnostics["home_names"] == {
         "enabled": True,
         "sent_in_last_request": len(sent.splitlines()),

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components import repairs, stt
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
+    get_diagnostics_for_device,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.qwen_asr.const import CONF_CONTEXT, DOMAIN
+from custom_components.qwen_asr.const import CONF_CONTEXT, DEFAULT_OPTIONS, DOMAIN, SUBENTRY_STT
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
+from custom_components.qwen_asr.models import FallbackSummary, SessionSummary
 from custom_components.qwen_asr.realtime import ConfigError
 from custom_components.qwen_asr.repairs import issue_id_for
 
-from .conftest import TEST_KEY
+from .conftest import TEST_KEY, device_of, first_stt, stt_diagnostics
 
 SETUP_CHECK = "custom_components.qwen_asr.async_check_connection"
 
@@ -53,8 +56,12 @@ async def test_diagnostics_redact_the_key(
         "repair_opens_reconfigure": hasattr(repairs, "FlowType"),
     }
     assert diagnostics["entry"]["data"]["endpoint"] == emulator.url
-    assert diagnostics["options"][CONF_CONTEXT] == "<13 characters>"
-    last = diagnostics["last_session"]
+    assert diagnostics["version"] == "2.1"
+    subentry = stt_diagnostics(diagnostics)
+    assert subentry["subentry_id"] == first_stt(setup_entry).subentry_id
+    assert subentry["title"] == "Qwen ASR (Custom)"
+    assert subentry["settings"][CONF_CONTEXT] == "<13 characters>"
+    last = subentry["last_session"]
     assert last["session_id"] == emulator.sessions[-1].session_id
     assert last["audio_bytes"] == emulator.sessions[-1].audio_bytes
     assert last["sample_rate"] == 16000
@@ -76,7 +83,8 @@ async def test_diagnostics_of_an_entry_whose_setup_failed(
     assert diagnostics["state"] == "setup_error"
     assert "API key" in str(diagnostics["setup_error"])
     assert diagnostics["entry"]["data"]["endpoint"] == emulator.url
-    assert diagnostics["last_session"] == {}
+    assert stt_diagnostics(diagnostics)["last_session"] == {}
+    assert stt_diagnostics(diagnostics)["fallback_breaker"] is None
     assert diagnostics["home_context_lines"] is None
 
 
@@ -91,7 +99,42 @@ async def test_diagnostics_of_an_unloaded_entry(
     assert diagnostics["state"] == "not_loaded"
     assert diagnostics["setup_error"] is None
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
-    assert diagnostics["last_session"] == {}
+    assert stt_diagnostics(diagnostics)["last_session"] == {}
+
+
+async def test_diagnostics_of_each_speech_to_text_device(
+    hass: HomeAssistant,
+    emulator: Any,
+    setup_entry: MockConfigEntry,
+    recognize: Callable[..., Any],
+    speech_pcm: Callable[..., bytes],
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Each speech-to-text has its own device; its diagnostics show its settings and its
+    latest session only, with the account (key redacted)."""
+    hass.config_entries.async_add_subentry(
+        setup_entry,
+        ConfigSubentry(
+            data=MappingProxyType({**DEFAULT_OPTIONS, CONF_CONTEXT: "secret"}),
+            subentry_type=SUBENTRY_STT,
+            title="Second",
+            unique_id=None,
+        ),
+    )
+    await hass.async_block_till_done()  # the entry reloads with the second entity
+    await recognize(speech_pcm("what_time_is_it"))  # the first one answers
+    for subentry in setup_entry.subentries.values():
+        device = device_of(hass, setup_entry, subentry.subentry_id)
+        assert device is not None
+        diagnostics = await get_diagnostics_for_device(hass, hass_client, setup_entry, device)
+        assert TEST_KEY not in json.dumps(diagnostics)
+        [only] = diagnostics["speech_to_text"]
+        assert only["subentry_id"] == subentry.subentry_id and only["title"] == subentry.title
+        answered = subentry.subentry_id == first_stt(setup_entry).subentry_id
+        assert bool(only["last_session"]) is answered
+        assert only["settings"][CONF_CONTEXT] == (
+            "<0 characters>" if answered else "<6 characters>"
+        )
 
 
 # What websockets raised for a key file with a second line before keys were checked: its
@@ -127,15 +170,18 @@ async def test_session_and_breaker_failures_in_diagnostics_are_redacted(
     hass: HomeAssistant, setup_entry: MockConfigEntry
 ) -> None:
     """The last session's error and the breaker's reason pass the same boundary."""
-    setup_entry.runtime_data.last_session["error"] = QUOTED_HEADER
-    setup_entry.runtime_data.last_fallback["errors"] = [QUOTED_HEADER]
-    setup_entry.runtime_data.breaker.record_failure(f"QwenConnectionError: {QUOTED_HEADER}")
-    diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
+    state = setup_entry.runtime_data.state_of(first_stt(setup_entry).subentry_id)
+    state.last_session = SessionSummary(sample_rate=16000, error=QUOTED_HEADER)
+    state.last_fallback = FallbackSummary(
+        entity_id="stt.other", reason=QUOTED_HEADER, at="now", audio_bytes_held=0
+    )
+    state.breaker.record_failure(f"QwenConnectionError: {QUOTED_HEADER}")
+    diagnostics = stt_diagnostics(await async_get_config_entry_diagnostics(hass, setup_entry))
     assert TEST_KEY not in json.dumps(diagnostics)
     assert diagnostics["last_session"]["error"].endswith("invalid Authorization header: ***")
-    assert diagnostics["last_fallback"]["errors"] == [
+    assert diagnostics["last_fallback"]["reason"] == (
         "Cannot connect to 127.0.0.1: InvalidHeaderValue: invalid Authorization header: ***"
-    ]
+    )
     assert diagnostics["fallback_breaker"]["last_failure"].endswith("header: ***")
 
 

@@ -24,18 +24,31 @@ from custom_components.qwen_asr.const import (
     CONF_ENDPOINT,
     CONF_FALLBACK_STT,
     CONF_VAD_MODE,
-    DEFAULT_OPTIONS,
     DOMAIN,
     VAD_MANUAL,
 )
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
 from custom_components.qwen_asr.realtime import CircuitBreaker, Timeouts
 
-from .conftest import pcm_metadata, stt_entity_id
+from .conftest import (
+    first_stt,
+    pcm_metadata,
+    stt_diagnostics,
+    stt_entity_id,
+    stt_subentry_data,
+)
 
 PRIMARY_TEXT = "the primary qwen answered"
 SUCCESS = stt.SpeechResultState.SUCCESS
 ERROR = stt.SpeechResultState.ERROR
+
+
+def _set_fallback(hass: HomeAssistant, entry: MockConfigEntry, entity_id: str) -> None:
+    """Give the entry's first speech-to-text this "If Qwen fails, use" entity."""
+    subentry = first_stt(entry)
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_FALLBACK_STT: entity_id}
+    )
 
 
 @pytest.fixture
@@ -57,9 +70,9 @@ async def other_entity(
         domain=DOMAIN,
         title="Other engine",
         data={**setup_entry.data, CONF_ENDPOINT: other_emulator.url},
-        options={**DEFAULT_OPTIONS, CONF_VAD_MODE: VAD_MANUAL},
-        version=1,
-        minor_version=2,
+        subentries_data=[stt_subentry_data("Other engine", **{CONF_VAD_MODE: VAD_MANUAL})],
+        version=2,
+        minor_version=1,
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -73,9 +86,7 @@ def primary(
 ) -> Any:
     """The primary entry, with the other entity as its fallback; its emulator is scripted."""
     emulator.recognizer_factory.transcripts = [PRIMARY_TEXT] * 20
-    hass.config_entries.async_update_entry(
-        setup_entry, options={**setup_entry.options, CONF_FALLBACK_STT: other_entity}
-    )
+    _set_fallback(hass, setup_entry, other_entity)
     return emulator
 
 
@@ -135,7 +146,7 @@ async def test_failure_is_answered_by_the_other_entity_with_all_audio(
         result, ms = await recognize(hass, stt_entity_id(hass, setup_entry), pcm)
     _report(case, result, ms)
     assert result == expected
-    diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
+    diagnostics = stt_diagnostics(await async_get_config_entry_diagnostics(hass, setup_entry))
     last = diagnostics["last_fallback"]
     assert last["entity_id"] == other_entity and last["result"] == "success"
     assert last["reason"].startswith(
@@ -191,7 +202,7 @@ async def test_after_a_failure_qwen_is_skipped_then_tried_again(
     _report("Qwen skipped", skipped, ms)
     assert skipped == expected
     assert len(primary.sessions) == sessions  # no Qwen session at all
-    diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
+    diagnostics = stt_diagnostics(await async_get_config_entry_diagnostics(hass, setup_entry))
     reason = diagnostics["last_fallback"]["reason"]
     assert reason.startswith("Qwen is skipped for ") and " s after: QwenConnectionError" in reason
     assert diagnostics["last_session"]["qwen_skipped"] is True
@@ -200,14 +211,15 @@ async def test_after_a_failure_qwen_is_skipped_then_tried_again(
     assert breaker["last_failure"].startswith("QwenConnectionError")
 
     # Once the interval is over, Qwen is tried again and its answer closes the breaker.
-    setup_entry.runtime_data.breaker = CircuitBreaker(first_seconds=0.2)
+    state = setup_entry.runtime_data.state_of(first_stt(setup_entry).subentry_id)
+    state.breaker = CircuitBreaker(first_seconds=0.2)
     primary.faults.drop_after_audio_ms = 300
     assert (await recognize(hass, entity_id, pcm))[0] == expected
     primary.faults.drop_after_audio_ms = None
     await asyncio.sleep(0.3)
     answered, _ = await recognize(hass, entity_id, pcm)
     assert answered.result is SUCCESS and PRIMARY_TEXT in (answered.text or "")
-    assert setup_entry.runtime_data.breaker.allows_qwen()
+    assert state.breaker.allows_qwen()
 
 
 async def test_qwen_answering_leaves_the_other_entity_alone(
@@ -254,8 +266,8 @@ async def test_other_entity_down_returns_the_error_in_bounded_time(
         )
     _report("other entity stalled", result, ms)
     assert result == stt.SpeechResult(None, ERROR)
-    last = (await async_get_config_entry_diagnostics(hass, setup_entry))["last_fallback"]
-    assert last["result"] == "error"
+    last = stt_diagnostics(await async_get_config_entry_diagnostics(hass, setup_entry))
+    assert last["last_fallback"]["result"] == "error"
 
 
 async def test_missing_other_entity_is_an_error(
@@ -264,13 +276,12 @@ async def test_missing_other_entity_is_an_error(
     setup_entry: MockConfigEntry,
     speech_pcm: Callable[..., bytes],
 ) -> None:
-    hass.config_entries.async_update_entry(
-        setup_entry, options={**setup_entry.options, CONF_FALLBACK_STT: "stt.gone"}
-    )
+    _set_fallback(hass, setup_entry, "stt.gone")
     primary.faults.drop_after_audio_ms = 300
     result, _ = await recognize(hass, stt_entity_id(hass, setup_entry), speech_pcm("two_commands"))
     assert result == stt.SpeechResult(None, ERROR)
-    last = (await async_get_config_entry_diagnostics(hass, setup_entry))["last_fallback"]
+    diagnostics = stt_diagnostics(await async_get_config_entry_diagnostics(hass, setup_entry))
+    last = diagnostics["last_fallback"]
     assert last["entity_id"] == "stt.gone" and "LookupError" in last["error"]
 
 

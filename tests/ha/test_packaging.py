@@ -89,6 +89,13 @@ DONE_BY = {
     ],
     "test-coverage": ["ci:--include='custom_components/qwen_asr/*' --fail-under=95"],
     "devices": ["test_stt::test_entity_and_device"],
+    # Each speech-to-text subentry has its device: added with it, removed with it.
+    "dynamic-devices": [
+        "test_config_flow::test_adding_speech_to_text_makes_an_entity_with_its_own_device"
+    ],
+    "stale-devices": [
+        "test_config_flow::test_adding_speech_to_text_makes_an_entity_with_its_own_device"
+    ],
     "diagnostics": [
         "test_diagnostics::test_diagnostics_redact_the_key",
         "test_diagnostics::test_diagnostics_of_an_entry_whose_setup_failed",
@@ -205,8 +212,12 @@ def test_every_done_rule_is_shown() -> None:
 
 
 def test_every_field_is_described() -> None:
-    """Every form field has a description (hassfest's config-flow rule), reauth included."""
-    steps = _load(INTEGRATION / "translations" / "en.json")["config"]["step"]
+    """Every form field has a description (hassfest's config-flow rule), reauth and the
+    speech-to-text subentry's steps included."""
+    english = _load(INTEGRATION / "translations" / "en.json")
+    steps = {**english["config"]["step"]}
+    steps |= {f"stt.{k}": v for k, v in english["config_subentries"]["stt"]["step"].items()}
+    assert {"stt.user", "stt.reconfigure"} <= set(steps)
     for name, step in steps.items():
         assert set(step["data"]) == set(step["data_description"]), name
 
@@ -225,7 +236,8 @@ def _used_keys() -> set[str]:
     forms = {
         "config.step.user": config_flow._account_schema({}, key_required=True),
         "config.step.reconfigure": config_flow._account_schema({}, key_required=False),
-        "options.step.init": config_flow._options_schema(),
+        "config_subentries.stt.step.reconfigure": config_flow._settings_schema(),
+        "config_subentries.stt.step.user": config_flow._settings_schema().extend({"name": str}),
     }
     for step, schema in forms.items():
         used |= {f"{step}.title", f"{step}.description"}
@@ -246,16 +258,21 @@ def _used_keys() -> set[str]:
         "config.abort.already_configured",
         "config.abort.reauth_successful",
         "config.abort.reconfigure_successful",
+        "config_subentries.stt.entry_type",
+        "config_subentries.stt.initiate_flow.user",
+        "config_subentries.stt.initiate_flow.reconfigure",
+        "config_subentries.stt.abort.entry_not_loaded",
+        "config_subentries.stt.abort.reconfigure_successful",
     }
     flow_errors = re.findall(r'\{[^{}]*: "([a-z_]+)"\}', Path(account.__file__).read_text())
-    options_source = Path(config_flow.__file__).read_text().split("class QwenAsrOptionsFlow")[1]
-    options_errors = re.findall(r'errors\[\w+\] = "([a-z_]+)"', options_source)
+    settings_source = Path(config_flow.__file__).read_text().split("def _settings_errors")[1]
+    settings_errors = re.findall(r'\{CONF_\w+: "([a-z_]+)"\}', settings_source)
     setup_errors = re.findall(
         r'translation_key="([a-z_]+)"', Path(integration.__file__).read_text()
     )
-    assert flow_errors and options_errors and setup_errors
+    assert flow_errors and settings_errors and setup_errors
     used |= {f"config.error.{code}" for code in flow_errors}
-    used |= {f"options.error.{code}" for code in options_errors}
+    used |= {f"config_subentries.stt.error.{code}" for code in settings_errors}
     used |= {f"exceptions.{code}.message" for code in setup_errors}
     for cause in Cause:  # each repair issue and its fix flow (repairs.py)
         issue = f"issues.{cause}"

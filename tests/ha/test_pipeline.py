@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.qwen_asr.diagnostics import async_get_config_entry_diagnostics
 
-from .conftest import chunks, pcm_metadata, stt_entity_id
+from .conftest import chunks, pcm_metadata, stt_diagnostics, stt_entity_id
 
 KITCHEN = "turn on the kitchen lights"
 
@@ -73,7 +73,7 @@ async def test_pipeline_of_this_home_assistant_shows_no_partials(
     _, events = await _run_stt_pipeline(hass, emulator, setup_entry, speech_pcm)
     diagnostics = await async_get_config_entry_diagnostics(hass, setup_entry)
     features = diagnostics["home_assistant_features"]["partial_results"]
-    yielded = setup_entry.runtime_data.last_session.get("partials_yielded", 0)
+    yielded = stt_diagnostics(diagnostics)["last_session"].get("partials_yielded", 0)
     assert (yielded > 0) is features["yielded_to_home_assistant"]
     # Every event HA emitted, apart from the final STT_END, carries no transcript text.
     texts = [

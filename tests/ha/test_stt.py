@@ -29,7 +29,7 @@ from custom_components.qwen_asr.const import (
 )
 from custom_components.qwen_asr.realtime import Timeouts
 
-from .conftest import TEST_KEY, chunks, pcm_metadata, stt_entity_id, until
+from .conftest import TEST_KEY, chunks, first_stt, pcm_metadata, stt_entity_id, until
 
 KITCHEN = "turn on the kitchen lights"
 TIME = "what time is it"
@@ -102,8 +102,12 @@ async def test_entity_and_device(hass: HomeAssistant, setup_entry: MockConfigEnt
     assert {"en", "en-US", "zh", "zh-HK", "yue", "fil", "nb"} <= set(entity.supported_languages)
     entry = er.async_get(hass).async_get(entity_id)
     assert entry is not None and entry.device_id is not None
+    # The entity and its device belong to the speech-to-text subentry, named by its id.
+    subentry_id = first_stt(setup_entry).subentry_id
+    assert (entry.unique_id, entry.config_subentry_id) == (subentry_id, subentry_id)
     device = dr.async_get(hass).async_get(entry.device_id)
     assert device is not None
+    assert device.identifiers == {(DOMAIN, subentry_id)}
     assert device.name == "Qwen ASR (Custom)"
     assert device.entry_type is dr.DeviceEntryType.SERVICE
 
