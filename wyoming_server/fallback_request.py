@@ -136,6 +136,15 @@ class GuardedRequest:
         self._recording.stop()
         await self._fallback_answer()
 
+    async def answer_recognized(self, why: str) -> bool:
+        """Answer with what Qwen recognized so far while Qwen is the engine; tell whether it did.
+
+        A fallback that took over has the whole audio and answers at the end instead.
+        """
+        if self._session is not None or self._primary is None:
+            return False
+        return await self._primary.answer_recognized(why)
+
     async def close(self) -> None:
         answer, self._answer = self._answer, None
         if answer is not None and not answer.done() and answer is not asyncio.current_task():

@@ -95,7 +95,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
                 except TimeoutError:
                     if self._too_slow():
                         await self._end_too_slow()
-                    elif self._busy:
+                    elif self._busy and not await self._answer_recognized():
                         await self._fail(QwenTimeoutError("No audio from the client in time"))
                     break
                 except WireError as err:
@@ -156,6 +156,19 @@ class QwenAsrEventHandler(AsyncEventHandler):
             async with asyncio.timeout(LINGER_SECONDS):
                 while await self.reader.read(1 << 16):
                     pass
+
+    async def _answer_recognized(self) -> bool:
+        """Answer a request whose client stopped sending audio with the words heard so far.
+
+        The words already recognized are not lost to a satellite that stalls mid-command;
+        with nothing recognized the request fails with ``timeout``.
+        """
+        request = self._request
+        if request is None or request.answered:
+            return False
+        return await request.answer_recognized(
+            f"No audio from the client for {self.settings.request_idle_seconds:g} s"
+        )
 
     @property
     def _busy(self) -> bool:

@@ -302,11 +302,19 @@ class TranscriptionRequest:
         """
         if not isinstance(err, SessionIdleError):
             return False
+        return await self.answer_recognized(str(err))
+
+    async def answer_recognized(self, why: str) -> bool:
+        """Answer with what Qwen recognized so far, if anything; tell whether it did.
+
+        For a request that cannot go on (``why``: Qwen's idle close, or the client's audio
+        stopping): the finals, then the latest preview of an utterance cut short.
+        """
         text = self.client.recognized
         if not text:
             return False
         if not self.answered:
-            _LOGGER.warning("%s: answering with the %d characters recognized", err, len(text))
+            _LOGGER.warning("%s: answering with the %d characters recognized", why, len(text))
             await self._answer(text)
             await self._end_session()  # frees the request's session slot now
         return True

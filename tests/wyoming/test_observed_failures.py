@@ -48,6 +48,38 @@ async def test_a_pause_past_the_idle_limit_answers_what_was_recognized(
     await wait_sessions_closed(emulator)
 
 
+async def test_a_client_that_stops_sending_mid_command_gets_what_was_recognized(
+    start_server: StartServer, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
+) -> None:
+    """The client's audio stops for longer than the server waits (a stalled satellite):
+    the words Qwen heard are the answer, not a bare timeout."""
+    emulator.recognizer_factory = ScriptedRecognizer([SCRIPT])
+    port = await start_server(audio=LIVE_AUDIO, request_idle_seconds=1.0)
+    client = await open_request(port)
+    try:
+        await send_audio(client, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])
+        reply = await read_reply(client)
+    finally:
+        await client.disconnect()
+    assert reply.error is None
+    assert reply.text is not None and reply.text.startswith("turn on")
+    await wait_sessions_closed(emulator)
+
+
+async def test_a_client_that_stops_before_any_word_gets_a_timeout(
+    start_server: StartServer, emulator: QwenEmulator
+) -> None:
+    port = await start_server(audio=LIVE_AUDIO, request_idle_seconds=0.5)
+    client = await open_request(port)
+    try:
+        await send_audio(client, bytes(3200))  # 100 ms of silence, then nothing
+        reply = await read_reply(client)
+    finally:
+        await client.disconnect()
+    assert reply.error is not None and reply.error.code == "timeout"
+    assert "No audio from the client" in reply.error.text
+
+
 async def test_an_idle_close_with_nothing_recognized_is_a_timeout(
     start_server: StartServer, emulator: QwenEmulator
 ) -> None:
