@@ -22,7 +22,8 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 
-from .server import ListenAddress, QwenAsrServer
+from .addresses import ListenAddress
+from .server import QwenAsrServer
 from .settings import ServerSettings
 from .wav import WavAudio, WavError, read_wav
 

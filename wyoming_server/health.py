@@ -18,11 +18,9 @@ from qwen_asr_realtime.redact import redact
 from wyoming.event import async_write_event
 from wyoming.info import Describe, Info
 
-from .arg_types import float_in_range
+from .addresses import ListenAddress, parse_uri
 from .audio_budget import read_usage, utc_today
-from .fallback_args import engine_in_use
-from .limit_args import add_state_file_argument
-from .server import ListenAddress, parse_uri
+from .info import engine_in_use
 from .wire import WireError, read_event
 
 DEFAULT_TIMEOUT = 5.0
@@ -31,22 +29,6 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 class HealthError(Exception):
     """The server did not answer Describe with Info; the message says what happened."""
-
-
-def add_health_arguments(health: argparse.ArgumentParser, *, default_uri: str) -> None:
-    health.add_argument(
-        "--uri",
-        default=default_uri,
-        help="the server's URI; a wildcard host is checked on loopback "
-        f"(default {default_uri}: the server's own, env QWEN_ASR_URI)",
-    )
-    health.add_argument(
-        "--timeout",
-        type=float_in_range(0.1, 600.0, unit="seconds"),
-        default=DEFAULT_TIMEOUT,
-        help=f"seconds to wait for the whole exchange (default {DEFAULT_TIMEOUT:g})",
-    )
-    add_state_file_argument(health)  # today's usage, when --daily-audio-minutes counts it
 
 
 def describe_target(address: ListenAddress) -> str:

@@ -13,53 +13,22 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from wyoming.error import Error
 from wyoming.event import async_get_stdin
 
 from .access import ClientGate, ThrottledLog, peer_address, refuse
+from .addresses import ListenAddress, parse_uri
 from .audio_budget import AudioBudget, default_state_file
 from .connections import ConnectionCap, close_at_once
-from .fallback_args import info_with_engine
 from .handler import QwenAsrEventHandler
-from .info import build_info
+from .info import build_info, info_with_engine
 from .limits import OpeningRate, RequestGate
 from .settings import ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class ListenAddress:
-    scheme: str  # tcp, unix, stdio
-    host: str = ""
-    port: int = 0
-    path: str = ""
-
-
-def parse_uri(uri: str) -> ListenAddress:
-    """Raises ValueError with a one-line explanation for URIs the server cannot use."""
-    parts = urlparse(uri)
-    if parts.scheme == "tcp":
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError(f"Invalid port in {uri!r}") from None
-        if not parts.hostname or port is None:
-            raise ValueError(f"A tcp:// URI needs a host and a port: {uri!r}")
-        return ListenAddress("tcp", host=parts.hostname, port=port)
-    if parts.scheme == "unix":
-        path = parts.path or parts.netloc
-        if not path:
-            raise ValueError(f"A unix:// URI needs a socket path: {uri!r}")
-        return ListenAddress("unix", path=path)
-    if parts.scheme == "stdio":
-        return ListenAddress("stdio")
-    raise ValueError(f"URI must start with tcp://, unix:// or stdio://: {uri!r}")
 
 
 class QwenAsrServer:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qwen_asr_realtime import (
     AudioOptions,
@@ -20,17 +21,20 @@ from qwen_asr_realtime.connection import ConnectionObserver
 from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 from .access import DEFAULT_FILTER, ClientFilter
-from .fallback import FallbackEngine
 from .limits import (
     DEFAULT_IDLE_CONNECTION_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_MAX_REQUEST_SECONDS,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_MINUTE,
     DEFAULT_MIN_AUDIO_RATE,
     DEFAULT_SLOW_AUDIO_GRACE_SECONDS,
     default_sessions_per_client,
 )
+
+if TYPE_CHECKING:
+    from .fallback import FallbackEngine
 
 
 class Endpointing(StrEnum):
@@ -60,7 +64,7 @@ class ServerSettings:
     audio: AudioOptions = field(default_factory=AudioOptions)
     # A request that lasts this long is answered with its transcript so far (HA stops far
     # earlier); --max-request-seconds.
-    max_request_seconds: float = 300.0
+    max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS
     # Who may connect (--allow-clients), how many Qwen sessions at once (None: no limit),
     # and the audio per UTC day (None: no limit) counted in state_file.
     allow_clients: ClientFilter = DEFAULT_FILTER

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .audio import TARGET_FORMAT, AudioFormatError, PcmConverter, PcmFormat
-from .limit_args import DEFAULT_MAX_REQUEST_SECONDS
+from .limits import DEFAULT_MAX_REQUEST_SECONDS
 
 CHUNK_MS = 100
 

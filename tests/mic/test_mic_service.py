@@ -11,15 +11,11 @@ from wyoming.audio import AudioChunk, AudioStart
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
-from wyoming_server.mic import (
-    CaptureConfig,
-    MicCapture,
-    MicDeviceError,
-    MicService,
-    add_mic_arguments,
-    start_mic_service,
-)
-from wyoming_server.server import ListenAddress
+from wyoming_server.addresses import ListenAddress
+from wyoming_server.cli.mic_options import add_mic_arguments
+from wyoming_server.mic.alsa import CaptureConfig, MicDeviceError
+from wyoming_server.mic.capture import MicCapture
+from wyoming_server.mic.service import MicService, start_mic_service
 
 from .conftest import PERIOD_BYTES, FailingOnce, FifoDevice, feed_silence_until
 
