@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import sys
 
+from .cli.options import UsageError
 from .cli.parser import PROG, parse_args, subcommand
-from .cli.values import UsageError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,10 +14,10 @@ from qwen_asr_realtime.redact import redact
 from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 
 from . import __version__
-from .settings import Endpointing, ServerSettings
 
 if TYPE_CHECKING:
     from .fallback import FallbackEngine
+    from .settings import ServerSettings
 
 # Info has no field for it: the ASR program's description carries the engine in use.
 IN_USE_PREFIX = " In use: "
@@ -46,7 +46,7 @@ def build_info(settings: ServerSettings) -> Info:
         models=[model],
         supports_transcript_streaming=True,
         # Only with server endpointing can Home Assistant skip its own VAD.
-        requires_external_vad=settings.endpointing is not Endpointing.SERVER,
+        requires_external_vad=not settings.qwen_ends_requests,
     )
     return Info(asr=[program])
 

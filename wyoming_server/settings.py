@@ -93,6 +93,11 @@ class ServerSettings:
     fallback: FallbackEngine | None = field(default=None, compare=False)
 
     @property
+    def qwen_ends_requests(self) -> bool:
+        """Tell whether Qwen's VAD ends a request, not Home Assistant's (endpointing server)."""
+        return self.endpointing is Endpointing.SERVER
+
+    @property
     def sessions_per_client(self) -> int | None:
         """Qwen sessions one client address may hold at once (--max-sessions-per-client)."""
         if self.max_sessions_per_client is not None:

@@ -2,7 +2,7 @@
 
 ``parser`` builds the parser of the subcommand that runs and imports only that
 subcommand's module (``serve``, ``transcribe``, ``check``, ``demo``, ``listen``, ``mic``,
-``health``); ``env`` maps options to their variables; the ``*_options`` modules hold the
-option groups several subcommands share; ``settings`` turns the parsed options into
-``ServerSettings``.
+``health``); ``options`` declares each option once with its variable; the ``*_options``
+modules hold the option groups; ``settings`` turns the parsed options into
+``ServerSettings``. Nothing is imported here, so that ``health`` stays light.
 """

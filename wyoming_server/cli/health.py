@@ -7,9 +7,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from ..health import DEFAULT_TIMEOUT, run_health
-from .env import option
+from .options import float_in_range, option
 from .shared_options import DEFAULT_URI, add_state_file_argument
-from .values import float_in_range
 
 DESCRIPTION = (
     "Send Describe to a Wyoming server and wait for its Info; exit status 0 "

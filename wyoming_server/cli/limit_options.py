@@ -18,9 +18,8 @@ from ..limits import (
     DEFAULT_MIN_AUDIO_RATE,
     DEFAULT_SLOW_AUDIO_GRACE_SECONDS,
 )
-from .env import option
+from .options import float_in_range, int_in_range, option
 from .shared_options import add_state_file_argument
-from .values import float_in_range, int_in_range
 
 
 def add_limit_arguments(parser: argparse.ArgumentParser) -> None:

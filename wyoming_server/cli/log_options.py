@@ -8,7 +8,7 @@ import sys
 
 from qwen_asr_realtime.redact import redact, remember_secret
 
-from .env import flag, option
+from .options import flag, option
 
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

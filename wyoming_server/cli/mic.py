@@ -8,9 +8,9 @@ from typing import Any
 
 from ..mic.command import serve_until_stopped
 from ..mic.devices import print_mic_devices
+from .access_options import add_access_arguments
 from .log_options import add_log_arguments, configure_logging
 from .mic_options import DEFAULT_MIC_URI, add_mic_arguments, check_mic_args
-from .shared_options import add_access_arguments
 
 DESCRIPTION = (
     "Serve the microphone as a Wyoming mic service on its own, so that the "

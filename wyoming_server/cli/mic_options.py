@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..addresses import parse_uri
-from .env import option
-from .values import int_in_range
+from .options import int_in_range, option
 
 DEFAULT_DEVICE = "default"
 DEFAULT_RATE = 16000

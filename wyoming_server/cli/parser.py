@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from typing import Any, NoReturn, Protocol, cast
 
 from .. import __version__
-from .env import resolve
+from .options import resolve
 
 PROG = "wyoming-qwen-asr"
 # Each subcommand's one-line help, shown by the top-level --help without importing it.

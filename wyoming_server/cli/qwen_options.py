@@ -22,10 +22,17 @@ from qwen_asr_realtime.const import (
 )
 from qwen_asr_realtime.key_format import SecretFormatError, check_secret
 
-from .env import flag, option, secret
 from .log_options import add_log_arguments
+from .options import (
+    UsageError,
+    flag,
+    float_in_range,
+    given_on_command_line,
+    int_in_range,
+    option,
+    secret,
+)
 from .secret_file import read_secret_file
-from .values import UsageError, float_in_range, given_on_command_line, int_in_range
 
 _LOGGER = logging.getLogger(__name__)
 

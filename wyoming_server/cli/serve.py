@@ -15,15 +15,15 @@ from ..mic.command import start_mic_or_report
 from ..mic.devices import print_mic_devices
 from ..server import serve
 from ..settings import Endpointing, ServerSettings
-from .env import flag, option
+from .access_options import add_access_arguments
 from .limit_options import add_limit_arguments
 from .log_options import configure_logging, protect_secret
 from .mic_options import add_mic_arguments, check_mic_args
+from .options import flag, flag_word, option
 from .qwen_options import add_qwen_arguments, read_api_key
 from .serve_options import add_fallback_arguments, add_hass_arguments, hass_config
 from .settings import build_settings
-from .shared_options import DEFAULT_URI, add_access_arguments
-from .values import flag_word
+from .shared_options import DEFAULT_URI
 
 _LOGGER = logging.getLogger(__name__)
 

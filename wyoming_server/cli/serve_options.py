@@ -19,9 +19,8 @@ from qwen_asr_realtime.key_format import SecretFormatError, check_secret
 from ..addresses import parse_uri
 from ..fallback import DEFAULT_ANSWER_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, FallbackEngine
 from ..hass.connection import SUPERVISOR_URL, HassConfig, websocket_url
-from .env import flag, option, secret
+from .options import flag, float_in_range, given_on_command_line, option, secret
 from .secret_file import read_secret_file
-from .values import float_in_range, given_on_command_line
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from qwen_asr_realtime import (
 
 from ..settings import Endpointing, ServerSettings
 from .log_options import protect_secret
+from .options import UsageError
 from .qwen_options import AUTO_LANGUAGE, read_api_key, read_context
 from .serve_options import fallback_engine
-from .values import UsageError
 
 
 def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
