@@ -25,9 +25,8 @@ from wyoming.error import Error
 from .addresses import ListenAddress
 from .server import QwenAsrServer
 from .settings import ServerSettings
-from .wav import WavAudio, WavError, read_wav
+from .wav import SAMPLES_DIR, WavAudio, WavError, read_wav
 
-SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 EMULATOR_KEY = "demo-key"
 REPLY_TIMEOUT_SECONDS = 30.0
 

@@ -1,4 +1,4 @@
-"""``health``: does the Wyoming server on a URI answer ``Describe`` with ``Info`` in time?
+"""``health``: ask the Wyoming server on a URI for its ``Info`` (``Describe``), in time.
 
 Exit status 0 (healthy) or 1 (anything else), as container health checks expect. By default
 it checks the URI the server itself listens on (``QWEN_ASR_URI``), so a container's
@@ -32,6 +32,7 @@ class HealthError(Exception):
 
 
 def describe_target(address: ListenAddress) -> str:
+    """Return the URI checked for ``address`` (a wildcard host becomes loopback)."""
     if address.scheme == "unix":
         return f"unix://{address.path}"
     host = _LOOPBACK.get(address.host, address.host)
@@ -39,7 +40,7 @@ def describe_target(address: ListenAddress) -> str:
 
 
 async def describe(uri: str, timeout: float) -> Info:
-    """The server's Info; raises HealthError (bad URI, refused, closed, garbage, timeout)."""
+    """Return the server's Info; raise HealthError (bad URI, refused, closed, garbage, timeout)."""
     try:
         address = parse_uri(uri)
     except ValueError as err:
@@ -81,6 +82,7 @@ async def describe(uri: str, timeout: float) -> Info:
 
 
 def summarize(info: Info) -> str:
+    """Return one line naming the services in ``info`` and the engine in use."""
     engines = [f"in use: {engine}" for p in info.asr if (engine := engine_in_use(p.description))]
     services = [
         f"{kind} {program.name}{f' {program.version}' if program.version else ''}"
@@ -99,6 +101,7 @@ def summarize(info: Info) -> str:
 
 
 def run_health(args: argparse.Namespace) -> int:
+    """Check the server of ``args.uri``, print the outcome; return 0 (healthy) or 1."""
     try:
         info = asyncio.run(describe(args.uri, args.timeout))
     except HealthError as err:

@@ -32,9 +32,10 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 class QwenAsrServer:
-    """Accepts Wyoming connections and runs one handler per connection."""
+    """Accept Wyoming connections and run one handler per connection."""
 
     def __init__(self, settings: ServerSettings) -> None:
+        """Prepare the server's shared limits; ``start`` or ``serve_stdio`` accepts clients."""
         self.settings = settings
         self.info = build_info(settings)
         self._handlers: dict[asyncio.Task[None], QwenAsrEventHandler] = {}
@@ -61,6 +62,7 @@ class QwenAsrServer:
     def handler_factory(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> QwenAsrEventHandler:
+        """Return the handler of one connection."""
         # With a fallback, Info tells which engine is in use now (read by ``health``).
         info = info_with_engine(
             self.info, self.settings.fallback, budget_used_up=self.gate.budget_used_up
@@ -116,6 +118,7 @@ class QwenAsrServer:
 
     @property
     def bound_port(self) -> int:
+        """Return the port listened on (the one chosen when 0 was asked)."""
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
@@ -130,9 +133,11 @@ class QwenAsrServer:
         await self._serve_connection(reader, writer)
 
     def request_stop(self) -> None:
+        """Ask ``serve`` to shut down gracefully (SIGTERM)."""
         self._stopping.set()
 
     async def wait_stopping(self) -> None:
+        """Wait until a shutdown is requested."""
         await self._stopping.wait()
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:

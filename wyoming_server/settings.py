@@ -46,6 +46,8 @@ class Endpointing(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
+    """Hold what the server needs to open Qwen sessions; the API key is never shown."""
+
     api_key: str = field(repr=False)  # never printed, see __repr__ of the dataclass
     endpoint: str = DEFAULT_REGION
     model: str = DEFAULT_MODEL
@@ -107,7 +109,7 @@ class ServerSettings:
     def new_client(
         self, config: SessionConfig, *, observer: ConnectionObserver | None = None
     ) -> QwenRealtimeClient:
-        """A client for one session with these settings (``observer``: see ``check``)."""
+        """Return a client for one session with these settings (``observer``: see ``check``)."""
         return QwenRealtimeClient(
             self.api_key,
             config,
@@ -122,6 +124,7 @@ class ServerSettings:
     def session_config(
         self, language: str | None, extra_context: str = "", model: str | None = None
     ) -> SessionConfig:
+        """Return one session's configuration: the settings' context, the request's, the home's."""
         home = self.home_names() if self.home_names is not None else ""
         # The user's own text first and the home's (longest) last: trimming cuts the end.
         context = "\n".join(part for part in (self.context, extra_context, home) if part)

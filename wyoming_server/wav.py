@@ -22,6 +22,8 @@ from typing import BinaryIO
 from .audio import TARGET_FORMAT, AudioFormatError, PcmConverter, PcmFormat
 from .limits import DEFAULT_MAX_REQUEST_SECONDS
 
+# The recordings that ship with the package (``demo``, ``check``).
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 CHUNK_MS = 100
 
 FORMAT_PCM = 0x0001

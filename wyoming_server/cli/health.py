@@ -1,4 +1,4 @@
-"""``health``: does a Wyoming server answer ``Describe`` with ``Info`` (exit 0), or not (1)?"""
+"""``health``: check that a Wyoming server answers ``Describe`` with ``Info`` (exit 0, else 1)."""
 
 from __future__ import annotations
 

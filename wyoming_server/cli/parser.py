@@ -1,7 +1,7 @@
-"""Parse the command line: ``serve`` (default), ``transcribe``, ``check``, ``demo``, ``listen``,
-``mic`` and ``health``.
+"""Parse the command line: ``serve`` (the default) or another subcommand.
 
-Only the subcommand that runs is imported and gets its options (its module here, e.g.
+The subcommands are ``serve``, ``transcribe``, ``check``, ``demo``, ``listen``, ``mic`` and
+``health``. Only the subcommand that runs is imported and gets its options (its module here, e.g.
 ``serve``), so that ``health``, run by a container every 30 s, does not load the
 speech-to-text stack. Every option can also come from an environment variable (shown in
 ``--help``), so a systemd unit or container can configure the server without putting the
