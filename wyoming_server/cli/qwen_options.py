@@ -170,6 +170,14 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_wav_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """Add the WAV files (at least one if ``required``) and ``--fast`` (transcribe, demo)."""
+    parser.add_argument("files", nargs="+" if required else "*", type=Path, metavar="FILE.wav")
+    parser.add_argument(
+        "--fast", action="store_true", help="send audio as fast as possible, not in real time"
+    )
+
+
 def read_api_key(
     args: argparse.Namespace, *, required: bool = True, argv: list[str] | None = None
 ) -> str:

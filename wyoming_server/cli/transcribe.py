@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from ..transcribe import transcribe_files
 from .log_options import configure_logging
-from .qwen_options import add_qwen_arguments
+from .qwen_options import add_qwen_arguments, add_wav_arguments
 from .settings import qwen_settings
 
 DESCRIPTION = None
@@ -18,10 +17,7 @@ DESCRIPTION = None
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the Qwen options, the files and ``--fast``."""
     add_qwen_arguments(parser)
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE.wav")
-    parser.add_argument(
-        "--fast", action="store_true", help="send audio as fast as possible, not in real time"
-    )
+    add_wav_arguments(parser, required=True)
 
 
 def prepare(args: argparse.Namespace, argv: list[str]) -> int | Coroutine[Any, Any, int]:
