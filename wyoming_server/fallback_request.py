@@ -130,7 +130,9 @@ class FallbackRequest:
     async def finish(self) -> None:
         """End the audio: Qwen's answer, else the fallback's, else the original failure.
 
-        The original failure (Qwen's error, or the gate's refusal) goes to ``on_failure``.
+        Raise Qwen's error when the fallback does not cover it. When the fallback does not
+        answer, the failure it stood in for (Qwen's error, or the gate's refusal) goes to
+        ``on_failure``.
         """
         self._client_stopped = True
         if self._session is None and self._primary is not None:
