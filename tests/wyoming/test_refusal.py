@@ -10,6 +10,7 @@ from wyoming_server.limits import Refusal, RequestGate
 
 
 def test_a_refusal_is_a_frozen_value_that_cannot_be_raised() -> None:
+    """Check what the gate returns for a request it refuses: its code, text and reason."""
     refusal = RequestGate(0).admit("192.0.2.1")
     assert isinstance(refusal, Refusal)
     assert not isinstance(refusal, BaseException)
