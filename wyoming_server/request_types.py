@@ -37,7 +37,6 @@ class Request(Protocol):
     @property
     def answered(self) -> bool:
         """Tell whether the transcript went out (the rest of the audio is ignored)."""
-        ...
 
     def start(self) -> None:
         """Open the upstream session now; audio fed meanwhile waits until it is ready."""
@@ -56,7 +55,6 @@ class Request(Protocol):
 
     async def answer_recognized(self, why: str) -> bool:
         """Answer with the words recognized so far, if any; tell whether it did."""
-        ...
 
     async def close(self) -> None:
         """Release the upstream session and background tasks; safe to call repeatedly."""
