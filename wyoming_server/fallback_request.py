@@ -250,7 +250,7 @@ class FallbackRequest:
         await self._write_answer(answer)
 
     async def _fallback_answer(self) -> None:
-        """After AudioStop: the fallback's transcript within its answer timeout.
+        """Wait for the fallback's transcript after AudioStop, within its answer timeout.
 
         Else the client gets the original error (through ``on_failure``, like a refusal,
         which is a value and cannot be raised).

@@ -83,7 +83,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
     # -- connection lifecycle ---------------------------------------------------------
 
     async def run(self) -> None:
-        """Like the base class, but with bounded reads and no exception ever escaping."""
+        """Serve events like the base class, but with bounded reads and no exception escaping."""
         try:
             while not self._failed:
                 try:

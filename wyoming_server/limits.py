@@ -114,7 +114,7 @@ class OpeningRate:
         self._opened: dict[str, deque[float]] = {}
 
     def allow(self, client: str) -> bool:
-        """Whether ``client`` may open a session now; if so, it is counted."""
+        """Tell whether ``client`` may open a session now; if so, count it."""
         now = time.monotonic()
         window = self._window(client, now)
         while window and now - window[0] >= self.WINDOW_SECONDS:

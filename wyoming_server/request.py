@@ -159,7 +159,7 @@ class TranscriptionRequest:
 
     @property
     def audio_seconds_sent(self) -> float:
-        """Audio written upstream so far (what the daily budget counts)."""
+        """Return the seconds of audio written upstream so far (what the daily budget counts)."""
         return self.client.audio_bytes_sent / (self.client.config.sample_rate * SAMPLE_WIDTH)
 
     def __repr__(self) -> str:
@@ -292,7 +292,7 @@ class TranscriptionRequest:
             await self._end_session()
 
     async def _keep_recognized(self, err: QwenError) -> bool:
-        """After Qwen closed the session for its idle limit, answer with what it recognized.
+        """Answer with what Qwen recognized after it closed the session for its idle limit.
 
         The audio paused longer than the service allows, and the session is gone with the
         words already heard. They are the answer (the finals, then the latest preview of an
