@@ -38,6 +38,7 @@ def default_state_file() -> Path:
 
 
 def utc_today() -> date:
+    """Return today's date in UTC, the day the budget counts."""
     return datetime.now(UTC).date()
 
 
@@ -63,6 +64,10 @@ class AudioBudget:
         *,
         today: Callable[[], date] = utc_today,
     ) -> None:
+        """Count against ``daily_seconds`` a day, kept in ``path``; ``today`` gives the day (tests).
+
+        The count already in ``path`` for today is loaded; a missing or unreadable file starts at 0.
+        """
         self.path = path
         self.daily_seconds = daily_seconds
         self._today = today
@@ -89,14 +94,17 @@ class AudioBudget:
 
     @property
     def used_seconds(self) -> float:
+        """Seconds of audio sent to Qwen today (UTC)."""
         self._roll_over()
         return self._used
 
     @property
     def exhausted(self) -> bool:
+        """Whether today's audio has reached the daily limit."""
         return self.used_seconds >= self.daily_seconds
 
     def refusal(self) -> str:
+        """Return the message refusing a request once the budget is used up."""
         # In seconds: a small budget in minutes would read "0.0 of 0.01 minutes".
         return (
             f"The daily audio budget is used up ({self.used_seconds:.1f} of "
