@@ -50,7 +50,10 @@ DEFAULT_EXPOSED_SENSOR_CLASSES = frozenset(
 
 
 class Commands(Protocol):
-    async def command(self, kind: str, **fields: Any) -> Any: ...
+    """What read_home_names needs of a connection: commands answered with their result."""
+
+    async def command(self, kind: str, **fields: Any) -> Any:
+        """Send one command and return its ``result``; raise HassError if it fails."""
 
 
 async def read_home_names(hass: Commands) -> HomeNames:
