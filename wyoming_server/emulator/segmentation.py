@@ -54,6 +54,10 @@ class AudioSegmenter:
     def __init__(
         self, record: SessionRecord, context: SessionContext, *, emit: Emit, error: ErrorSink
     ) -> None:
+        """Segment the audio of session ``record`` as ``context``'s behaviour and faults say.
+
+        ``emit`` queues a server event; ``error`` reports a client error (code, message, event id).
+        """
         self._record = record
         self._ctx = context
         self._queue = emit
@@ -85,14 +89,16 @@ class AudioSegmenter:
 
     @property
     def items(self) -> int:
+        """The number of items (utterances) started so far."""
         return self._items
 
     @property
     def has_manual_audio(self) -> bool:
+        """Whether manual mode holds audio not yet committed."""
         return bool(self._manual_buffer)
 
     def configure(self, config: SessionConfig) -> None:
-        """A new configuration; the pipeline is rebuilt if the rate or the mode changed."""
+        """Apply a new configuration; rebuild the pipeline if the rate or the mode changed."""
         changed = (
             config.sample_rate != self._config.sample_rate
             or config.turn_detection != self._config.turn_detection
@@ -327,7 +333,7 @@ class AudioSegmenter:
         )
 
     def _echo_context(self) -> None:
-        """The context-echo quirk: no speech was detected, the context comes back as text."""
+        """Answer the context-echo quirk: no speech was detected, the context comes back as text."""
         corpus = self._config.corpus_text
         if not corpus:
             return
