@@ -97,7 +97,7 @@ class ClientFilter:
         return cls(tuple(networks))
 
     def allows(self, address: str | None) -> bool:
-        """Whether a client at ``address`` may connect; None (unix socket, stdio): yes."""
+        """Tell whether a client at ``address`` may connect; None (unix socket, stdio): yes."""
         if self.networks is None or address is None:
             return True
         try:

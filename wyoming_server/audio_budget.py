@@ -29,7 +29,7 @@ _APP_DIR = "wyoming-qwen-asr"
 
 
 def default_state_file() -> Path:
-    """$STATE_DIRECTORY (systemd's StateDirectory=), else $XDG_STATE_HOME or ~/.local/state."""
+    """Return the usage file in $STATE_DIRECTORY (systemd), $XDG_STATE_HOME or ~/.local/state."""
     systemd = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     if systemd:
         return Path(systemd) / STATE_FILE_NAME
@@ -43,7 +43,7 @@ def utc_today() -> date:
 
 
 def read_usage(path: Path, today: date) -> float | None:
-    """Seconds counted for ``today`` in the file; None when it is missing or unreadable."""
+    """Return the seconds counted for ``today`` in the file; None if it is missing or unreadable."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
         day, seconds = state["day"], float(state["audio_seconds"])

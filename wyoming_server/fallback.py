@@ -38,7 +38,7 @@ class FallbackError(Exception):
 
 
 def describe_failure(err: QwenError) -> str:
-    """One line for the log, ``health`` and the breaker: the kind of failure and its text."""
+    """Describe a failure in one line for the log, ``health`` and the breaker: its kind and text."""
     return f"{type(err).__name__}: {err}"
 
 
@@ -219,7 +219,7 @@ class FallbackSession:
             await async_write_event(event, writer)
 
     async def _send(self, writer: asyncio.StreamWriter) -> None:
-        """Transcribe, AudioStart, the recording so far, then what arrives, then AudioStop."""
+        """Send Transcribe, AudioStart, the recording so far, then what arrives, then AudioStop."""
         recording = self._recording
         try:
             await self._write(writer, Transcribe(language=self._language).event())

@@ -117,7 +117,7 @@ class EventOutbox:
             self._ctx.on_server_event(self._record, payload, now)
 
     def _closes_session(self, payload: dict[str, Any]) -> bool:
-        """Whether this event was a server-side error after which the service closes."""
+        """Tell whether this event was a server-side error after which the service closes."""
         if payload["type"] != EventType.ERROR or not self._ctx.behaviour.close_after_server_error:
             return False
         error = payload.get("error")

@@ -108,7 +108,7 @@ class AudioSegmenter:
             self._reset_audio_pipeline()
 
     def append(self, pcm: bytes) -> None:
-        """Audio of an append (already validated and counted by the session)."""
+        """Take the audio of an append (already validated and counted by the session)."""
         self._audio_seen = True
         self._audio_ms_total += duration_ms(len(pcm), self._config.sample_rate)
         if self._config.input_audio_format != "pcm":
@@ -126,7 +126,7 @@ class AudioSegmenter:
             self._append_vad(pcm)
 
     def _reset_audio_pipeline(self) -> None:
-        """(Re)build the VAD for the current config; an open utterance is discarded."""
+        """Build the VAD anew for the current config; an open utterance is discarded."""
         self._vad_utterance = None
         self._manual_utterance = None
         self._manual_buffer.clear()
@@ -250,7 +250,7 @@ class AudioSegmenter:
         self._previous_item_id = utterance.item_id
 
     def _queue_final(self, payload: dict[str, Any]) -> None:
-        """``completed``/``failed``, due ``finalize_delay_ms`` after the item's audio ended."""
+        """Queue ``completed``/``failed`` due ``finalize_delay_ms`` after the item's audio ended."""
         delay_ms = self._behaviour.finalize_delay_ms
         if delay_ms:
             payload[DUE] = time.monotonic() + delay_ms / 1000
@@ -302,7 +302,7 @@ class AudioSegmenter:
         self._finish_item(utterance)
 
     def commit(self, client_event_id: str | None) -> None:
-        """Manual mode: the buffered audio becomes one item."""
+        """Make the buffered audio one item (manual mode's ``input_audio_buffer.commit``)."""
         audio = bytes(self._manual_buffer)
         self._manual_buffer.clear()
         utterance, self._manual_utterance = self._manual_utterance, None
@@ -342,7 +342,7 @@ class AudioSegmenter:
         self._complete(utterance, corpus)
 
     def finish(self) -> None:
-        """``session.finish``: flush the open utterance (or the uncommitted audio)."""
+        """Answer ``session.finish``: flush the open utterance (or the uncommitted audio)."""
         if self._config.manual:
             if self._manual_buffer and self._behaviour.finish_uncommitted == "commit":
                 self.commit(None)

@@ -283,7 +283,7 @@ class HassConnection:
 
 
 def _messages(raw: str | bytes) -> list[dict[str, Any]]:
-    """HA may coalesce several messages into one JSON array."""
+    """Return the messages of one frame: HA may coalesce several into one JSON array."""
     data = json.loads(raw)
     items = data if isinstance(data, list) else [data]
     return [item for item in items if isinstance(item, dict)]
