@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from qwen_asr_realtime import QwenError, QwenTimeoutError, normalize_language
-from qwen_asr_realtime.redact import redact
+from qwen_asr_realtime import QwenError, QwenTimeoutError, normalize_language, redact
 from wyoming.asr import Transcribe, Transcript, TranscriptStart, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error

@@ -30,6 +30,7 @@ from qwen_asr_realtime import (
     RetryPolicy,
     ServiceError,
     SessionConfig,
+    SessionState,
     Timeouts,
 )
 from qwen_asr_realtime.const import REALTIME_PATH
@@ -263,7 +264,7 @@ async def test_trusted_certificate_connects(wss_url: str, self_signed: tuple[Pat
     async with QwenRealtimeClient(
         SECRET, endpoint=wss_url, timeouts=FAST, ssl_context=context
     ) as client:
-        assert client.ready
+        assert client.results.state is SessionState.READY
 
 
 async def test_wyoming_server_refuses_an_untrusted_certificate(

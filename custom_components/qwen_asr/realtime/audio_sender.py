@@ -19,15 +19,17 @@ import base64
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection
 
 from .audio_out import PACED_APPEND_MS, AudioCoalescer, AudioOptions, AudioQuota, BacklogPacer
-from .config import SessionConfig
 from .const import MAX_APPEND_BASE64_BYTES, MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH, EventType
-from .liveness import Activity
 from .recording import RECORDING_HOLD_S, RECORDING_STALL_S, SilenceCutter
+
+if TYPE_CHECKING:
+    from .config import SessionConfig
+    from .liveness import Activity
 
 # Raw PCM bytes per append so that the base64 text stays within the service's limit.
 _MAX_APPEND_PCM_BYTES = (MAX_APPEND_BASE64_BYTES // 4) * 3 // SAMPLE_WIDTH * SAMPLE_WIDTH
@@ -72,6 +74,14 @@ class AudioSender:
         # Event ids: a random per-session prefix and a counter (no entropy syscall per chunk).
         self._event_prefix = "event_" + uuid.uuid4().hex[:12]
         self._event_count = 0
+
+    def limit_audio(self, quota: AudioQuota | None) -> None:
+        """Ask ``quota`` before writing each append from now on.
+
+        Once it refuses, no more audio is written (queued audio is dropped; commits and the
+        end still go).
+        """
+        self.quota = quota
 
     @property
     def bytes_per_second(self) -> int:

@@ -53,9 +53,12 @@ import sys
 import time
 from array import array
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .config import SessionConfig
 from .const import MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH
+
+if TYPE_CHECKING:
+    from .config import SessionConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,9 +186,6 @@ class RecordingRule:
         self._first_audio_at: float | None = None
         self.end_in_hand = asyncio.Event()  # the caller has ended the audio
         self.hold_full = False  # the caller waits for room: no more audio comes meanwhile
-        # The whole audio, end included, went as a recording: no early answer is due. A
-        # recording whose end is still to come is cut alike, but may be answered early.
-        self.recording = False
 
     def audio_appended(self) -> None:
         if self._first_audio_at is None:
@@ -215,11 +215,8 @@ class RecordingRule:
                 await asyncio.wait_for(self.end_in_hand.wait(), max(look - now, 0.01))
         return True
 
-    def commits(self, held: bytes, config: SessionConfig, *, whole: bool) -> list[bytes] | None:
-        """Return the pieces to commit if the recording ``held`` goes in manual mode.
-
-        ``whole``: with its end (then no early answer is due).
-        """
+    def commits(self, held: bytes, config: SessionConfig) -> list[bytes] | None:
+        """Return the pieces to commit if the recording ``held`` goes in manual mode."""
         if not self._enabled or config.vad is None:
             return None
         seconds = len(held) / (config.sample_rate * SAMPLE_WIDTH)
@@ -237,5 +234,4 @@ class RecordingRule:
             seconds,
             len(pieces),
         )
-        self.recording = whole
         return pieces

@@ -15,9 +15,12 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ConnectionCapError, RateLimitError, ServiceError
-from .events import ErrorEvent
+
+if TYPE_CHECKING:
+    from .events import ErrorEvent
 
 # Lower-case fragments of the service's limit messages, and its throttling error codes.
 _LIMIT_PHRASES = (
@@ -27,6 +30,7 @@ _LIMIT_PHRASES = (
     "rate increased too quickly",
     "too many requests",
 )
+
 _LIMIT_CODE_PREFIXES = ("throttling", "ratelimit", "rate_limit")
 HTTP_TOO_MANY_REQUESTS = 429
 # The connection cap's message, and the number in it.
