@@ -55,7 +55,7 @@ _CLOSE_NORMAL = 1000
 
 
 def decode_message(message: str | bytes) -> Event | None:
-    """The event a WebSocket message carries; None for event types the client ignores."""
+    """Return the event a WebSocket message carries; None for types the client ignores."""
     if isinstance(message, bytes):
         raise ProtocolError("The service sent a binary frame")
     try:
@@ -72,6 +72,7 @@ class SessionResults:
     """What the service has said about one session, and how the session stands."""
 
     def __init__(self) -> None:
+        """Start with a new session: nothing said yet."""
         self.state = SessionState.NEW
         self.session_id: str | None = None
         self.last_item_id: str | None = None
@@ -169,7 +170,7 @@ class SessionResults:
             self.too_many_open = True
 
     def dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
-        """The error for a connection that ended without ``session.finished``."""
+        """Return the error for a connection that ended without ``session.finished``."""
         if err is not None and err.rcvd is not None:
             self.close_code, self.close_reason = err.rcvd.code, err.rcvd.reason
             if not self.ending and err.rcvd.code == _CLOSE_NORMAL:
@@ -191,6 +192,7 @@ class ServerEventReceiver:
         *,
         nothing_pending: Callable[[], bool] = lambda: False,
     ):
+        """Write to ``results``; ``nothing_pending`` says a drop after the end loses nothing."""
         self._results = results
         self._echo = echo
         self._activity = activity
@@ -234,6 +236,7 @@ class ServerEventReceiver:
         results.fail(results.dropped(err))
 
     def handle(self, event: Event) -> None:
+        """Apply one server event to the results and pass it on to the client's readers."""
         results = self._results
         item_id = getattr(event, "item_id", None)
         if item_id:

@@ -89,7 +89,7 @@ def _frame_is_silent(samples: array[int], start: int, end: int) -> bool:
 
 
 def split_at_silences(pcm: bytes, sample_rate: int, silence_ms: int) -> list[bytes] | None:
-    """The recording cut in the middle of each silence of at least ``silence_ms``.
+    """Return the recording cut in the middle of each silence of at least ``silence_ms``.
 
     None when it should not be sent as a recording: no speech found, or a piece would
     exceed the service's 60 s per commit.
@@ -182,12 +182,14 @@ class RecordingRule:
     """Tells one session's whole recording from a live stream (the rule above)."""
 
     def __init__(self, enabled: bool) -> None:
+        """Apply the rule if ``enabled`` (``AudioOptions.recordings_manual``)."""
         self._enabled = enabled
         self._first_audio_at: float | None = None
         self.end_in_hand = asyncio.Event()  # the caller has ended the audio
         self.hold_full = False  # the caller waits for room: no more audio comes meanwhile
 
     def audio_appended(self) -> None:
+        """Note that audio arrived (the first piece starts the arrival watch)."""
         if self._first_audio_at is None:
             self._first_audio_at = time.monotonic()
 
