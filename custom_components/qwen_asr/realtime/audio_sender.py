@@ -79,8 +79,7 @@ class AudioSender:
     def limit_audio(self, quota: AudioQuota | None) -> None:
         """Ask ``quota`` before writing each append from now on.
 
-        Once it refuses, no more audio is written (queued audio is dropped; commits and the
-        end still go).
+        Once it refuses, no more audio is written (commits and the end still go).
         """
         self.quota = quota
 
