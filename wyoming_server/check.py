@@ -93,7 +93,7 @@ class SampleRun:
 
 
 def normalize(text: str) -> str:
-    """Lower case, without punctuation, words separated by single spaces."""
+    """Return ``text`` lower case, without punctuation, words separated by single spaces."""
     kept = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
     return " ".join(kept.lower().split())
 

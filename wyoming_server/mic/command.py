@@ -26,6 +26,7 @@ PROG = "wyoming-qwen-asr"
 def add_mic_command(
     commands: argparse._SubParsersAction[Any], parents: list[argparse.ArgumentParser]
 ) -> None:
+    """Add the ``mic`` subcommand, which serves the microphone alone, to ``commands``."""
     mic = commands.add_parser(
         "mic",
         parents=parents,
@@ -37,8 +38,10 @@ def add_mic_command(
 
 
 async def start_mic_or_report(args: argparse.Namespace) -> tuple[MicService | None, int]:
-    """Start the service on ``args.mic_uri``; on failure say why and give the exit status
-    (2: the device cannot be opened, 1: the address cannot be bound)."""
+    """Start the service on ``args.mic_uri``; on failure say why and return the exit status.
+
+    The status is 2 when the device cannot be opened, 1 when the address cannot be bound.
+    """
     try:
         return await start_mic_service(args), 0
     except MicDeviceError as err:
@@ -50,6 +53,7 @@ async def start_mic_or_report(args: argparse.Namespace) -> tuple[MicService | No
 
 
 def run_mic_command(args: argparse.Namespace) -> int:
+    """Run the ``mic`` subcommand until SIGTERM or SIGINT; return the exit status."""
     try:
         check_mic_args(args)
     except ValueError as err:
