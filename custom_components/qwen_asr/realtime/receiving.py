@@ -2,8 +2,9 @@
 
 ``SessionResults`` is the one owner of everything received (finals, partials, failed items,
 ids, the close code, the lifecycle state and its events) and of the error that ends the
-session; ``ServerEventReceiver`` writes it and QwenRealtimeClient reads it. ``EventInbox``
-holds the events for the client's readers.
+session, and of what derives from them (the transcript, what was recognized);
+``ServerEventReceiver`` writes it, and callers read it as ``client.results``. Its ``inbox``
+holds the events, in order, for the client's ``events`` and ``next_event``.
 """
 
 from __future__ import annotations
