@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+from qwen_asr_realtime import SecretFormatError, check_secret
 
 from .cli import DEFAULT_LOG_FORMAT
 from .hass.connection import SUPERVISOR_CORE_PATH

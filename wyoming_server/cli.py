@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import NoReturn
 
 from qwen_asr_realtime import (
+    MAX_CONTEXT_CHARS,
     AudioOptions,
     InsecureEndpointError,
+    SecretFormatError,
     Timeouts,
     VadConfig,
+    check_secret,
+    redact,
+    remember_secret,
     require_encryption,
 )
-from qwen_asr_realtime.const import MAX_CONTEXT_CHARS
-from qwen_asr_realtime.key_format import SecretFormatError, check_secret
-from qwen_asr_realtime.redact import redact, remember_secret
 
 from . import __version__
 from .arg_types import given_on_command_line

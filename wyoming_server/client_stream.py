@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from qwen_asr_realtime.redact import redact
+from qwen_asr_realtime import redact
 from wyoming.error import Error
 from wyoming.event import Event, async_write_event
 

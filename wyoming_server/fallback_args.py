@@ -6,8 +6,7 @@ import argparse
 import dataclasses
 import os
 
-from qwen_asr_realtime.breaker import DEFAULT_FIRST_SECONDS, DEFAULT_MAX_SECONDS, CircuitBreaker
-from qwen_asr_realtime.redact import redact
+from qwen_asr_realtime import DEFAULT_FIRST_SECONDS, DEFAULT_MAX_SECONDS, CircuitBreaker, redact
 from wyoming.info import Info
 
 from .arg_types import float_in_range

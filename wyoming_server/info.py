@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qwen_asr_realtime.const import LANGUAGES
+from qwen_asr_realtime import LANGUAGES
 from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 
 from . import __version__

@@ -14,8 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from qwen_asr_realtime import normalize_language
-from qwen_asr_realtime.const import MODELS
+from qwen_asr_realtime import MODELS, normalize_language
 from wyoming.asr import Transcribe
 
 from .fallback_request import FallbackRequest

@@ -10,15 +10,18 @@ import argparse
 import os
 from pathlib import Path
 
-from qwen_asr_realtime import ConfigError, normalize_language, resolve_endpoint
-from qwen_asr_realtime.audio_out import DEFAULT_COALESCE_MS, MAX_COALESCE_MS
-from qwen_asr_realtime.const import (
+from qwen_asr_realtime import (
+    DEFAULT_COALESCE_MS,
     DEFAULT_MODEL,
     DEFAULT_REGION,
     DEFAULT_SILENCE_MS,
     DEFAULT_VAD_THRESHOLD,
+    MAX_COALESCE_MS,
     SILENCE_MS_RANGE,
     VAD_THRESHOLD_RANGE,
+    ConfigError,
+    normalize_language,
+    resolve_endpoint,
 )
 
 from .arg_types import float_in_range, int_in_range

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from qwen_asr_realtime import (
+    SAMPLE_WIDTH,
     AudioQuota,
     AuthenticationError,
     ConfigError,
@@ -26,7 +27,6 @@ from qwen_asr_realtime import (
     StableText,
     join_transcripts,
 )
-from qwen_asr_realtime.const import SAMPLE_WIDTH
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 
 from .audio import TARGET_FORMAT, PcmConverter, PcmFormat
@@ -160,7 +160,9 @@ class TranscriptionRequest:
     @property
     def audio_seconds_sent(self) -> float:
         """Return the seconds of audio written upstream so far (what the daily budget counts)."""
-        return self.client.audio_bytes_sent / (self.client.config.sample_rate * SAMPLE_WIDTH)
+        return self.client.sender.audio_bytes_sent / (
+            self.client.sender.config.sample_rate * SAMPLE_WIDTH
+        )
 
     def __repr__(self) -> str:
         """Show the session and whether it answered, never the key."""
@@ -169,7 +171,7 @@ class TranscriptionRequest:
     def limit_audio(self, ticket: Ticket) -> None:
         """Write audio upstream only while the daily budget allows it (``ticket`` counts it)."""
         self._ticket = ticket
-        self.client.limit_audio(_QuotaWatch(ticket, self._reached_budget))
+        self.client.sender.limit_audio(_QuotaWatch(ticket, self._reached_budget))
 
     def _reached_budget(self) -> None:
         """End the Qwen session after what it has heard: the budget refused an append."""
@@ -234,7 +236,7 @@ class TranscriptionRequest:
             # The pump ends at session.finished; it only has queued events left to write.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._pump), self.client.timeouts.close)
-        await self._answer(self.client.transcript)
+        await self._answer(self.client.results.transcript)
 
     async def close(self) -> None:
         """Release the Qwen session and the result task; safe to call repeatedly."""
@@ -275,7 +277,7 @@ class TranscriptionRequest:
                             await self._end_session()
                             return
             if self._budget_reached and self._ticket is not None and not self.answered:
-                await self._answer(self.client.transcript)  # what Home Assistant reads
+                await self._answer(self.client.results.transcript)  # what Home Assistant reads
                 await self._on_failure(self._ticket.refusal())  # then the reason, and close
         except QwenError as err:
             if not self.answered and not await self._keep_recognized(err):
@@ -288,7 +290,7 @@ class TranscriptionRequest:
                 "transcript so far and ending its Qwen session",
                 self._max_seconds,
             )
-            await self._answer(self.client.transcript)
+            await self._answer(self.client.results.transcript)
             await self._end_session()
 
     async def _keep_recognized(self, err: QwenError) -> bool:
@@ -312,7 +314,7 @@ class TranscriptionRequest:
         For a request that cannot go on (``why``: Qwen's idle close, or the client's audio
         stopping): the finals, then the latest preview of an utterance cut short.
         """
-        text = self.client.recognized
+        text = self.client.results.recognized
         if not text:
             return False
         if not self.answered:

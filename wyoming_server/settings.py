@@ -8,7 +8,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from qwen_asr_realtime import (
+    DEFAULT_MODEL,
+    DEFAULT_REGION,
+    MAX_CONTEXT_CHARS,
     AudioOptions,
+    ConnectionObserver,
     QwenRealtimeClient,
     RetryPolicy,
     SessionConfig,
@@ -16,8 +20,6 @@ from qwen_asr_realtime import (
     VadConfig,
     trim_context,
 )
-from qwen_asr_realtime.connection import ConnectionObserver
-from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 from .access import DEFAULT_FILTER, ClientFilter
 from .fallback import FallbackEngine

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from qwen_asr_realtime.const import EventType
+from qwen_asr_realtime import EventType
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 

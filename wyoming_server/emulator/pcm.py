@@ -6,7 +6,7 @@ import math
 import sys
 from array import array
 
-from qwen_asr_realtime.const import SAMPLE_WIDTH
+from qwen_asr_realtime import SAMPLE_WIDTH
 
 _FULL_SCALE = 32768.0
 SILENCE_DBFS = -120.0

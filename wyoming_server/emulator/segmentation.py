@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from qwen_asr_realtime.const import MAX_MANUAL_UTTERANCE_MS, EventType
+from qwen_asr_realtime import MAX_MANUAL_UTTERANCE_MS, EventType
 
 from . import server_events
 from .backlog import RealTimeBudget

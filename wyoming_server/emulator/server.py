@@ -11,8 +11,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from qwen_asr_realtime.const import MODELS, REALTIME_PATH
-from qwen_asr_realtime.redact import RedactingLogger
+from qwen_asr_realtime import MODELS, REALTIME_PATH, RedactingLogger
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 

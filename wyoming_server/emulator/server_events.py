@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qwen_asr_realtime.const import EventType
+from qwen_asr_realtime import EventType
 
 from .ids import new_event_id
 

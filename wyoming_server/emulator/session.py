@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qwen_asr_realtime.const import MAX_APPEND_BASE64_BYTES, EventType
+from qwen_asr_realtime import MAX_APPEND_BASE64_BYTES, EventType
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 

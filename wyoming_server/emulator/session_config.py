@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from qwen_asr_realtime.const import (
+from qwen_asr_realtime import (
     AUDIO_FORMATS,
     DEFAULT_SAMPLE_RATE,
     DEFAULT_SILENCE_MS,

@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+from qwen_asr_realtime import SecretFormatError, check_secret
 
 from ..arg_types import given_on_command_line
 from ..secret_file import read_secret_file

@@ -109,7 +109,7 @@ async def _listen(
                 print(f"{PROG}: error: {err}", file=sys.stderr)
                 return 1
             except QwenError as err:
-                if client.session_id is not None:
+                if client.results.session_id is not None:
                     failures = 0  # it worked for a while: retry quickly
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
