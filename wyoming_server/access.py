@@ -75,8 +75,10 @@ class ClientFilter:
 
     @classmethod
     def parse(cls, spec: str) -> ClientFilter:
-        """``any``, ``private`` (the default list) or CIDRs/addresses separated by commas;
-        raises ValueError naming the bad item."""
+        """Parse ``--allow-clients``: ``any``, ``private`` or CIDRs/addresses separated by commas.
+
+        ``private`` stands for the default list of networks; a bad item raises ValueError naming it.
+        """
         items = [item.strip() for item in spec.split(",") if item.strip()]
         if not items:
             raise ValueError("--allow-clients needs 'any', 'private' or CIDR[,CIDR...]")
@@ -93,7 +95,7 @@ class ClientFilter:
         return cls(tuple(networks))
 
     def allows(self, address: str | None) -> bool:
-        """Whether a client at ``address`` may connect; None (unix socket, stdio): yes."""
+        """Tell whether a client at ``address`` may connect; None (unix socket, stdio): yes."""
         if self.networks is None or address is None:
             return True
         try:
@@ -105,6 +107,7 @@ class ClientFilter:
         return any(ip in network for network in self.networks)
 
     def describe(self) -> str:
+        """Return the allowed networks as text for log messages ("any address" when unfiltered)."""
         if self.networks is None:
             return "any address"
         return ", ".join(str(network) for network in self.networks)
@@ -114,7 +117,7 @@ DEFAULT_FILTER = ClientFilter(tuple(_networks(DEFAULT_NETWORKS)))
 
 
 def peer_address(writer: asyncio.StreamWriter) -> str | None:
-    """The client's IP address; None for connections without one (unix socket, pipes)."""
+    """Return the client's IP address; None for connections without one (unix socket, pipes)."""
     peer = writer.get_extra_info("peername")
     if isinstance(peer, tuple) and peer and isinstance(peer[0], str):
         return peer[0]
@@ -157,10 +160,12 @@ class RefusalLog:
     """Logs a refused address at most once per ``interval``: a scanner must not flood the log."""
 
     def __init__(self, service: str, interval: float = REFUSAL_LOG_SECONDS) -> None:
+        """Name ``service`` in warnings; log each address at most once per ``interval`` seconds."""
         self._service = service
         self._throttle = ThrottledLog(interval)
 
     def refused(self, address: str, allowed: ClientFilter) -> None:
+        """Log that ``address`` was refused by ``allowed``, unless it was logged this interval."""
         if not self._throttle.allow(address):
             return
         _LOGGER.warning(
@@ -176,10 +181,12 @@ class ClientGate:
     """Checks each new connection of one service against the filter."""
 
     def __init__(self, allowed: ClientFilter, service: str) -> None:
+        """Admit clients of ``service`` (the name in refusal warnings) that ``allowed`` lets in."""
         self.allowed = allowed
         self._log = RefusalLog(service)
 
     def admits(self, writer: asyncio.StreamWriter) -> bool:
+        """Tell whether the client on ``writer`` may stay; log a refusal (throttled) if not."""
         address = peer_address(writer)
         if self.allowed.allows(address):
             return True
@@ -191,8 +198,11 @@ class ClientGate:
 async def refuse(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, event: Event | None = None
 ) -> None:
-    """Send ``event`` (if any), then close. Input is read and discarded briefly first: closing
-    with unread data sends a TCP reset, which can destroy the event before the client reads it."""
+    """Send ``event`` (if any), then close the connection.
+
+    Input is read and discarded briefly first: closing with unread data sends a TCP reset, which
+    can destroy the event before the client reads it.
+    """
     with contextlib.suppress(OSError, RuntimeError, TimeoutError):
         if event is not None:
             async with asyncio.timeout(_WRITE_TIMEOUT_SECONDS):

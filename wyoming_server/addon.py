@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+from qwen_asr_realtime import SecretFormatError, check_secret
 
 from .cli.log_options import DEFAULT_LOG_FORMAT
 from .hass.connection import SUPERVISOR_CORE_PATH
@@ -64,6 +64,7 @@ class AddonError(Exception):
 
 
 def load_options(path: Path) -> dict[str, Any]:
+    """Read the add-on's options (JSON object) from ``path``; AddonError says what is wrong."""
     try:
         options = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
@@ -78,8 +79,10 @@ def load_options(path: Path) -> dict[str, Any]:
 def options_to_env(
     options: Mapping[str, Any], context_file: Path, port: int, state_file: Path | None = None
 ) -> dict[str, str]:
-    """The server's variables for these options; writes the context text to ``context_file``.
-    ``state_file`` (in the add-on's persistent /data) keeps the daily audio count."""
+    """Return the server's variables for these options; write the context text to ``context_file``.
+
+    ``state_file`` (in the add-on's persistent /data) keeps the daily audio count.
+    """
     env = {"QWEN_ASR_URI": f"tcp://0.0.0.0:{port}"}
     if state_file is not None:
         env["QWEN_ASR_STATE_FILE"] = str(state_file)
@@ -148,8 +151,10 @@ def server_environment(mapped: Mapping[str, str]) -> dict[str, str]:
 
 
 def state_directory(data: Path) -> Path:
-    """A folder in the add-on's persistent ``data`` that the server user may write (the
-    daily audio count survives restarts and updates there)."""
+    """Return a folder in the add-on's persistent ``data`` that the server user may write.
+
+    The daily audio count survives restarts and updates there.
+    """
     folder = data / "state"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
@@ -174,7 +179,7 @@ def server_identity() -> dict[str, Any]:
 
 
 async def wait_ready(process: asyncio.subprocess.Process, port: int) -> bool:
-    """True once the server answers Describe; False if it exits first or never answers."""
+    """Wait until the server answers Describe (True); False if it exits first or never answers."""
     uri = f"tcp://127.0.0.1:{port}"
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READY_TIMEOUT
@@ -193,6 +198,7 @@ async def wait_ready(process: asyncio.subprocess.Process, port: int) -> bool:
 
 
 def discovery_request(api: str, token: str, uri: str) -> urllib.request.Request:
+    """Build the Supervisor request announcing the Wyoming service at ``uri`` to Home Assistant."""
     body = json.dumps({"service": "wyoming", "config": {"uri": uri}}).encode()
     return urllib.request.Request(  # noqa: S310 - the Supervisor's own http:// API
         f"{api.rstrip('/')}/discovery",
@@ -203,6 +209,7 @@ def discovery_request(api: str, token: str, uri: str) -> urllib.request.Request:
 
 
 def post_discovery(request: urllib.request.Request) -> None:
+    """Send a discovery request to the Supervisor; AddonError unless it answers ``ok``."""
     with urllib.request.urlopen(request, timeout=DISCOVERY_TIMEOUT) as response:  # noqa: S310
         reply = json.loads(response.read() or b"{}")
     if reply.get("result") != "ok":
@@ -248,6 +255,7 @@ def _forward(process: asyncio.subprocess.Process, signum: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Map options.json to the server's environment, run the server and return its exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m wyoming_server.addon",
         description="Home Assistant add-on: options.json -> environment -> wyoming-qwen-asr",

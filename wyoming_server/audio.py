@@ -26,11 +26,14 @@ class AudioFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class PcmFormat:
+    """Sample rate (Hz), sample width (bytes) and channel count of raw PCM."""
+
     rate: int
     width: int
     channels: int
 
     def validate(self) -> None:
+        """Raise AudioFormatError unless every field is an integer in the supported range."""
         for value in (self.rate, self.width, self.channels):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise AudioFormatError(f"Audio format fields must be integers: {self}")
@@ -43,10 +46,12 @@ class PcmFormat:
 
     @property
     def frame_bytes(self) -> int:
+        """Bytes of one frame: one sample of each channel."""
         return self.width * self.channels
 
     @property
     def bytes_per_second(self) -> int:
+        """Bytes of one second of audio in this format."""
         return self.rate * self.frame_bytes
 
 
@@ -61,6 +66,7 @@ class PcmConverter:
     """
 
     def __init__(self, source: PcmFormat) -> None:
+        """Convert from ``source``; AudioFormatError if it cannot be PCM."""
         source.validate()
         self.source = source
         self._tail = b""
@@ -68,9 +74,11 @@ class PcmConverter:
 
     @property
     def input_bytes_per_second(self) -> int:
+        """Bytes of one second of the client's audio, before conversion."""
         return self.source.bytes_per_second
 
     def convert(self, audio: bytes) -> bytes:
+        """Return ``audio`` in the target format; an incomplete frame waits for the next chunk."""
         if not self._tail and len(audio) % self.source.frame_bytes == 0:
             # The common case, whole frames: no copy, and none at all in the target format.
             return self._convert_frames(audio) if audio else b""

@@ -29,7 +29,7 @@ _APP_DIR = "wyoming-qwen-asr"
 
 
 def default_state_file() -> Path:
-    """$STATE_DIRECTORY (systemd's StateDirectory=), else $XDG_STATE_HOME or ~/.local/state."""
+    """Return the usage file in $STATE_DIRECTORY (systemd), $XDG_STATE_HOME or ~/.local/state."""
     systemd = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     if systemd:
         return Path(systemd) / STATE_FILE_NAME
@@ -38,11 +38,12 @@ def default_state_file() -> Path:
 
 
 def utc_today() -> date:
+    """Return today's date in UTC, the day the budget counts."""
     return datetime.now(UTC).date()
 
 
 def read_usage(path: Path, today: date) -> float | None:
-    """Seconds counted for ``today`` in the file; None when it is missing or unreadable."""
+    """Return the seconds counted for ``today`` in the file; None if it is missing or unreadable."""
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
         day, seconds = state["day"], float(state["audio_seconds"])
@@ -63,6 +64,10 @@ class AudioBudget:
         *,
         today: Callable[[], date] = utc_today,
     ) -> None:
+        """Count against ``daily_seconds`` a day, kept in ``path``; ``today`` gives the day (tests).
+
+        The count already in ``path`` for today is loaded; a missing or unreadable file starts at 0.
+        """
         self.path = path
         self.daily_seconds = daily_seconds
         self._today = today
@@ -89,14 +94,17 @@ class AudioBudget:
 
     @property
     def used_seconds(self) -> float:
+        """Seconds of audio sent to Qwen today (UTC)."""
         self._roll_over()
         return self._used
 
     @property
     def exhausted(self) -> bool:
+        """Whether today's audio has reached the daily limit."""
         return self.used_seconds >= self.daily_seconds
 
     def refusal(self) -> str:
+        """Return the message refusing a request once the budget is used up."""
         # In seconds: a small budget in minutes would read "0.0 of 0.01 minutes".
         return (
             f"The daily audio budget is used up ({self.used_seconds:.1f} of "

@@ -22,8 +22,13 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from qwen_asr_realtime import QwenConnectionError, QwenError, VadConfig, resolve_endpoint
-from qwen_asr_realtime.connection import open_socket
+from qwen_asr_realtime import (
+    QwenConnectionError,
+    QwenError,
+    VadConfig,
+    open_socket,
+    resolve_endpoint,
+)
 
 from . import __version__
 from .audio import TARGET_FORMAT
@@ -87,7 +92,7 @@ class SampleRun:
 
 
 def normalize(text: str) -> str:
-    """Lower case, without punctuation, words separated by single spaces."""
+    """Return ``text`` lower case, without punctuation, words separated by single spaces."""
     kept = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
     return " ".join(kept.lower().split())
 
@@ -235,7 +240,7 @@ async def run_sample(
         else:
             client.commit()
         await client.finish()
-        run.transcript = client.transcript
+        run.transcript = client.results.transcript
         if wait_for_close:
             finished = clock()
             try:

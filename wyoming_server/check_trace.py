@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from qwen_asr_realtime.connection import Direction
-from qwen_asr_realtime.redact import REDACTED
+from qwen_asr_realtime import REDACTED, Direction
 
 # Per connection; one bundled sample makes about a hundred events.
 MAX_EVENTS = 20_000

@@ -33,6 +33,8 @@ REPLY_TIMEOUT_SECONDS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class WyomingResult:
+    """One recording's reply over Wyoming: the final text, the chunks before it, or an error."""
+
     text: str
     chunks: list[str]
     latency_s: float  # from AudioStop to the Transcript
@@ -73,13 +75,13 @@ async def transcribe_over_wyoming(
 def qwen_service(
     settings: ServerSettings,
 ) -> contextlib.AbstractAsyncContextManager[ServerSettings]:
-    """The real service when a key is set; otherwise a local emulator (no account needed)."""
+    """Return the real service when a key is set; otherwise a local emulator (no account needed)."""
     return emulated_service(settings) if not settings.api_key else contextlib.nullcontext(settings)
 
 
 @contextlib.asynccontextmanager
 async def emulated_service(settings: ServerSettings) -> AsyncIterator[ServerSettings]:
-    """Settings pointing at a local emulator with the offline recognizer."""
+    """Run a local emulator with the offline recognizer and yield settings pointing at it."""
     try:
         from .emulator import PocketSphinxRecognizer, QwenEmulator  # noqa: PLC0415
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -96,6 +98,7 @@ async def emulated_service(settings: ServerSettings) -> AsyncIterator[ServerSett
 
 
 async def run_demo(settings: ServerSettings, files: list[Path], *, realtime: bool = True) -> int:
+    """Transcribe ``files`` (or the bundled samples) via a local server; return the exit status."""
     paths = files or sorted(SAMPLES_DIR.glob("*.wav"))
     if not paths:
         print(f"demo: no WAV files given and none bundled in {SAMPLES_DIR}", file=sys.stderr)

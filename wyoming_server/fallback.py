@@ -38,7 +38,7 @@ class FallbackError(Exception):
 
 
 def describe_failure(err: QwenError) -> str:
-    """One line for the log, ``health`` and the breaker: the kind of failure and its text."""
+    """Describe a failure in one line for the log, ``health`` and the breaker: its kind and text."""
     return f"{type(err).__name__}: {err}"
 
 
@@ -58,11 +58,15 @@ class FallbackEngine:
 
     @property
     def uri(self) -> str:
+        """The fallback's Wyoming address, IPv6 hosts in brackets."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"tcp://{host}:{self.port}"
 
     def covers(self, err: QwenError) -> bool:
-        """A rejected key is no outage: the fallback answers it only when asked to."""
+        """Tell whether the fallback answers after ``err``: a rejected key only when asked to.
+
+        A rejected key is no outage, so by default the client hears the authentication error.
+        """
         return self.on_auth_error or not isinstance(err, AuthenticationError)
 
     def qwen_failed(self, err: QwenError) -> float:
@@ -71,7 +75,7 @@ class FallbackEngine:
         return self.breaker.record_failure(describe_failure(err))
 
     def in_use(self, *, budget_used_up: bool = False) -> str:
-        """Which engine new requests use, for ``health`` (the Info description)."""
+        """Return which engine new requests use, for ``health`` (the Info description)."""
         if budget_used_up:  # the gate refuses Qwen until midnight UTC, whatever the breaker
             return f"fallback {self.uri} (the daily audio budget for Qwen is used up)"
         state = self.breaker.state()
@@ -91,6 +95,7 @@ class AudioRecording:
     """
 
     def __init__(self, max_seconds: float) -> None:
+        """Hold up to ``max_seconds`` of audio, counted in the 16 kHz mono it is converted to."""
         self.max_bytes = int(max_seconds * TARGET_FORMAT.bytes_per_second)
         self.format: PcmFormat | None = None  # what the fallback is sent: TARGET_FORMAT
         self.pieces: list[tuple[PcmFormat, bytes]] = []
@@ -127,11 +132,15 @@ class AudioRecording:
         return converted
 
     def stop(self) -> None:
+        """Mark the recording complete: the replay ends with AudioStop after the audio held."""
         self.stopped = True
         self.changed.set()
 
     def joined(self, index: int) -> tuple[PcmFormat, bytes, int]:
-        """Pieces from ``index`` on, joined while the format stays the same (bounded)."""
+        """Return pieces from ``index`` on, joined while the format stays the same (bounded).
+
+        The third value is the index of the first piece not joined.
+        """
         audio_format, first = self.pieces[index]
         limit = int(audio_format.bytes_per_second * REPLAY_PIECE_SECONDS)
         parts = [first]
@@ -149,6 +158,8 @@ class AudioRecording:
 
 @dataclass(frozen=True, slots=True)
 class FallbackAnswer:
+    """The fallback service's Transcript: its text and the language it reported, if any."""
+
     text: str
     language: str | None
 
@@ -159,6 +170,7 @@ class FallbackSession:
     def __init__(
         self, engine: FallbackEngine, recording: AudioRecording, language: str | None
     ) -> None:
+        """Prepare a request to ``engine`` replaying ``recording`` in ``language`` (None: any)."""
         self.engine = engine
         self._recording = recording
         self._language = language
@@ -174,6 +186,7 @@ class FallbackSession:
         return self._task
 
     async def close(self) -> None:
+        """Cancel the request if it still runs and close its connection."""
         task = self._task
         if task is not None and not task.done():
             task.cancel()
@@ -206,7 +219,7 @@ class FallbackSession:
             await async_write_event(event, writer)
 
     async def _send(self, writer: asyncio.StreamWriter) -> None:
-        """Transcribe, AudioStart, the recording so far, then what arrives, then AudioStop."""
+        """Send Transcribe, AudioStart, the recording so far, then what arrives, then AudioStop."""
         recording = self._recording
         try:
             await self._write(writer, Transcribe(language=self._language).event())

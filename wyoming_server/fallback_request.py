@@ -1,13 +1,13 @@
 """A transcription request that the fallback service answers when Qwen fails.
 
-It wraps ``TranscriptionRequest`` (same methods, so the handler treats both alike) and
-records the client's audio from AudioStart. When Qwen fails before its final transcript --
-while connecting, streaming or finishing -- the recording is replayed to the fallback,
-which then follows the live audio, and its Transcript is the answer. If the fallback fails
-too, Qwen's error is what the client gets. No Qwen session is opened at all while the
-circuit breaker is open, or when the gate refuses one (--max-sessions,
---daily-audio-minutes): the fallback answers at once, and if it fails, the client gets the
-error it stood in for.
+``FallbackRequest`` wraps the Qwen request (both are a ``request_types.Request``, so the
+handler treats them alike) and records the client's audio from AudioStart. When Qwen fails
+before its final transcript -- while connecting, streaming or finishing -- the recording is
+replayed to the fallback, which then follows the live audio, and its Transcript is the
+answer. If the fallback fails too, Qwen's error is what the client gets. No Qwen session
+is opened at all while the circuit breaker is open, or when the gate refuses one
+(--max-sessions, --daily-audio-minutes): the fallback answers at once, and if it fails,
+the client gets the error or the refusal it stood in for.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .fallback import (
     retrieve_exception,
 )
 from .limits import Refusal
-from .request import Emit, OnFailure, TranscriptionRequest
+from .request_types import Emit, Failure, OnFailure, Request
 from .settings import ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,52 +43,61 @@ _LOGGER = logging.getLogger(__name__)
 PREPARE_FALLBACK_AFTER_S = 1.0
 
 
-class GuardedRequest:
-    """Qwen first; the fallback service if Qwen fails, is skipped by the breaker or refused
-    by the gate."""
+class FallbackRequest:
+    """Qwen first; the fallback service if Qwen fails, is skipped by the breaker or refused.
+
+    Refused by the gate, that is: no Qwen session slot, or the daily budget used up.
+    """
 
     def __init__(
         self,
         settings: ServerSettings,
         engine: FallbackEngine,
-        qwen: Callable[..., TranscriptionRequest | Refusal],
+        qwen: Callable[..., Request | Refusal],
         *,
         language: str | None,
         emit: Emit,
         on_failure: OnFailure,
     ) -> None:
-        """``qwen(emit=..., on_failure=...)`` is the admitted Qwen request or the gate's
-        Refusal; it is not asked while the breaker skips Qwen."""
+        """Answer with ``qwen(emit=..., on_failure=...)``, or ``engine`` in its place.
+
+        ``qwen`` returns the admitted Qwen request or the gate's Refusal; it is not asked
+        while the breaker skips Qwen.
+        """
         self._engine = engine
         self._qwen = qwen
         self._language = language
         self._emit = emit
         self._on_failure = on_failure
         self._recording = AudioRecording(settings.max_request_seconds)
-        self._primary: TranscriptionRequest | None = None  # set by start() unless skipped
+        self._primary: Request | None = None  # set by start() unless skipped
         self._session: FallbackSession | None = None
         self._prepared: FallbackSession | None = None  # replaying while Qwen finishes
         self._client_stopped = False
         self._answer: asyncio.Task[None] | None = None
-        self._original_error: QwenError | None = None  # what the client gets if all fails
+        self._original_error: Failure | None = None  # what the client gets if all fails
         self._reason = ""
         self._fallback_answered = False
         self._transcript_started = False
-        self.audio_started = False
 
     def __repr__(self) -> str:
+        """Show which engine answers and whether it did."""
         engine = "fallback" if self._session is not None else "qwen"
-        return f"<GuardedRequest engine={engine} answered={self.answered}>"
+        return f"<FallbackRequest engine={engine} answered={self.answered}>"
 
     @property
     def answered(self) -> bool:
+        """Tell whether the engine answering the request wrote its transcript."""
         if self._session is not None:
             return self._fallback_answered
         return self._primary is not None and self._primary.answered
 
     def start(self) -> None:
-        """Qwen, or at once the fallback: a request that skips Qwen holds no gate slot (the
-        slots bound Qwen sessions) and counts no audio against the budget."""
+        """Start Qwen, or at once the fallback.
+
+        A request that skips Qwen holds no gate slot (the slots bound Qwen sessions) and
+        counts no audio against the budget.
+        """
         state = self._engine.breaker.state()
         if state.open:
             error = self._engine.last_error or QwenConnectionError(state.reason)
@@ -103,13 +112,13 @@ class GuardedRequest:
         qwen.start()
 
     def set_format(self, audio_format: PcmFormat) -> None:
-        """Raises AudioFormatError for formats that are not PCM."""
+        """Take the client's audio in ``audio_format``; raise AudioFormatError if not PCM."""
         self._recording.set_format(audio_format)  # converts once, for Qwen and the fallback
         if self._session is None and self._primary is not None:
             self._primary.set_format(TARGET_FORMAT)
-        self.audio_started = True
 
     async def feed(self, audio: bytes) -> None:
+        """Record one chunk and send it to the engine answering."""
         converted = self._recording.add(audio)
         if self._session is None and self._primary is not None:
             try:
@@ -119,7 +128,12 @@ class GuardedRequest:
                     raise
 
     async def finish(self) -> None:
-        """The audio has ended: Qwen's answer, else the fallback's; raises the original error."""
+        """End the audio: Qwen's answer, else the fallback's, else the original failure.
+
+        Raise Qwen's error when the fallback does not cover it. When the fallback does not
+        answer, the failure it stood in for (Qwen's error, or the gate's refusal) goes to
+        ``on_failure``.
+        """
         self._client_stopped = True
         if self._session is None and self._primary is not None:
             loop = asyncio.get_running_loop()
@@ -146,6 +160,7 @@ class GuardedRequest:
         return await self._primary.answer_recognized(why)
 
     async def close(self) -> None:
+        """Release Qwen's session, the fallback's and the answer task."""
         answer, self._answer = self._answer, None
         if answer is not None and not answer.done() and answer is not asyncio.current_task():
             answer.cancel()
@@ -170,7 +185,7 @@ class GuardedRequest:
             _LOGGER.debug("Qwen answered")
         await self._emit(event)
 
-    async def _qwen_failed(self, err: QwenError) -> None:
+    async def _qwen_failed(self, err: Failure) -> None:
         """Handle the result task's failure: the fallback takes over, or the client is told.
 
         The client is told also when Qwen answered already: a request that reached the
@@ -179,10 +194,12 @@ class GuardedRequest:
         if (self._session is None and self.answered) or not self._switch(err):
             await self._on_failure(err)
 
-    def _switch(self, err: QwenError) -> bool:
+    def _switch(self, err: Failure) -> bool:
         """Hand the request to the fallback; False when it does not cover this failure."""
         if self._session is not None:
             return True
+        if isinstance(err, Refusal):
+            return False  # the budget, reached after Qwen's transcript: the client is told
         if not self._engine.covers(err):
             _LOGGER.warning(
                 "Qwen rejected the API key (%s); the fallback is not used for a rejected key "
@@ -206,8 +223,8 @@ class GuardedRequest:
             self._prepared = FallbackSession(self._engine, self._recording, self._language)
             self._prepared.start()
 
-    def _use_fallback(self, reason: str, error: QwenError) -> None:
-        """The fallback answers; ``error`` is what the client gets if it does not."""
+    def _use_fallback(self, reason: str, error: Failure) -> None:
+        """Let the fallback answer; ``error`` is what the client gets if it does not."""
         self._reason = reason
         self._original_error = error
         _LOGGER.warning("Asking the fallback %s: %s", self._engine.uri, reason)
@@ -233,7 +250,11 @@ class GuardedRequest:
         await self._write_answer(answer)
 
     async def _fallback_answer(self) -> None:
-        """After AudioStop: the fallback's transcript within its answer timeout."""
+        """Wait for the fallback's transcript after AudioStop, within its answer timeout.
+
+        Else the client gets the original error (through ``on_failure``, like a refusal,
+        which is a value and cannot be raised).
+        """
         assert self._answer is not None and self._original_error is not None
         timeout = self._engine.answer_timeout
         try:
@@ -245,9 +266,9 @@ class GuardedRequest:
                 self._engine.uri,
                 timeout,
             )
-            raise self._original_error from None
+            await self._on_failure(self._original_error)
         except FallbackError:
-            raise self._original_error from None
+            pass  # _relay_answer gave the client the original error already
 
     async def _write_answer(self, answer: FallbackAnswer) -> None:
         self._fallback_answered = True

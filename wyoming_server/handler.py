@@ -1,4 +1,9 @@
-"""The Wyoming event handler: one instance per client connection."""
+"""The Wyoming event handler: one instance per client connection.
+
+It turns each Transcribe/audio stream into one ``Request`` (request_types.py), which
+opening.py builds, and knows no more of it than that Protocol. The connection's reads and
+writes are client_stream.py's; how long it waits for its client is client_pace.py's.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,25 @@ import asyncio
 import contextlib
 import logging
 
-from qwen_asr_realtime import QwenError, QwenTimeoutError, normalize_language
-from qwen_asr_realtime.redact import redact
+from qwen_asr_realtime import QwenError, QwenTimeoutError
 from wyoming.asr import Transcribe, Transcript, TranscriptStart, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.error import Error
-from wyoming.event import Event, async_write_event
+from wyoming.event import Event
 from wyoming.info import Describe, Info, SelectProgram
 from wyoming.server import AsyncEventHandler
 
 from .access import ThrottledLog, peer_address
 from .audio import AudioFormatError, PcmFormat
-from .fallback_request import GuardedRequest
+from .client_pace import ClientPace
+from .client_stream import ClientStream
 from .limits import Refusal, RequestGate
-from .opening import open_admitted_request
-from .read_watchdog import ReadWatchdog
-from .request import TranscriptionRequest, error_code
+from .opening import open_request, request_language
+from .request import error_code
+from .request_types import Failure, Request
 from .settings import ServerSettings
-from .wire import WireError, read_event
+from .wire import WireError
 
 _LOGGER = logging.getLogger(__name__)
-
-WRITE_TIMEOUT_SECONDS = 10.0
-# After an Error, input is read and discarded this long before closing: closing a socket
-# with unread data sends a TCP reset, which can destroy the Error before the client reads it.
-LINGER_SECONDS = 2.0
 
 
 class _Wanted:
@@ -59,6 +58,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         gate: RequestGate | None = None,
         client_log: ThrottledLog | None = None,
     ) -> None:
+        """Serve one connection; ``gate`` and ``client_log`` are shared by the server's."""
         super().__init__(reader, writer)
         self.settings = settings
         self.info = info
@@ -67,31 +67,27 @@ class QwenAsrEventHandler(AsyncEventHandler):
         # Warnings about what a client did, at most one a minute per address and kind.
         self._client_log = client_log if client_log is not None else ThrottledLog()
         self._client = peer_address(writer)  # None: unix socket or stdio
-        self._loop = asyncio.get_running_loop()
-        self._request: TranscriptionRequest | GuardedRequest | None = None
+        self._request: Request | None = None
         self._wanted: _Wanted | None = None
-        # The open request's audio: when it began, and its seconds received (--min-audio-rate).
-        self._audio_began = 0.0
-        self._audio_seconds = 0.0
-        self._bytes_per_second = 1
+        self._pace = ClientPace(settings)
+        self._stream = ClientStream(
+            reader,
+            writer,
+            lambda: self._pace.read_timeout(busy=self._busy, streaming=self._request is not None),
+        )
         self._failed = False
         self._draining = False
         self._warned_stray_audio = False
-        self._closing = asyncio.Event()  # set to end the read loop from another task
-        self._watchdog: ReadWatchdog | None = None  # bounds each read; set in run()
         self._chunk_format: tuple[object, object, object] | None = None  # of the last chunk
 
     # -- connection lifecycle ---------------------------------------------------------
 
     async def run(self) -> None:
-        """Like the base class, but with bounded reads and no exception ever escaping."""
-        task = asyncio.current_task()
-        assert task is not None
-        self._watchdog = ReadWatchdog(task, lambda: self._read_timeout)
+        """Serve events like the base class, but with bounded reads and no exception escaping."""
         try:
             while not self._failed:
                 try:
-                    event = await self._next_event()
+                    event = await self._stream.next_event()
                 except TimeoutError:
                     if self._too_slow():
                         await self._end_too_slow()
@@ -106,56 +102,14 @@ class QwenAsrEventHandler(AsyncEventHandler):
                     break
             if self._failed:
                 await self._drop_request()  # its slot is free before the linger, not after
-                await self._linger()
+                await self._stream.linger()
         except (ConnectionError, OSError) as err:
             _LOGGER.debug("Connection lost: %s", err)
         except Exception:  # one broken connection must never take the server down
             _LOGGER.exception("Unexpected error; closing the connection")
         finally:
-            if self._watchdog is not None:
-                self._watchdog.close()
             await self.disconnect()
-            self.writer.close()
-
-    async def _next_event(self) -> Event | None:
-        """The next event; None at the end or when closing; TimeoutError when idle too long.
-
-        The read is awaited directly (no helper tasks or timers): this runs once per audio
-        chunk, and every extra event-loop iteration costs CPU on a Pi. ``_stop_reading`` and
-        the watchdog interrupt it.
-        """
-        watchdog = self._watchdog
-        assert watchdog is not None, "run() reads"
-        if self._closing.is_set():
-            return None
-        watchdog.begin()
-        try:
-            return await read_event(self.reader)
-        except asyncio.CancelledError:
-            if (self._closing.is_set() or watchdog.expired) and watchdog.task.uncancel() == 0:
-                if self._closing.is_set():
-                    return None
-                raise TimeoutError from None
-            raise
-        finally:
-            watchdog.end()
-
-    def _stop_reading(self) -> None:
-        """End the read loop from another task (shutdown, or a failure of the result task)."""
-        self._closing.set()
-        watchdog = self._watchdog
-        if (
-            watchdog is not None
-            and watchdog.reading
-            and watchdog.task is not asyncio.current_task()
-        ):
-            watchdog.task.cancel()
-
-    async def _linger(self) -> None:
-        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
-            async with asyncio.timeout(LINGER_SECONDS):
-                while await self.reader.read(1 << 16):
-                    pass
+            self._stream.close()
 
     async def _answer_recognized(self) -> bool:
         """Answer a request whose client stopped sending audio with the words heard so far.
@@ -176,47 +130,13 @@ class QwenAsrEventHandler(AsyncEventHandler):
             return self._wanted is not None
         return not self._request.answered
 
-    @property
-    def _read_timeout(self) -> float:
-        """Tell how long the next read may wait.
-
-        A connection without a request is closed after ``idle_connection_seconds``; a
-        request's audio may pause ``request_idle_seconds``, and no longer than until it
-        falls below --min-audio-rate (``_too_slow``).
-        """
-        if not self._busy:
-            return self.settings.idle_connection_seconds
-        timeout = self.settings.request_idle_seconds
-        if self._request is not None and self.settings.min_audio_rate > 0:
-            timeout = min(timeout, self._slow_deadline - self._loop.time())
-        return max(timeout, 0.0)
-
-    @property
-    def _slow_deadline(self) -> float:
-        """Tell when the audio so far falls below --min-audio-rate x real time.
-
-        Counted from the request's first audio, and never before the grace period's end.
-        """
-        settings = self.settings
-        enough_until = self._audio_seconds / settings.min_audio_rate
-        return self._audio_began + max(settings.slow_audio_grace_seconds, enough_until)
-
     def _too_slow(self) -> bool:
-        return (
-            self._request is not None
-            and not self._request.answered
-            and self.settings.min_audio_rate > 0
-            and self._loop.time() >= self._slow_deadline
-        )
+        request = self._request
+        return request is not None and not request.answered and self._pace.too_slow()
 
     async def _end_too_slow(self) -> None:
         """End a request whose audio trickles: it would hold a session slot for nothing."""
-        elapsed = self._loop.time() - self._audio_began
-        rate = self.settings.min_audio_rate
-        text = (
-            f"Audio arrived too slowly: {self._audio_seconds:.1f} s of audio in {elapsed:.1f} s, "
-            f"less than {rate:g} x real time (--min-audio-rate)"
-        )
+        text = self._pace.describe_slow()
         self._warn_client("too-slow", "Ending a request from %s: %s", self._client, text)
         await self._reject(text, "audio-too-slow")
 
@@ -225,24 +145,26 @@ class QwenAsrEventHandler(AsyncEventHandler):
         self._client_log.warning(f"{self._client} {kind}", message, *args)
 
     async def disconnect(self) -> None:
+        """Close the request in progress, if any."""
         await self._drop_request()
 
     def begin_shutdown(self) -> None:
         """Finish the request in progress, if any, then close; idle connections close now."""
         self._draining = True
         if not self._busy:
-            self._stop_reading()
+            self._stream.stop_reading()
 
     # -- events -----------------------------------------------------------------------
 
     async def handle_event(self, event: Event) -> bool:
+        """Act on one event from the client; tell whether to read on."""
         if self._failed:
             return False
         try:
             if AudioChunk.is_type(event.type):
                 return await self._on_chunk(event)
             if Describe.is_type(event.type):
-                await self._write(self.info.event())
+                await self._stream.write(self.info.event())
                 return True
             if Transcribe.is_type(event.type):
                 await self._begin(Transcribe.from_event(event))
@@ -262,10 +184,11 @@ class QwenAsrEventHandler(AsyncEventHandler):
         return True
 
     def _select_program(self, select: SelectProgram) -> None:
-        """wyoming 1.10: a client may pick one of the advertised programs before Transcribe.
+        """Keep this server's one ASR program whatever a client selects (wyoming 1.10).
 
-        This server has one ASR program; another name (a TTS or wake program of a
-        combined client, say) leaves it in charge, as the protocol's default.
+        A client may pick one of the advertised programs before Transcribe. Another name
+        (a TTS or wake program of a combined client, say) leaves the ASR program in charge,
+        as the protocol's default.
         """
         programs = {program.name for program in self.info.asr}
         if select.name not in programs:
@@ -281,11 +204,11 @@ class QwenAsrEventHandler(AsyncEventHandler):
 
     async def _open(self, wanted: _Wanted) -> bool:
         """Open the Qwen session of the request ``wanted`` (its first audio has come)."""
-        opened = open_admitted_request(
+        opened = open_request(
             self.settings,
             self._gate,
             wanted.transcribe,
-            emit=self._write,
+            emit=self._stream.write,
             on_failure=self._fail,
             client=self._client,
         )
@@ -296,8 +219,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             await self._reject(opened.text, opened.code)
             return False
         self._request = opened
-        self._audio_began = self._loop.time()
-        self._audio_seconds = 0.0
+        self._pace.audio_began()
         if wanted.audio_format is not None:
             return await self._set_format(opened, *wanted.audio_format)
         return True
@@ -318,8 +240,11 @@ class QwenAsrEventHandler(AsyncEventHandler):
         return True
 
     async def _on_chunk(self, event: Event) -> bool:
-        """Runs for every chunk (100 a second from Home Assistant): no AudioChunk or format
-        objects unless the format changes."""
+        """Pass one chunk of audio on.
+
+        Runs for every chunk (100 a second from Home Assistant): no AudioChunk or format
+        objects unless the format changes.
+        """
         data = event.data
         rate, width, channels = data["rate"], data["width"], data["channels"]
         request = self._request
@@ -340,7 +265,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
         if not known and not await self._set_format(request, rate, width, channels):
             return False
         payload = event.payload or b""
-        self._audio_seconds += len(payload) / self._bytes_per_second
+        self._pace.count(len(payload))
         try:
             await request.feed(payload)
         except QwenError as err:
@@ -348,9 +273,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             return False
         return True
 
-    async def _set_format(
-        self, request: TranscriptionRequest | GuardedRequest, rate: int, width: int, channels: int
-    ) -> bool:
+    async def _set_format(self, request: Request, rate: int, width: int, channels: int) -> bool:
         self._chunk_format = None
         try:
             audio_format = PcmFormat(rate, width, channels)
@@ -359,7 +282,7 @@ class QwenAsrEventHandler(AsyncEventHandler):
             await self._reject(str(err), "bad-audio-format")
             return False
         self._chunk_format = (rate, width, channels)
-        self._bytes_per_second = rate * width * channels
+        self._pace.set_rate(rate * width * channels)
         return True
 
     async def _on_audio_stop(self) -> bool:
@@ -382,45 +305,31 @@ class QwenAsrEventHandler(AsyncEventHandler):
 
     async def _answer_without_audio(self, transcribe: Transcribe | None) -> None:
         """Answer a request that ended before any audio: empty, and no Qwen session."""
-        if self.settings.force_language:
-            language = self.settings.language
-        else:
-            requested = transcribe.language if transcribe is not None else None
-            language = normalize_language(requested if isinstance(requested, str) else None)
-        await self._write(TranscriptStart(language=language).event())
-        await self._write(Transcript(text="", language=language).event())
-        await self._write(TranscriptStop().event())
+        language = request_language(self.settings, transcribe)
+        await self._stream.write(TranscriptStart(language=language).event())
+        await self._stream.write(Transcript(text="", language=language).event())
+        await self._stream.write(TranscriptStop().event())
 
-    # -- output and failure -----------------------------------------------------------
+    # -- failure ----------------------------------------------------------------------
 
-    async def _write(self, event: Event) -> None:
-        if self.writer.is_closing():
-            return
-        try:
-            async with asyncio.timeout(WRITE_TIMEOUT_SECONDS):
-                await async_write_event(event, self.writer)
-        except (ConnectionError, OSError, TimeoutError) as err:
-            _LOGGER.debug("Cannot write %s: %s", event.type, err)
-            self.writer.close()
-
-    async def _fail(self, err: QwenError) -> None:
+    async def _fail(self, failure: Failure) -> None:
         """Report the failure, then close: HA before 2026.8 only notices the close."""
         if self._failed:
             return
-        _LOGGER.warning("Transcription failed: %s", err)
-        await self._reject(str(err), error_code(err))
+        if isinstance(failure, Refusal):  # refused, and the fallback answered nothing either
+            text, code = failure.text, failure.code
+        else:
+            text, code = str(failure), error_code(failure)
+        _LOGGER.warning("Transcription failed: %s", text)
+        await self._reject(text, code)
 
     async def _reject(self, text: str, code: str) -> None:
-        """Send an Error and end the connection (after lingering, see LINGER_SECONDS)."""
+        """Send an Error and end the connection (after lingering, see client_stream.py)."""
         if self._failed:
             return
         self._failed = True
-        # The outbound boundary: an HTTP-layer error may quote a header, a credential.
-        await self._write(Error(text=redact(text), code=code).event())
-        with contextlib.suppress(OSError, RuntimeError):
-            if self.writer.can_write_eof() and not self.writer.is_closing():
-                self.writer.write_eof()  # the client sees the end at once
-        self._stop_reading()  # if the failure came from the result task
+        await self._stream.send_error(text, code)
+        self._stream.stop_reading()  # if the failure came from the result task
 
     async def _drop_request(self) -> None:
         self._wanted = None

@@ -14,7 +14,7 @@ import contextlib
 import os
 import sys
 
-from qwen_asr_realtime.redact import redact
+from qwen_asr_realtime import redact
 from wyoming.event import async_write_event
 from wyoming.info import Describe, Info
 

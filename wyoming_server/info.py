@@ -9,8 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from qwen_asr_realtime.const import LANGUAGES
-from qwen_asr_realtime.redact import redact
+from qwen_asr_realtime import LANGUAGES, redact
 from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 
 from . import __version__

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-
-from qwen_asr_realtime import QwenError
+from dataclasses import dataclass
 
 from .audio_budget import AudioBudget
 
@@ -27,18 +26,17 @@ DEFAULT_SLOW_AUDIO_GRACE_SECONDS = 10.0
 DEFAULT_MAX_REQUEST_SECONDS = 300.0
 
 
-class Refusal(QwenError):
+@dataclass(frozen=True, slots=True)
+class Refusal:
     """A request the gate does not admit: the Wyoming Error's ``code`` and ``text``.
 
-    A QwenError, so that when a fallback stands in for the refused request and fails, the
-    client gets the refusal the way it would get a failure of Qwen.
+    A value, not an exception: the caller reports it, or a fallback answers in its place
+    (and when the fallback fails, the client gets this refusal's code and text).
     """
 
-    def __init__(self, code: str, text: str, *, reason: str) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
-        self.reason = reason  # for the log: why Qwen is not asked
+    code: str
+    text: str
+    reason: str  # for the log: why Qwen is not asked
 
 
 def budget_refusal(budget: AudioBudget) -> Refusal:
@@ -118,7 +116,7 @@ class OpeningRate:
         self._opened: dict[str, deque[float]] = {}
 
     def allow(self, client: str) -> bool:
-        """Whether ``client`` may open a session now; if so, it is counted."""
+        """Tell whether ``client`` may open a session now; if so, count it."""
         now = time.monotonic()
         window = self._window(client, now)
         while window and now - window[0] >= self.WINDOW_SECONDS:
@@ -175,6 +173,7 @@ class RequestGate:
 
     @property
     def budget_used_up(self) -> bool:
+        """Tell whether the daily audio budget is used up (--daily-audio-minutes)."""
         return self.budget is not None and self.budget.exhausted
 
     def admit(self, client: str | None = None) -> Ticket | Refusal:

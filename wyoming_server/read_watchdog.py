@@ -14,10 +14,14 @@ from collections.abc import Callable
 
 
 class ReadWatchdog:
-    """``begin()`` before each read of ``task``, ``end()`` after; ``expired`` says why the
-    task was cancelled. ``limit()`` is read at each read's start (it may change)."""
+    """Cancel a task whose read lasts longer than a limit, with one timer for all its reads.
+
+    Call ``begin()`` before each read of ``task`` and ``end()`` after; ``expired`` says why the
+    task was cancelled. ``limit()`` is read at each read's start (it may change).
+    """
 
     def __init__(self, task: asyncio.Task[object], limit: Callable[[], float]) -> None:
+        """Watch the reads of ``task``; ``limit()`` gives the seconds one read may last."""
         self.task = task
         self.reading = False
         self.expired = False
@@ -28,6 +32,7 @@ class ReadWatchdog:
         self._timer: asyncio.TimerHandle | None = None
 
     def begin(self) -> None:
+        """Start timing a read; set the timer if this read's deadline comes before the one set."""
         self._started = self._loop.time()
         self._deadline = self._started + self._limit()
         self.reading = True
@@ -38,6 +43,7 @@ class ReadWatchdog:
             self._timer = self._loop.call_at(self._deadline, self._check)
 
     def end(self) -> None:
+        """Mark the read finished: the timer, when it fires, finds nothing to cancel."""
         self.reading = False
 
     def _check(self) -> None:
@@ -51,6 +57,7 @@ class ReadWatchdog:
             self._timer = self._loop.call_at(self._deadline, self._check)
 
     def close(self) -> None:
+        """Cancel the timer; call once the read loop is done."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -1,4 +1,7 @@
-"""One Wyoming transcription request, backed by one Qwen realtime session."""
+"""One Wyoming transcription request, backed by one Qwen realtime session.
+
+``TranscriptionRequest`` is one of the two kinds of ``request_types.Request``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from qwen_asr_realtime import (
+    SAMPLE_WIDTH,
     AudioQuota,
     AuthenticationError,
     ConfigError,
@@ -23,19 +27,16 @@ from qwen_asr_realtime import (
     StableText,
     join_transcripts,
 )
-from qwen_asr_realtime.const import SAMPLE_WIDTH
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
-from wyoming.event import Event
 
 from .audio import TARGET_FORMAT, PcmConverter, PcmFormat
-from .limits import Refusal, Ticket
+from .limits import Ticket
+from .request_types import Emit, OnFailure
 from .settings import Endpointing, ServerSettings
 
 _LOGGER = logging.getLogger(__name__)
 
 TARGET_BYTES_PER_S = TARGET_FORMAT.bytes_per_second
-Emit = Callable[[Event], Awaitable[None]]
-OnFailure = Callable[[QwenError], Awaitable[None]]
 
 
 # The Wyoming Error's code for each kind of failure: the first that matches (a timeout is
@@ -53,9 +54,7 @@ _ERROR_CODES: tuple[tuple[type[QwenError], str], ...] = (
 
 
 def error_code(err: QwenError) -> str:
-    """Machine-readable code of the Wyoming ``Error`` event for a failed request."""
-    if isinstance(err, Refusal):
-        return err.code  # refused by the gate, and the fallback answered nothing either
+    """Return the machine-readable code of the Wyoming ``Error`` for a failure of Qwen."""
     return next((code for kind, code in _ERROR_CODES if isinstance(err, kind)), "qwen-error")
 
 
@@ -69,6 +68,7 @@ class ChunkStream:
     """
 
     def __init__(self) -> None:
+        """Start with nothing sent."""
         self._finals: list[str] = []
         self._sent = ""
         self._stable = StableText()
@@ -133,11 +133,11 @@ class TranscriptionRequest:
         emit: Emit,
         on_failure: OnFailure,
     ) -> None:
+        """Prepare a Qwen session for ``language`` and ``model``; ``start`` opens it."""
         config = settings.session_config(language, extra_context, model)
         self.client = settings.new_client(config)
         self.language = language
         self.answered = False
-        self.audio_started = False
         self._early = settings.endpointing is Endpointing.SERVER and config.vad is not None
         self._max_seconds = settings.max_request_seconds
         self._emit = emit
@@ -159,16 +159,19 @@ class TranscriptionRequest:
 
     @property
     def audio_seconds_sent(self) -> float:
-        """Audio written upstream so far (what the daily budget counts)."""
-        return self.client.audio_bytes_sent / (self.client.config.sample_rate * SAMPLE_WIDTH)
+        """Return the seconds of audio written upstream so far (what the daily budget counts)."""
+        return self.client.sender.audio_bytes_sent / (
+            self.client.sender.config.sample_rate * SAMPLE_WIDTH
+        )
 
     def __repr__(self) -> str:
+        """Show the session and whether it answered, never the key."""
         return f"<TranscriptionRequest {self.client!r} answered={self.answered}>"
 
     def limit_audio(self, ticket: Ticket) -> None:
         """Write audio upstream only while the daily budget allows it (``ticket`` counts it)."""
         self._ticket = ticket
-        self.client.limit_audio(_QuotaWatch(ticket, self._reached_budget))
+        self.client.sender.limit_audio(_QuotaWatch(ticket, self._reached_budget))
 
     def _reached_budget(self) -> None:
         """End the Qwen session after what it has heard: the budget refused an append."""
@@ -186,16 +189,17 @@ class TranscriptionRequest:
         self._pump = asyncio.create_task(self._pump_events(), name="qwen-results")
 
     def set_format(self, audio_format: PcmFormat) -> None:
-        """Raises AudioFormatError for formats that are not PCM."""
+        """Take the client's audio in ``audio_format``; raise AudioFormatError if not PCM."""
         if self._converter is None or self._converter.source != audio_format:
             self._converter = PcmConverter(audio_format)
             if self._held is None:
                 self.client.set_audio_converter(self._converter)  # once per append
-        self.audio_started = True
 
     async def feed(self, audio: bytes) -> None:
-        """Send one chunk (in the format last set) on; the client converts it with the
-        chunks it is joined with. Raises QwenError once the session has failed."""
+        """Send one chunk (in the format last set) on; raise QwenError once the session failed.
+
+        The client converts it with the chunks it is joined with.
+        """
         assert self._converter is not None, "set_format() comes first"
         if self._budget_reached:
             return  # the session is ending: the rest of the audio is not sent
@@ -216,7 +220,7 @@ class TranscriptionRequest:
             raise
 
     async def finish(self) -> None:
-        """The audio has ended: wait for every final transcript, then answer."""
+        """End the audio: wait for every final transcript, then answer."""
         if self.answered:
             return
         if self._held:
@@ -232,7 +236,7 @@ class TranscriptionRequest:
             # The pump ends at session.finished; it only has queued events left to write.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._pump), self.client.timeouts.close)
-        await self._answer(self.client.transcript)
+        await self._answer(self.client.results.transcript)
 
     async def close(self) -> None:
         """Release the Qwen session and the result task; safe to call repeatedly."""
@@ -273,7 +277,7 @@ class TranscriptionRequest:
                             await self._end_session()
                             return
             if self._budget_reached and self._ticket is not None and not self.answered:
-                await self._answer(self.client.transcript)  # what Home Assistant reads
+                await self._answer(self.client.results.transcript)  # what Home Assistant reads
                 await self._on_failure(self._ticket.refusal())  # then the reason, and close
         except QwenError as err:
             if not self.answered and not await self._keep_recognized(err):
@@ -286,11 +290,11 @@ class TranscriptionRequest:
                 "transcript so far and ending its Qwen session",
                 self._max_seconds,
             )
-            await self._answer(self.client.transcript)
+            await self._answer(self.client.results.transcript)
             await self._end_session()
 
     async def _keep_recognized(self, err: QwenError) -> bool:
-        """After Qwen closed the session for its idle limit, answer with what it recognized.
+        """Answer with what Qwen recognized after it closed the session for its idle limit.
 
         The audio paused longer than the service allows, and the session is gone with the
         words already heard. They are the answer (the finals, then the latest preview of an
@@ -310,7 +314,7 @@ class TranscriptionRequest:
         For a request that cannot go on (``why``: Qwen's idle close, or the client's audio
         stopping): the finals, then the latest preview of an utterance cut short.
         """
-        text = self.client.recognized
+        text = self.client.results.recognized
         if not text:
             return False
         if not self.answered:

@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qwen_asr_realtime import (
+    DEFAULT_MODEL,
+    DEFAULT_REGION,
+    MAX_CONTEXT_CHARS,
     AudioOptions,
+    ConnectionObserver,
     QwenRealtimeClient,
     RetryPolicy,
     SessionConfig,
@@ -17,8 +21,6 @@ from qwen_asr_realtime import (
     VadConfig,
     trim_context,
 )
-from qwen_asr_realtime.connection import ConnectionObserver
-from qwen_asr_realtime.const import DEFAULT_MODEL, DEFAULT_REGION, MAX_CONTEXT_CHARS
 
 from .access import DEFAULT_FILTER, ClientFilter
 from .limits import (

@@ -37,7 +37,7 @@ async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: boo
             # recording (manual mode, committed at its silences), unpaced.
             client.append_audio(audio.pcm)
         await client.finish()
-        transcript: str = client.transcript
+        transcript: str = client.results.transcript
         return transcript
     finally:
         await client.close()

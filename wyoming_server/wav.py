@@ -188,7 +188,7 @@ def _read_data(file: BinaryIO, layout: _Layout, declared: int, max_seconds: floa
 
 
 def _float_to_pcm16(data: bytes, width: int) -> bytes:
-    """IEEE float samples (full scale ±1.0) as 16-bit PCM, clipped; NaN becomes 0."""
+    """Convert IEEE float samples (full scale ±1.0) to 16-bit PCM, clipped; NaN becomes 0."""
     samples = array("f" if width == 4 else "d")
     samples.frombytes(data[: len(data) - len(data) % width])
     if sys.byteorder == "big":  # pragma: no cover - WAV is little-endian

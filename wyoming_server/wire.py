@@ -22,7 +22,7 @@ class WireError(Exception):
 
 
 async def read_event(reader: asyncio.StreamReader) -> Event | None:
-    """The next event, or None at end of stream."""
+    """Read the next event; None at end of stream, WireError if it is not a valid event."""
     try:
         line = await reader.readline()
     except ValueError:  # header line longer than the reader's limit

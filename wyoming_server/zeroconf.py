@@ -16,11 +16,12 @@ _MDNS_GROUP = "224.0.0.251"
 
 
 def default_service_name() -> str:
+    """Return the default service name: ``qwen-asr-`` and this host's short name."""
     return f"qwen-asr-{socket.gethostname().split('.')[0]}"
 
 
 def local_ip() -> str:
-    """The address other hosts reach us at: the one used to route to the mDNS group."""
+    """Return the address other hosts reach us at: the one used to route to the mDNS group."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.connect((_MDNS_GROUP, 1))  # UDP connect sends nothing
         return str(probe.getsockname()[0])
@@ -37,6 +38,11 @@ class ZeroconfAdvertiser:
         *,
         interfaces: list[str] | None = None,
     ) -> None:
+        """Describe service ``name`` (empty: the default) on ``port``; ``start`` registers it.
+
+        ``listen_host`` is the advertised address unless it is a wildcard, then this host's routed
+        address is; ``interfaces`` limits the multicast interfaces (None: all).
+        """
         address = local_ip() if listen_host in ("", "0.0.0.0", "::") else listen_host
         self.name = name or default_service_name()
         self.info = AsyncServiceInfo(
@@ -50,6 +56,7 @@ class ZeroconfAdvertiser:
         self._zeroconf: AsyncZeroconf | None = None
 
     async def start(self) -> None:
+        """Register the service on the network (IPv4 multicast)."""
         if self._interfaces is None:
             self._zeroconf = AsyncZeroconf(ip_version=IPVersion.V4Only)
         else:
@@ -58,6 +65,7 @@ class ZeroconfAdvertiser:
         _LOGGER.info("Advertising %s over zeroconf", self.info.name)
 
     async def stop(self) -> None:
+        """Unregister the service and close zeroconf; nothing if it was not started."""
         if self._zeroconf is None:
             return
         zeroconf, self._zeroconf = self._zeroconf, None

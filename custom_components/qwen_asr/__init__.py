@@ -16,8 +16,7 @@ from .failures import Remedy, async_diagnose
 from .helpers import async_check_connection, stt_subentries
 from .migration import async_migrate_entry
 from .models import QwenConfigEntry, QwenRuntimeData
-from .realtime import QwenError
-from .realtime.redact import redact
+from .realtime import QwenError, redact
 from .repairs import async_clear_settings_issue, async_raise_settings_issue
 
 __all__ = ["async_migrate_entry"]

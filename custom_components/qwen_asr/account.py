@@ -35,10 +35,10 @@ from .realtime import (
     ServiceError,
     SessionConfig,
     SessionRefusedError,
+    redact,
     resolve_endpoint,
+    secret_problem,
 )
-from .realtime.key_format import secret_problem
-from .realtime.redact import redact
 
 _LOGGER = logging.getLogger(__name__)
 

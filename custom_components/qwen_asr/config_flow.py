@@ -62,7 +62,7 @@ from .const import (
     VAD_SERVER,
 )
 from .helpers import account_of, stt_subentries
-from .realtime.const import (
+from .realtime import (
     DEFAULT_MODEL,
     LANGUAGES,
     MAX_CONTEXT_CHARS,

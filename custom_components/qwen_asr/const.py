@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .realtime.const import DEFAULT_SILENCE_MS, DEFAULT_VAD_THRESHOLD, LANGUAGES
+from .realtime import DEFAULT_SILENCE_MS, DEFAULT_VAD_THRESHOLD, LANGUAGES
 
 DOMAIN: Final = "qwen_asr"
 NAME: Final = "Qwen ASR"

@@ -15,8 +15,7 @@ from . import compat
 from .const import CONF_CONTEXT, CONF_HOME_CONTEXT, DEFAULT_OPTIONS, DOMAIN
 from .helpers import stt_subentries
 from .models import QwenConfigEntry, QwenRuntimeData
-from .realtime import BreakerState
-from .realtime.redact import redact
+from .realtime import BreakerState, redact
 
 TO_REDACT = {CONF_API_KEY}
 

@@ -20,15 +20,15 @@ from .const import CONF_MODEL, CONF_REGION, DOMAIN, REGION_CUSTOM
 from .helpers import async_check_connection
 from .models import QwenConfigEntry
 from .realtime import (
+    DEFAULT_MODEL,
     AuthenticationError,
     ConfigError,
     ProtocolError,
     QwenError,
     ServiceError,
     SessionRefusedError,
+    redact,
 )
-from .realtime.const import DEFAULT_MODEL
-from .realtime.redact import redact
 from .repairs import async_raise_settings_issue
 
 _LOGGER = logging.getLogger(__name__)

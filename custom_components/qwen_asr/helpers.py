@@ -27,13 +27,13 @@ from .const import (
     VAD_MANUAL,
 )
 from .realtime import (
+    DEFAULT_MODEL,
     QwenRealtimeClient,
     SessionConfig,
     Timeouts,
     VadConfig,
     normalize_language,
 )
-from .realtime.const import DEFAULT_MODEL
 
 USER_AGENT = "home-assistant-qwen-asr"
 

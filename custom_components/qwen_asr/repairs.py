@@ -16,7 +16,7 @@ from homeassistant.helpers import issue_registry as ir
 from . import compat
 from .const import CONF_MODEL, DOMAIN
 from .models import QwenConfigEntry
-from .realtime.redact import redact
+from .realtime import redact
 
 ISSUE_PREFIX = "settings_"
 

@@ -240,8 +240,8 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
             if held is not None:
                 await held.aclose()
             if client is not None:
-                summary.session_id = client.session_id
-                summary.audio_bytes = client.audio_bytes_sent
+                summary.session_id = client.results.session_id
+                summary.audio_bytes = client.sender.audio_bytes_sent
                 # Closing waits for the WebSocket closing handshake, a full round trip to
                 # the region: the pipeline gets its result without waiting for that. The
                 # task belongs to the entry, so unloading the entry cancels it.

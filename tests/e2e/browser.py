@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 30_000
+# The docs' screenshots, each with the texts it shows beside it (NAME.txt).
+DOC_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 960, "height": 760}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Visible text of the app, shadow roots included, one string per text node.
@@ -97,9 +99,21 @@ class HassPage:
                 raise AssertionError(f"not shown: {missing}\nshown: {self.deep_text()}")
             self.page.wait_for_timeout(200)
 
-    def screenshot(self, path: Path) -> None:
+    def screenshot(self, path: Path, texts: list[str]) -> None:
+        """Take a screenshot showing ``texts`` (the integration's own words in it).
+
+        The texts go beside the picture (``NAME.txt``), its source. When docs/screenshots
+        holds a picture of the same name, its source must be these texts: otherwise the docs
+        show a dialog the integration no longer has (``regenerate_hint``).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path))
+        source = path.with_suffix(".txt")
+        shown = screenshot_source(texts)
+        source.write_text(shown, encoding="utf-8")
+        committed = DOC_SCREENSHOTS / source.name
+        if committed.exists() and committed.resolve() != source.resolve():
+            assert committed.read_text(encoding="utf-8") == shown, regenerate_hint(committed)
 
     def login(self, owner: Owner) -> None:
         self.page.goto(self.url)
@@ -182,3 +196,18 @@ def hass_page(browser: Browser, url: str) -> Iterator[HassPage]:
 
 def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def screenshot_source(texts: list[str]) -> str:
+    """Return what a screenshot's source file holds: its texts, one per line."""
+    return "".join(f"{normalize(text)}\n" for text in texts if text.strip())
+
+
+def regenerate_hint(committed: Path) -> str:
+    """Return the message for a committed screenshot whose texts are out of date."""
+    return (
+        f"{committed.with_suffix('.png')} shows texts the integration no longer has "
+        f"(their source: {committed}); take the docs' screenshots again: "
+        "QWEN_E2E_HA_VERSIONS=2026.11.0 QWEN_E2E_SCREENSHOTS=docs/screenshots "
+        ".venv/bin/python -m pytest tests/e2e/test_frontend.py"
+    )

@@ -4,7 +4,8 @@ error, create the entry, change the language in its speech-to-text's settings di
 second speech-to-text, give each to an assistant of its own, both answer; and
 reauthentication from the attention card after the service stopped accepting the key.
 
-Screenshots go to $QWEN_E2E_SCREENSHOTS (the README's come from there), else a temp dir.
+Screenshots go to $QWEN_E2E_SCREENSHOTS (the docs' come from there), else a temp dir; each
+with its texts beside it, which must match those of the docs' picture of the same name.
 """
 
 from __future__ import annotations
@@ -190,13 +191,17 @@ def test_add_integration_and_settings_in_the_browser(
         tab.login(hass.onboard())
         tab.open_integrations()
         tab.add_integration(NAME)
-        tab.wait_for_texts(_form_texts(user_form, "config", "user"))
-        tab.screenshot(shots / f"add-integration-{hass_version}.png")
+        user_texts = _form_texts(user_form, "config", "user")
+        tab.wait_for_texts(user_texts)
+        tab.screenshot(shots / f"add-integration-{hass_version}.png", user_texts)
 
         _fill_account(tab, WRONG_KEY, live_emulator.url)
         tab.submit_button().click()
         tab.wait_for_texts([error_text("config", "invalid_auth")])
-        tab.screenshot(shots / f"wrong-key-{hass_version}.png")
+        tab.screenshot(
+            shots / f"wrong-key-{hass_version}.png",
+            [*user_texts, error_text("config", "invalid_auth")],
+        )
 
         _fill_account(tab, API_KEY, live_emulator.url)
         _untick_home_names(tab, user_form)
@@ -220,8 +225,9 @@ def _change_language_in_settings(
     form = _stt_form(hass, entry)
     _open_integration_page(tab, _settings_button())
     tab.page.get_by_role("button", name=_settings_button()).first.click()
-    tab.wait_for_texts(_form_texts(form, STT_FLOW, "reconfigure"))
-    tab.screenshot(shot)
+    settings_texts = _form_texts(form, STT_FLOW, "reconfigure")
+    tab.wait_for_texts(settings_texts)
+    tab.screenshot(shot, settings_texts)
     language_label = step_texts(STT_FLOW, "reconfigure").labels["language"]
     tab.choose(language_label, option_label("language", NEW_LANGUAGE))
     tab.submit_button().click()
@@ -245,12 +251,13 @@ def _add_speech_to_text_in_the_browser(
     else:
         tab.page.locator("ha-md-button-menu ha-icon-button[slot=trigger]").first.click()
         tab.page.get_by_role("menuitem", name=label).first.click()
-    tab.wait_for_texts(_form_texts(form, STT_FLOW, "user"))
+    add_texts = _form_texts(form, STT_FLOW, "user")
+    tab.wait_for_texts(add_texts)
     known = {sub["subentry_id"] for sub in subentries_of(hass, entry.entry_id)}
     texts = step_texts(STT_FLOW, "user")
     tab.page.get_by_role("textbox", name=_label(texts.labels["name"])).fill(name)
     tab.choose(texts.labels["language"], option_label("language", "yue"))
-    tab.screenshot(shot)
+    tab.screenshot(shot, [*add_texts, option_label("language", "yue")])
     tab.submit_button().click()
     added = wait_for(
         lambda: {str(s["subentry_id"]) for s in subentries_of(hass, entry.entry_id)} - known,
@@ -294,7 +301,9 @@ def test_second_speech_to_text_serves_a_second_assistant(
             )
             tab.page.get_by_role("button", name="Finish").click()
             tab.page.get_by_text("Cantonese", exact=True).first.wait_for()
-            tab.screenshot(shots / f"two-speech-to-text-{hass_version}.png")
+            page_texts = [_stt_translations()["initiate_flow"]["user"], "Cantonese"]
+            tab.wait_for_texts(page_texts)
+            tab.screenshot(shots / f"two-speech-to-text-{hass_version}.png", page_texts)
         assert second.entity_id != first.entity_id
         # The browser's (sync Playwright's) loop runs in this thread: the websocket work
         # runs in a worker thread with a loop of its own.
@@ -350,15 +359,14 @@ def test_reauth_in_the_browser(
             # The attention card of a reauth flow; its button is "Reconfigure" in the
             # frontends of 2025.4 and 2026.11.
             tab.page.get_by_role("button", name=re.compile(r"^reconfigure$", re.I)).first.click()
-            tab.wait_for_texts(
-                [
-                    texts.title,
-                    texts.description,
-                    texts.labels[KEY_FIELD],
-                    *texts.descriptions.values(),
-                ]
-            )
-            tab.screenshot(shots / f"reauth-{hass_version}.png")
+            reauth_texts = [
+                texts.title,
+                texts.description,
+                texts.labels[KEY_FIELD],
+                *texts.descriptions.values(),
+            ]
+            tab.wait_for_texts(reauth_texts)
+            tab.screenshot(shots / f"reauth-{hass_version}.png", reauth_texts)
             tab.page.get_by_role("textbox", name=_label(texts.labels[KEY_FIELD])).fill(NEW_KEY)
             tab.submit_button().click()
             # HA 2025.4 shows the flow's abort text; the 2026.11 frontend its own success line.

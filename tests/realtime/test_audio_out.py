@@ -112,7 +112,7 @@ async def test_ten_ms_pieces_become_100_ms_appends(emulator: QwenEmulator, appen
         await _send_pieces(client, pcm)
         await client.finish()
     assert appends.sizes == [3200] * 10
-    assert client.audio_bytes_sent == len(pcm)
+    assert client.sender.audio_bytes_sent == len(pcm)
 
 
 async def test_zero_window_sends_one_append_per_piece(emulator: QwenEmulator, appends: Appends):

@@ -65,7 +65,7 @@ async def test_a_source_faster_than_the_paced_stream_waits_at_the_bound_and_lose
     try:
         await client.connect()
         for start in range(0, len(pcm), PIECE):
-            sender = client._sender
+            sender = client.sender
             waited += not sender.has_space  # this call has to wait for room
             await client.send_audio(pcm[start : start + PIECE])
             assert sender.buffered_audio_bytes <= sender.buffer_limit + PIECE
@@ -74,7 +74,7 @@ async def test_a_source_faster_than_the_paced_stream_waits_at_the_bound_and_lose
         await client.close()
     assert waited > 0
     assert service.sessions[-1].audio_bytes == len(pcm)
-    assert client.audio_bytes_sent == len(pcm)
+    assert client.sender.audio_bytes_sent == len(pcm)
 
 
 async def test_a_quota_is_overrun_by_one_append_at_most_and_counts_what_was_written(
@@ -83,7 +83,7 @@ async def test_a_quota_is_overrun_by_one_append_at_most_and_counts_what_was_writ
     pcm = speech_pcm("two_commands")
     budget = Budget(1.0)
     client = _client(service, AudioOptions(), vad=None)  # manual mode: never paced
-    client.limit_audio(budget)
+    client.sender.limit_audio(budget)
     try:
         await client.connect()
         for start in range(0, len(pcm), PIECE):
@@ -92,9 +92,9 @@ async def test_a_quota_is_overrun_by_one_append_at_most_and_counts_what_was_writ
     finally:
         await client.close()
     record = service.sessions[-1]
-    assert client.audio_refused
-    assert record.audio_bytes == client.audio_bytes_sent
-    assert budget.spent_s == pytest.approx(client.audio_bytes_sent / BYTES_PER_S)
+    assert client.sender.audio_refused
+    assert record.audio_bytes == client.sender.audio_bytes_sent
+    assert budget.spent_s == pytest.approx(client.sender.audio_bytes_sent / BYTES_PER_S)
     assert budget.seconds <= budget.spent_s <= budget.seconds + 1.0  # one append of <= 1 s
     assert [final.transcript for final in finals] == ["one"]
 
@@ -103,7 +103,7 @@ async def test_a_quota_refusing_at_once_sends_no_audio_and_no_empty_commit(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
     client = _client(service, AudioOptions(), vad=None)
-    client.limit_audio(Budget(0.0))
+    client.sender.limit_audio(Budget(0.0))
     try:
         await client.connect()
         await client.send_audio(speech_pcm("what_time_is_it"))
@@ -126,7 +126,7 @@ async def test_a_recording_that_stops_arriving_is_committed_before_its_end(
     try:
         client.append_audio(speech_pcm("two_commands"))  # 5.5 s at once, then nothing
         await client.connect()
-        final = await client.first_final(5.0)
+        final = await client.results.first_final(5.0)
         assert final is not None and final.transcript == "one"
         assert service.sessions[-1].config.turn_detection is None
     finally:

@@ -87,9 +87,9 @@ async def test_vad_session_with_two_utterances(scripted: QwenEmulator, speech_pc
         await asyncio.wait_for(reader, 2)
 
     assert [f.transcript for f in finals] == ["Turn on the kitchen lights.", "What time is it?"]
-    assert client.transcript == "Turn on the kitchen lights. What time is it?"
-    assert client.session_id and client.session_id.startswith("sess_")
-    assert client.last_item_id == finals[-1].item_id
+    assert client.results.transcript == "Turn on the kitchen lights. What time is it?"
+    assert client.results.session_id and client.results.session_id.startswith("sess_")
+    assert client.results.last_item_id == finals[-1].item_id
     assert finals[0].item_id != finals[1].item_id
     assert all(f.language == "en" for f in finals)
     started = [e for e in events if isinstance(e, SpeechStarted)]
@@ -99,7 +99,7 @@ async def test_vad_session_with_two_utterances(scripted: QwenEmulator, speech_pc
     assert 0 < started[0].audio_start_ms < stopped[0].audio_end_ms < started[1].audio_start_ms
     assert stopped[1].audio_end_ms <= len(pcm) * 1000 // 32000
     assert isinstance(events[-1], Finished)
-    assert client.state is SessionState.CLOSED
+    assert client.results.state is SessionState.CLOSED
 
 
 async def test_partials_are_growing_snapshots(scripted: QwenEmulator, speech_pcm) -> None:
@@ -180,7 +180,7 @@ async def test_silence_only_session_returns_no_transcript(scripted: QwenEmulator
     async with _client(scripted) as client:
         client.append_audio(bytes(32000))
         assert await client.finish() == []
-        assert client.transcript == ""
+        assert client.results.transcript == ""
 
 
 async def test_oversize_audio_is_split_under_the_limit(scripted: QwenEmulator) -> None:
@@ -205,7 +205,7 @@ async def test_wrong_key_is_an_authentication_error(scripted: QwenEmulator) -> N
     assert err.value.status == 401
     assert "wrong-secret-key" not in str(err.value)
     assert "wrong-secret-key" not in repr(client)
-    assert client.state is SessionState.FAILED
+    assert client.results.state is SessionState.FAILED
     with pytest.raises(AuthenticationError):
         client.append_audio(b"\0\0")
     await client.close()
@@ -289,7 +289,7 @@ async def test_dropped_connection_is_reported(scripted: QwenEmulator, speech_pcm
             await _stream(client, speech_pcm("two_commands.wav"))
         with pytest.raises(QwenConnectionError):
             await client.finish()
-        assert isinstance(client.error, QwenConnectionError)
+        assert isinstance(client.results.error, QwenConnectionError)
 
 
 async def test_error_event_ends_the_session(scripted: QwenEmulator, speech_pcm) -> None:
@@ -300,7 +300,7 @@ async def test_error_event_ends_the_session(scripted: QwenEmulator, speech_pcm) 
             await _stream(client, speech_pcm("what_time_is_it.wav"))
             await client.finish()
     assert err.value.code == "internal_error"
-    assert client.state is SessionState.FAILED
+    assert client.results.state is SessionState.FAILED
 
 
 async def test_failed_item_is_reported_without_ending_the_session(
@@ -310,7 +310,7 @@ async def test_failed_item_is_reported_without_ending_the_session(
     async with _client(scripted) as client:
         await _stream(client, speech_pcm("two_commands.wav"))
         finals = await client.finish()
-    assert len(client.failed_items) == 1
+    assert len(client.results.failed_items) == 1
     assert [f.transcript for f in finals] == ["What time is it?"]
 
 
@@ -319,7 +319,7 @@ async def test_first_final_returns_before_the_session_ends(
 ) -> None:
     async with _client(scripted) as client:
         await _stream(client, speech_pcm("two_commands.wav"))
-        first = await client.first_final(timeout=5)
+        first = await client.results.first_final(timeout=5)
         assert isinstance(first, Final)
         assert first.transcript == "Turn on the kitchen lights."
 
@@ -417,13 +417,13 @@ async def test_send_audio_keeps_order_with_held_and_queued_audio(speech_pcm) -> 
             await client.close()
     assert [f.transcript for f in finals] == ["1"]
     assert bytes(recorder.fed[0]) == pcm
-    assert client.audio_bytes_sent == len(pcm)
+    assert client.sender.audio_bytes_sent == len(pcm)
 
 
 async def test_update_session_changes_the_live_configuration(scripted: QwenEmulator) -> None:
     async with _client(scripted) as client:
         await client.update_session(SessionConfig(language="de", vad=None, context="Küche"))
-        assert client.config.manual
+        assert client.sender.config.manual
         record = scripted.sessions[-1]
         assert record.config.language == "de"
         assert record.config.turn_detection is None

@@ -68,9 +68,9 @@ async def test_an_idle_close_is_classified_and_keeps_what_was_recognized(
             async with asyncio.timeout(10):
                 async for _event in client.events():
                     pass
-        assert client.close_code == 1000
-        assert client.recognized.startswith("turn on")
-        assert not client.finals
+        assert client.results.close_code == 1000
+        assert client.results.recognized.startswith("turn on")
+        assert not client.results.finals
 
 
 async def test_a_drop_after_finish_with_every_item_final_is_a_success(
@@ -82,7 +82,7 @@ async def test_a_drop_after_finish_with_every_item_final_is_a_success(
         _append_all(client, speech_pcm("turn_on_kitchen_lights"))
         finals = await client.finish()
     assert [final.transcript for final in finals] == [KITCHEN]
-    assert client.error is None
+    assert client.results.error is None
     assert service.sessions[0].dropped
     assert "session.finished" not in service.sessions[0].server_types
 
@@ -112,7 +112,7 @@ async def test_a_drop_after_finish_that_loses_an_item_is_a_failure(
         with pytest.raises(QwenConnectionError) as info:
             await client.finish()
     assert not isinstance(info.value, SessionIdleError)
-    assert client.state is SessionState.FAILED
+    assert client.results.state is SessionState.FAILED
 
 
 async def test_the_connection_cap_is_reported_with_its_number(service: QwenEmulator) -> None:
@@ -139,4 +139,4 @@ async def test_stash_only_partials_reach_the_client_whole_and_revised(
                 assert event.text == ""
                 previews.append(event.preview)
     assert any("kitc" in preview and "kitchen" not in preview for preview in previews)
-    assert client.transcript == KITCHEN
+    assert client.results.transcript == KITCHEN

@@ -49,7 +49,7 @@ async def test_an_observer_sees_every_message_both_ways_and_the_service_closing(
         try:
             await client.connect()
             await client.send_audio(speech_pcm("what_time_is_it"))
-            assert await client.finish() and client.transcript == "what time is it"
+            assert await client.finish() and client.results.transcript == "what time is it"
             # The service closes on its own; the client has not closed yet.
             await asyncio.wait_for(observer.ended.wait(), 5)
         finally:

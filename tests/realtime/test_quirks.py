@@ -179,7 +179,7 @@ async def test_context_echo_of_silence_becomes_an_empty_result(service: QwenEmul
     assert service.sessions[-1].transcripts == [CONTEXT]  # the service did echo it
     finals = [event for event in events if isinstance(event, Final)]
     assert [final.transcript for final in finals] == [""]
-    assert client.transcript == ""
+    assert client.results.transcript == ""
     assert not [event for event in events if isinstance(event, Partial)]
 
 
@@ -190,7 +190,7 @@ async def test_speech_that_matches_the_context_is_kept(
     service.behaviour = Behaviour.from_env(context_echo=True)
     client = _client(service, context=KITCHEN)
     await _session_events(client, speech_pcm("turn_on_kitchen_lights"))
-    assert client.transcript == KITCHEN
+    assert client.results.transcript == KITCHEN
 
 
 async def test_manual_mode_drops_an_exact_echo(service: QwenEmulator) -> None:

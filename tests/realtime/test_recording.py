@@ -162,7 +162,7 @@ async def test_a_long_recording_is_held_in_bounded_stretches_and_cut_at_its_sile
         nonlocal peak
         for start in range(0, len(pcm), piece):
             await client.send_audio(pcm[start : start + piece])
-            peak = max(peak, client._sender.buffered_audio_bytes)
+            peak = max(peak, client.sender.buffered_audio_bytes)
 
     await _transcripts(client, fast_script)
     record = service.sessions[-1]

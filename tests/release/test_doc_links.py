@@ -54,3 +54,17 @@ def test_anchors_follow_githubs_slugs() -> None:
         "setup-1",
         "whats-new",
     }
+
+
+def test_every_screenshot_of_the_docs_has_its_texts_and_a_page() -> None:
+    """Each picture in docs/screenshots has its source (the texts it shows, which the e2e
+    suite compares with the dialogs it sees) and is shown by a page: none can lag the UI
+    unnoticed or linger unused."""
+    folder = ROOT / "docs" / "screenshots"
+    pictures = sorted(folder.glob("*.png"))
+    assert pictures
+    shown = "".join(page.read_text(encoding="utf-8") for page in doclinks.pages())
+    for picture in pictures:
+        source = picture.with_suffix(".txt")
+        assert source.exists() and source.read_text(encoding="utf-8").strip(), source
+        assert f"screenshots/{picture.name}" in shown, f"no page shows {picture.name}"

@@ -160,7 +160,7 @@ async def run_session(url: str, config: SessionConfig | None = None) -> QwenErro
                 await client.connect()
                 client.append_audio(bytes(3200))
                 await client.finish()
-                _ = client.transcript
+                _ = client.results.transcript
                 async for _event in client.events():
                     pass
             except QwenError as err:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import io
 import logging
 import os
@@ -30,6 +31,7 @@ from qwen_asr_realtime import (
     RetryPolicy,
     ServiceError,
     SessionConfig,
+    SessionState,
     Timeouts,
 )
 from qwen_asr_realtime.const import REALTIME_PATH
@@ -264,7 +266,7 @@ async def test_trusted_certificate_connects(wss_url: str, self_signed: tuple[Pat
     async with QwenRealtimeClient(
         SECRET, endpoint=wss_url, timeouts=FAST, ssl_context=context
     ) as client:
-        assert client.ready
+        assert client.results.state is SessionState.READY
 
 
 async def test_wyoming_server_refuses_an_untrusted_certificate(
@@ -350,7 +352,8 @@ def test_redact_masks_every_credential_shape_and_nothing_else(
 
 def test_redact_masks_known_secrets_by_value(monkeypatch: pytest.MonkeyPatch) -> None:
     """Given, and remembered for the process (the server remembers its key and token)."""
-    monkeypatch.setattr("qwen_asr_realtime.redact._known_secrets", [])
+    # The module, not the package's ``redact`` (the function, exported under its name).
+    monkeypatch.setattr(importlib.import_module("qwen_asr_realtime.redact"), "_known_secrets", [])
     assert redact("tok3n and tok3n", "tok3n") == "*** and ***"
     remember_secret("hass-token-value")
     assert redact("Home Assistant said hass-token-value") == "Home Assistant said ***"

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from qwen_asr_realtime.redact import redact, remember_secret
+from qwen_asr_realtime import redact, remember_secret
 
 from .options import flag, option
 

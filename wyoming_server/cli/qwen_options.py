@@ -9,18 +9,22 @@ import argparse
 import logging
 from pathlib import Path
 
-from qwen_asr_realtime import ConfigError, normalize_language, resolve_endpoint
-from qwen_asr_realtime.audio_out import DEFAULT_COALESCE_MS, MAX_COALESCE_MS
-from qwen_asr_realtime.const import (
+from qwen_asr_realtime import (
+    DEFAULT_COALESCE_MS,
     DEFAULT_MODEL,
     DEFAULT_REGION,
     DEFAULT_SILENCE_MS,
     DEFAULT_VAD_THRESHOLD,
+    MAX_COALESCE_MS,
     MAX_CONTEXT_CHARS,
     SILENCE_MS_RANGE,
     VAD_THRESHOLD_RANGE,
+    ConfigError,
+    SecretFormatError,
+    check_secret,
+    normalize_language,
+    resolve_endpoint,
 )
-from qwen_asr_realtime.key_format import SecretFormatError, check_secret
 
 from .log_options import add_log_arguments
 from .options import (

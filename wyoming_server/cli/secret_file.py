@@ -6,7 +6,7 @@ import logging
 import stat
 from pathlib import Path
 
-from qwen_asr_realtime.key_format import MAX_SECRET_CHARS, SecretFormatError, check_secret
+from qwen_asr_realtime import MAX_SECRET_CHARS, SecretFormatError, check_secret
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -13,8 +13,13 @@ import logging
 import os
 from pathlib import Path
 
-from qwen_asr_realtime.breaker import DEFAULT_FIRST_SECONDS, DEFAULT_MAX_SECONDS, CircuitBreaker
-from qwen_asr_realtime.key_format import SecretFormatError, check_secret
+from qwen_asr_realtime import (
+    DEFAULT_FIRST_SECONDS,
+    DEFAULT_MAX_SECONDS,
+    CircuitBreaker,
+    SecretFormatError,
+    check_secret,
+)
 
 from ..addresses import parse_uri
 from ..fallback import DEFAULT_ANSWER_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, FallbackEngine

@@ -19,13 +19,14 @@ class RealTimeBudget:
     """How much of each append a real-time VAD with a bounded backlog still hears."""
 
     def __init__(self, limit_ms: int) -> None:
+        """Let the VAD lag real time by at most ``limit_ms``; ``lost_ms`` counts what it missed."""
         self.limit_ms = limit_ms
         self.lost_ms = 0.0
         self._start: float | None = None
         self._heard_ms = 0.0
 
     def admit(self, pcm: bytes, sample_rate: int, now: float) -> bytes:
-        """The part of ``pcm`` the VAD hears; the rest counts as lost."""
+        """Return the part of ``pcm`` the VAD hears at ``now`` (seconds); count the rest as lost."""
         if self._start is None:
             self._start = now
         budget_ms = (now - self._start) * 1000 + self.limit_ms - self._heard_ms

@@ -146,8 +146,11 @@ def profile_from_env() -> Profile:
 
 @dataclass(slots=True)
 class Faults:
-    """Failure switches; mutable at runtime. Sessions read them live, so a change applies to
-    open sessions too (except ``stall``/``handshake_delay_s``, which act at connection start)."""
+    """Failure switches; mutable at runtime.
+
+    Sessions read them live, so a change applies to open sessions too (except
+    ``stall``/``handshake_delay_s``, which act at connection start).
+    """
 
     event_delay_s: float = 0.0  # delay before every server event
     handshake_delay_s: float = 0.0  # delay inside the HTTP upgrade

@@ -136,6 +136,10 @@ def behaviour_of(args: argparse.Namespace) -> Behaviour:
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator with the command line's options until SIGINT or SIGTERM; return the status.
+
+    It prints its URL once listening; 2 means a bad option or recognizer.
+    """
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
@@ -178,4 +182,5 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
+    """Run ``python -m wyoming_server.emulator`` and exit with its status."""
     sys.exit(asyncio.run(main(sys.argv[1:])))

@@ -22,7 +22,11 @@ CLOSE_TRY_AGAIN_LATER = 1013
 
 
 def take_rate_limit(faults: Faults, via: str) -> tuple[str, str] | None:
-    """The (code, message) refusing this connection, if the fault applies to it; counts it."""
+    """Return the (code, message) refusing this connection if the fault applies to it; count it.
+
+    ``via`` is how this point refuses ("http": the upgrade, "error": an error event); a fault
+    limited to some sessions counts them down.
+    """
     if faults.rate_limit is None or faults.rate_limit_via != via:
         return None
     if faults.rate_limit_sessions is not None:

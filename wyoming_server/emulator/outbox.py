@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from qwen_asr_realtime.const import EventType
+from qwen_asr_realtime import EventType
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -42,6 +42,10 @@ class EventOutbox:
         context: SessionContext,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
+        """Send on ``ws`` for the session ``record``; ``spawn`` runs background tasks (the close).
+
+        ``context`` gives the faults and behaviour, read live at each event.
+        """
         self._ws = ws
         self._record = record
         self._ctx = context
@@ -53,14 +57,20 @@ class EventOutbox:
         self.finished = False  # session.finished is queued: finish_event_delay_s applies
 
     def put(self, payload: dict[str, Any]) -> None:
+        """Queue ``payload`` for sending; dropped once the outbox is stalled."""
         if not self.stalled:
             self._queue.put_nowait(payload)
 
     async def drain(self) -> None:
-        """Until everything queued so far has been written (or dropped)."""
+        """Wait until everything queued so far has been written (or dropped)."""
         await self._queue.join()
 
     async def run(self) -> None:
+        """Send queued events in order until cancelled, injecting the configured faults.
+
+        After ``session.finished`` the socket closes after the grace period; after a server error
+        (when the service closes on one) nothing more is sent.
+        """
         while True:
             payload = await self._queue.get()
             try:
@@ -107,7 +117,7 @@ class EventOutbox:
             self._ctx.on_server_event(self._record, payload, now)
 
     def _closes_session(self, payload: dict[str, Any]) -> bool:
-        """Whether this event was a server-side error after which the service closes."""
+        """Tell whether this event was a server-side error after which the service closes."""
         if payload["type"] != EventType.ERROR or not self._ctx.behaviour.close_after_server_error:
             return False
         error = payload.get("error")

@@ -15,13 +15,15 @@ class UtteranceRecognizer(Protocol):
         """Add PCM16 mono audio of this utterance."""
 
     def partial(self) -> str:
-        """Current hypothesis for the audio fed so far ("" if none yet)."""
+        """Return the current hypothesis for the audio fed so far ("" if none yet)."""
 
     def final(self) -> str:
-        """Final transcript; called once, after the last ``feed``."""
+        """Return the final transcript; called once, after the last ``feed``."""
 
 
 class RecognizerFactory(Protocol):
+    """Makes an UtteranceRecognizer for each item of a session (the emulator's recognizer)."""
+
     def __call__(
         self, *, sample_rate: int, utterance_index: int, session_id: str
     ) -> UtteranceRecognizer:
@@ -68,12 +70,14 @@ class ScriptedRecognizer:
     """
 
     def __init__(self, transcripts: Iterable[str] = (), *, ms_per_word: int = 300) -> None:
+        """Answer item k with ``transcripts[k - 1]``; reveal a word per ``ms_per_word`` of audio."""
         self.transcripts = list(transcripts)
         self.ms_per_word = ms_per_word
 
     def __call__(
         self, *, sample_rate: int, utterance_index: int, session_id: str
     ) -> UtteranceRecognizer:
+        """Return the recognizer of item ``utterance_index`` (1-based), scripted or placeholder."""
         script = (
             self.transcripts[utterance_index - 1]
             if utterance_index <= len(self.transcripts)

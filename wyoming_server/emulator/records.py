@@ -33,15 +33,19 @@ class SessionRecord:
 
     @property
     def client_types(self) -> list[str]:
+        """The type of every client message, in the order received."""
         return [kind for _, kind in self.client_events]
 
     @property
     def server_types(self) -> list[str]:
+        """The type of every server event, in the order written."""
         return [kind for _, kind in self.server_events]
 
 
 @dataclass(frozen=True, slots=True)
 class RejectedHandshake:
+    """An upgrade the emulator refused: HTTP status, reason, the request's path and auth scheme."""
+
     status: int
     reason: str
     path: str

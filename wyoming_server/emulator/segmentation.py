@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from qwen_asr_realtime.const import MAX_MANUAL_UTTERANCE_MS, EventType
+from qwen_asr_realtime import MAX_MANUAL_UTTERANCE_MS, EventType
 
 from . import server_events
 from .backlog import RealTimeBudget
@@ -54,6 +54,10 @@ class AudioSegmenter:
     def __init__(
         self, record: SessionRecord, context: SessionContext, *, emit: Emit, error: ErrorSink
     ) -> None:
+        """Segment the audio of session ``record`` as ``context``'s behaviour and faults say.
+
+        ``emit`` queues a server event; ``error`` reports a client error (code, message, event id).
+        """
         self._record = record
         self._ctx = context
         self._queue = emit
@@ -85,14 +89,16 @@ class AudioSegmenter:
 
     @property
     def items(self) -> int:
+        """The number of items (utterances) started so far."""
         return self._items
 
     @property
     def has_manual_audio(self) -> bool:
+        """Whether manual mode holds audio not yet committed."""
         return bool(self._manual_buffer)
 
     def configure(self, config: SessionConfig) -> None:
-        """A new configuration; the pipeline is rebuilt if the rate or the mode changed."""
+        """Apply a new configuration; rebuild the pipeline if the rate or the mode changed."""
         changed = (
             config.sample_rate != self._config.sample_rate
             or config.turn_detection != self._config.turn_detection
@@ -102,7 +108,7 @@ class AudioSegmenter:
             self._reset_audio_pipeline()
 
     def append(self, pcm: bytes) -> None:
-        """Audio of an append (already validated and counted by the session)."""
+        """Take the audio of an append (already validated and counted by the session)."""
         self._audio_seen = True
         self._audio_ms_total += duration_ms(len(pcm), self._config.sample_rate)
         if self._config.input_audio_format != "pcm":
@@ -120,7 +126,7 @@ class AudioSegmenter:
             self._append_vad(pcm)
 
     def _reset_audio_pipeline(self) -> None:
-        """(Re)build the VAD for the current config; an open utterance is discarded."""
+        """Build the VAD anew for the current config; an open utterance is discarded."""
         self._vad_utterance = None
         self._manual_utterance = None
         self._manual_buffer.clear()
@@ -244,7 +250,7 @@ class AudioSegmenter:
         self._previous_item_id = utterance.item_id
 
     def _queue_final(self, payload: dict[str, Any]) -> None:
-        """``completed``/``failed``, due ``finalize_delay_ms`` after the item's audio ended."""
+        """Queue ``completed``/``failed`` due ``finalize_delay_ms`` after the item's audio ended."""
         delay_ms = self._behaviour.finalize_delay_ms
         if delay_ms:
             payload[DUE] = time.monotonic() + delay_ms / 1000
@@ -296,7 +302,7 @@ class AudioSegmenter:
         self._finish_item(utterance)
 
     def commit(self, client_event_id: str | None) -> None:
-        """Manual mode: the buffered audio becomes one item."""
+        """Make the buffered audio one item (manual mode's ``input_audio_buffer.commit``)."""
         audio = bytes(self._manual_buffer)
         self._manual_buffer.clear()
         utterance, self._manual_utterance = self._manual_utterance, None
@@ -327,7 +333,7 @@ class AudioSegmenter:
         )
 
     def _echo_context(self) -> None:
-        """The context-echo quirk: no speech was detected, the context comes back as text."""
+        """Answer the context-echo quirk: no speech was detected, the context comes back as text."""
         corpus = self._config.corpus_text
         if not corpus:
             return
@@ -336,7 +342,7 @@ class AudioSegmenter:
         self._complete(utterance, corpus)
 
     def finish(self) -> None:
-        """``session.finish``: flush the open utterance (or the uncommitted audio)."""
+        """Answer ``session.finish``: flush the open utterance (or the uncommitted audio)."""
         if self._config.manual:
             if self._manual_buffer and self._behaviour.finish_uncommitted == "commit":
                 self.commit(None)

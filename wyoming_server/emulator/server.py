@@ -11,8 +11,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from qwen_asr_realtime.const import MODELS, REALTIME_PATH
-from qwen_asr_realtime.redact import RedactingLogger
+from qwen_asr_realtime import MODELS, REALTIME_PATH, RedactingLogger
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -74,6 +73,12 @@ class QwenEmulator:
         on_client_event: ClientEventHook | None = None,
         on_server_event: ServerEventHook | None = None,
     ) -> None:
+        """Configure the service on ``host``:``port`` (0: any free port); ``start`` listens.
+
+        ``models`` are the model names it accepts; ``recognizer_factory`` makes the transcripts
+        (scripted by default); ``behaviour`` defaults to the profile QWEN_EMULATOR_PROFILE names.
+        ``on_client_event``/``on_server_event`` see every event with its session and time.
+        """
         self.host = host
         self._requested_port = port
         self.api_keys = api_keys
@@ -91,6 +96,7 @@ class QwenEmulator:
     # ----------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
+        """Listen for WebSocket connections; nothing if already started."""
         if self._server is not None:
             return
         self._server = await serve(
@@ -113,6 +119,7 @@ class QwenEmulator:
         await server.wait_closed()
 
     async def __aenter__(self) -> Self:
+        """Start the emulator."""
         await self.start()
         return self
 
@@ -122,10 +129,12 @@ class QwenEmulator:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop the emulator."""
         await self.stop()
 
     @property
     def port(self) -> int:
+        """The port the emulator listens on; RuntimeError before ``start``."""
         if self._server is None:
             raise RuntimeError("The emulator is not started")
         sockets = self._server.sockets

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from qwen_asr_realtime.const import EventType
+from qwen_asr_realtime import EventType
 
 from .ids import new_event_id
 
 
 def event(kind: str, **fields: Any) -> dict[str, Any]:
+    """Return a server event of type ``kind`` with a new event id and ``fields``."""
     return {"event_id": new_event_id(), "type": kind, **fields}
 
 
@@ -21,6 +22,7 @@ def error(
     client_event_id: str | None = None,
     error_type: str = "invalid_request_error",
 ) -> dict[str, Any]:
+    """Return an ``error`` event; ``client_event_id`` names the client event it answers."""
     return event(
         EventType.ERROR,
         error={
@@ -34,6 +36,7 @@ def error(
 
 
 def item_created(item_id: str, previous_item_id: str | None) -> dict[str, Any]:
+    """Return ``conversation.item.created`` for ``item_id``, chained to the previous item."""
     return event(
         EventType.ITEM_CREATED,
         previous_item_id=previous_item_id,
@@ -49,6 +52,7 @@ def item_created(item_id: str, previous_item_id: str | None) -> dict[str, Any]:
 
 
 def partial(item_id: str, *, text: str, stash: str, language: str, emotion: str) -> dict[str, Any]:
+    """Return a partial transcription: the stable ``text`` and the tentative ``stash``."""
     return event(
         EventType.PARTIAL,
         item_id=item_id,
@@ -61,6 +65,7 @@ def partial(item_id: str, *, text: str, stash: str, language: str, emotion: str)
 
 
 def completed(item_id: str, *, transcript: str, language: str, emotion: str) -> dict[str, Any]:
+    """Return the final transcription of ``item_id``."""
     return event(
         EventType.COMPLETED,
         item_id=item_id,
@@ -72,6 +77,7 @@ def completed(item_id: str, *, transcript: str, language: str, emotion: str) -> 
 
 
 def failed(item_id: str, *, code: str, message: str) -> dict[str, Any]:
+    """Return the failed transcription of ``item_id`` with the service's error."""
     return event(
         EventType.FAILED,
         item_id=item_id,
@@ -83,9 +89,11 @@ def failed(item_id: str, *, code: str, message: str) -> dict[str, Any]:
 def split_snapshot(
     hypothesis: str, *, frozen: str, tentative_words: int, stash_only: bool
 ) -> tuple[str, str] | None:
-    """Split a hypothesis into (text, stash): ``text`` is the stable prefix and only grows
-    within an item; the last ``tentative_words`` words stay in ``stash``. Returns None when the
-    hypothesis contradicts text already frozen (the real service never revises ``text``)."""
+    """Split a hypothesis into (text, stash); None when it contradicts the text already frozen.
+
+    ``text`` is the stable prefix and only grows within an item (the real service never revises
+    ``text``); the last ``tentative_words`` words stay in ``stash``.
+    """
     words = hypothesis.split()
     normalized = " ".join(words)
     if stash_only:

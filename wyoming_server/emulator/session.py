@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qwen_asr_realtime.const import MAX_APPEND_BASE64_BYTES, EventType
+from qwen_asr_realtime import MAX_APPEND_BASE64_BYTES, EventType
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -48,6 +48,8 @@ class _Dropped(Exception):
 
 
 class EmulatedSession:
+    """One accepted connection: the client's events in, the server's events out, until it closes."""
+
     def __init__(
         self,
         connection: ServerConnection,
@@ -57,6 +59,11 @@ class EmulatedSession:
         model_error: str | None = None,
         rate_limit: tuple[str, str] | None = None,
     ) -> None:
+        """Serve ``connection``, recording into ``record``; ``context`` gives behaviour and faults.
+
+        ``model_error`` answers a bad model after ``session.created``; ``rate_limit`` (code,
+        message) refuses the session before it starts.
+        """
         self._ws = connection
         self._record = record
         self._ctx = context
@@ -94,6 +101,7 @@ class EmulatedSession:
     # ----------------------------------------------------------------- lifecycle
 
     async def run(self) -> None:
+        """Serve the session until the client or a fault closes it; record how it closed."""
         self._spawn(self._outbox.run())
         try:
             if self._rate_limit is not None:

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from qwen_asr_realtime.const import (
+from qwen_asr_realtime import (
     AUDIO_FORMATS,
     DEFAULT_SAMPLE_RATE,
     DEFAULT_SILENCE_MS,
@@ -25,6 +25,7 @@ class ConfigError(ValueError):
     """A ``session.update`` the service would answer with an ``error`` event."""
 
     def __init__(self, message: str, *, param: str, code: str = "invalid_value") -> None:
+        """Keep ``message`` for the error event, with the ``param`` it names and its ``code``."""
         super().__init__(message)
         self.message = message
         self.param = param
@@ -33,12 +34,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TurnDetection:
+    """Server VAD settings: the speech threshold and the silence that ends a turn."""
+
     threshold: float = DEFAULT_VAD_THRESHOLD
     silence_duration_ms: int = DEFAULT_SILENCE_MS
 
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
+    """A session's configuration as the client set it with ``session.update``."""
+
     input_audio_format: str = "pcm"
     sample_rate: int = DEFAULT_SAMPLE_RATE
     language: str | None = None  # None = automatic detection
@@ -49,6 +54,7 @@ class SessionConfig:
 
     @property
     def manual(self) -> bool:
+        """Whether the client commits the audio itself (no server VAD)."""
         return self.turn_detection is None
 
     def to_wire(

@@ -67,6 +67,7 @@ class PocketSphinxRecognizer:
     """
 
     def __init__(self, grammar_path: Path = GRAMMAR_PATH) -> None:
+        """Load pocketsphinx, build a first decoder of ``grammar_path``: a bad one fails early."""
         self._pocketsphinx = _load_pocketsphinx()
         self._grammar_path = grammar_path
         self._pool: list[Any] = []
@@ -81,12 +82,14 @@ class PocketSphinxRecognizer:
         )
 
     def release(self, decoder: Any) -> None:
+        """Put ``decoder`` back in the pool for a later utterance."""
         with self._lock:
             self._pool.append(decoder)
 
     def __call__(
         self, *, sample_rate: int, utterance_index: int, session_id: str
     ) -> UtteranceRecognizer:
+        """Return a recognizer of one utterance at ``sample_rate``, reusing a pooled decoder."""
         with self._lock:
             decoder = self._pool.pop() if self._pool else None
         return _SphinxUtterance(self, decoder or self._new_decoder(), sample_rate)

@@ -20,13 +20,18 @@ def threshold_to_dbfs(threshold: float, *, at_zero: float, per_unit: float) -> f
 
 @dataclass(frozen=True, slots=True)
 class VadTransition:
+    """Speech started or stopped, at ``ms`` into the session's audio."""
+
     kind: Literal["start", "stop"]
     ms: int  # start: first voiced sample; stop: end of the last voiced frame
 
 
 class EnergyVad:
-    """Speech starts after ``min_speech_ms`` of consecutive voiced frames and stops after
-    ``silence_ms`` of unvoiced frames. Offsets count all audio the session has received."""
+    """Detect speech in PCM16 frames by their energy.
+
+    Speech starts after ``min_speech_ms`` of consecutive voiced frames and stops after
+    ``silence_ms`` of unvoiced frames. Offsets count all audio the session has received.
+    """
 
     def __init__(
         self,
@@ -37,6 +42,7 @@ class EnergyVad:
         frame_ms: int,
         min_speech_ms: int,
     ) -> None:
+        """Analyse ``frame_ms`` frames at ``sample_rate``; ``threshold_dbfs`` or more is voiced."""
         self.sample_rate = sample_rate
         self.frame_ms = frame_ms
         self.frame_bytes = sample_rate * frame_ms // 1000 * 2
@@ -51,6 +57,7 @@ class EnergyVad:
 
     @property
     def last_voiced_end_ms(self) -> int:
+        """Where the last voiced frame ended, in ms of the session's audio."""
         return self._last_voiced_end_ms
 
     def offset_by(self, ms: int) -> None:
@@ -58,6 +65,10 @@ class EnergyVad:
         self._position_ms += ms
 
     def push(self, frame: bytes, *, force_silence: bool = False) -> VadTransition | None:
+        """Analyse one frame; return the transition it completes, if any.
+
+        ``force_silence`` counts the frame as unvoiced whatever its level.
+        """
         start_ms = self._position_ms
         self._position_ms += self.frame_ms
         voiced = not force_silence and dbfs(frame) >= self._threshold_dbfs
@@ -78,6 +89,7 @@ class EnergyVad:
         return None
 
     def force_stop(self) -> VadTransition:
+        """End the speech now; return the stop at the end of the last voiced frame."""
         self.in_speech = False
         self._silence_run_ms = 0
         return VadTransition("stop", self._last_voiced_end_ms)

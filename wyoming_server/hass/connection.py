@@ -35,9 +35,11 @@ class HassError(Exception):
     """Home Assistant could not be reached, refused the token, or failed a command.
 
     ``code`` is the error code of Home Assistant's answer to a failed command (None when
-    there was no answer)."""
+    there was no answer).
+    """
 
     def __init__(self, message: str, code: str | None = None) -> None:
+        """Keep ``message`` and Home Assistant's error ``code`` (None when there was no answer)."""
         super().__init__(message)
         self.code = code
 
@@ -60,8 +62,10 @@ class HassConfig:
 
 
 def websocket_url(base: str) -> str:
-    """``http(s)://host[:port]`` (or ``ws(s)://``, or a full ``.../websocket`` URL) to the
-    websocket API URL; raises ValueError for URLs that would expose the token."""
+    """Return the websocket API URL for ``base``; ValueError for URLs that would expose the token.
+
+    ``base`` is ``http(s)://host[:port]``, ``ws(s)://``, or a full ``.../websocket`` URL.
+    """
     parts = urlsplit(base.strip())
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
     if scheme is None or not parts.hostname:
@@ -84,7 +88,7 @@ def websocket_url(base: str) -> str:
 
 
 def is_private_host(host: str) -> bool:
-    """This host (loopback) or the Supervisor: the only places ws:// may carry the token."""
+    """Tell whether ws:// may carry the token to ``host``: only to this host or the Supervisor."""
     name = host.strip("[]").lower()
     if name in _LOOPBACK_NAMES or name == SUPERVISOR_HOST:
         return True
@@ -105,6 +109,7 @@ class HassConnection:
     """One authenticated websocket connection; ``command`` and ``events`` may interleave."""
 
     def __init__(self, config: HassConfig) -> None:
+        """Prepare a connection to ``config.url``; ``async with`` opens and authenticates it."""
         self._config = config
         self._ws: ClientConnection | None = None
         self._ids = itertools.count(1)
@@ -114,9 +119,11 @@ class HassConnection:
         self.ha_version: str | None = None
 
     def __repr__(self) -> str:
+        """Show the URL and Home Assistant's version, never the token."""
         return f"<HassConnection url={self._config.url!r} version={self.ha_version!r}>"
 
     async def __aenter__(self) -> Self:
+        """Connect and authenticate; HassError, or HassAuthError for a rejected token."""
         try:
             await self._open()
         except BaseException:
@@ -130,6 +137,7 @@ class HassConnection:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Close the connection."""
         await self.close()
 
     async def _open(self) -> None:
@@ -210,7 +218,7 @@ class HassConnection:
                 future.set_exception(HassError(f"{code}: {error.get('message', '')}", code))
 
     def _on_event(self, message: dict[str, Any]) -> None:
-        """An event message (its ``id`` is the subscribing command's); kept for next_event."""
+        """Keep an event message (its ``id`` is the subscribing command's) for next_event."""
         self._events.put_nowait(message)
 
     async def command(self, kind: str, **fields: Any) -> Any:
@@ -246,12 +254,14 @@ class HassConnection:
             self._pending.pop(message_id, None)
 
     async def subscribe(self, event_type: str) -> None:
+        """Subscribe to events of ``event_type``; next_event returns them."""
         await self.command("subscribe_events", event_type=event_type)
 
     async def next_event(self) -> dict[str, Any]:
-        """The next subscribed event (its ``event`` object); HassError once disconnected.
+        """Return the next subscribed event (its ``event`` object); HassError once disconnected.
 
-        Safe to cancel (a timeout around it loses nothing)."""
+        Safe to cancel (a timeout around it loses nothing).
+        """
         while True:
             item = await self._events.get()
             if item is None:
@@ -262,6 +272,7 @@ class HassConnection:
                 return event
 
     async def close(self) -> None:
+        """Stop reading and close the websocket (bounded wait); safe to call twice."""
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(BaseException):
@@ -272,7 +283,7 @@ class HassConnection:
 
 
 def _messages(raw: str | bytes) -> list[dict[str, Any]]:
-    """HA may coalesce several messages into one JSON array."""
+    """Return the messages of one frame: HA may coalesce several into one JSON array."""
     data = json.loads(raw)
     items = data if isinstance(data, list) else [data]
     return [item for item in items if isinstance(item, dict)]

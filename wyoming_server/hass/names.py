@@ -50,7 +50,10 @@ DEFAULT_EXPOSED_SENSOR_CLASSES = frozenset(
 
 
 class Commands(Protocol):
-    async def command(self, kind: str, **fields: Any) -> Any: ...
+    """What read_home_names needs of a connection: commands answered with their result."""
+
+    async def command(self, kind: str, **fields: Any) -> Any:
+        """Send one command and return its ``result``; raise HassError if it fails."""
 
 
 async def read_home_names(hass: Commands) -> HomeNames:
@@ -83,7 +86,7 @@ def exposed_entities(
     listed: frozenset[str],
     expose_new: bool,
 ) -> Iterator[Named]:
-    """Named entities exposed to Assist, from ``get_states`` and ``get_entries`` results."""
+    """Select the entities exposed to Assist from ``get_states`` and ``get_entries`` results."""
     for state in states:
         entity_id = str(state.get("entity_id", ""))
         attributes = state.get("attributes")
@@ -124,7 +127,7 @@ def _should_expose(
 
 
 def _state_name(entity_id: str, attributes: Mapping[str, Any]) -> str:
-    """HA's ``State.name``: the friendly name, else the object id with spaces."""
+    """Return HA's ``State.name``: the friendly name, else the object id with spaces."""
     friendly = attributes.get("friendly_name")
     if isinstance(friendly, str) and friendly:
         return friendly

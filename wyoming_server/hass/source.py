@@ -39,7 +39,7 @@ REFRESH_SECONDS = 600.0
 
 
 class HomeNamesSource:
-    """``text``: the current context text from Home Assistant ("" when not loaded)."""
+    """Keep the context text of Home Assistant's names current; ``text`` is "" until loaded."""
 
     def __init__(
         self,
@@ -48,6 +48,10 @@ class HomeNamesSource:
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
+        """Read from ``config``; retry after a failure with ``retry_delays`` (the last repeats).
+
+        ``refresh_seconds``: the names are reloaded this often even without a registry event.
+        """
         self._config = config
         self._retry_delays = retry_delays
         self._refresh_seconds = refresh_seconds
@@ -58,20 +62,25 @@ class HomeNamesSource:
         self.ha_version: str | None = None
 
     def __repr__(self) -> str:
+        """Show the URL and the number of loads, never the token."""
         return f"<HomeNamesSource url={self._config.url!r} loads={self.loads}>"
 
     @property
     def text(self) -> str:
+        """The context text of the names loaded last ("" before the first load)."""
         return self._text
 
     def __call__(self) -> str:
+        """Return the current context text; the settings call this for each request."""
         return self._text
 
     def start(self) -> None:
+        """Start loading and following the names in the background; once only."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="home-names")
 
     async def stop(self) -> None:
+        """Stop following Home Assistant and wait until the background task has ended."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

@@ -31,12 +31,14 @@ class PcmSource(Protocol):
     channels: int
 
     def read(self) -> bytes:
-        """One period (may be shorter, or empty after an overrun); raises MicDeviceError."""
+        """Read one period (may be shorter, or empty after an overrun); raise MicDeviceError."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the device; no read follows."""
 
 
 def load_alsaaudio() -> ModuleType:
+    """Import pyalsaaudio; MicDeviceError with the install hint if it is missing."""
     try:
         import alsaaudio  # noqa: PLC0415 - optional dependency
     except ImportError:
@@ -67,12 +69,14 @@ def quiet_alsa_lib() -> Iterator[None]:
 
 
 def describe_error(err: BaseException) -> str:
-    """pyalsaaudio's message without its trailing " [device]" (we name the device ourselves)."""
+    """Return pyalsaaudio's message without its trailing " [device]" (we name the device)."""
     return re.sub(r"\s*\[[^\]]*\]$", "", str(err)) or type(err).__name__
 
 
 @dataclass(frozen=True, slots=True)
 class CaptureConfig:
+    """The capture device's name and what to ask it for: rate, channels, frames per read."""
+
     device: str = "default"
     rate: int = 16_000
     channels: int = 1
@@ -80,6 +84,7 @@ class CaptureConfig:
 
     @property
     def period_bytes(self) -> int:
+        """Bytes of one period: ``samples_per_chunk`` frames of 16-bit samples."""
         return self.samples_per_chunk * self.channels * 2
 
 
@@ -87,6 +92,7 @@ class AlsaSource:
     """A pyalsaaudio capture PCM, blocking reads of one period."""
 
     def __init__(self, config: CaptureConfig) -> None:
+        """Open ``config.device`` for capture; ``rate`` and ``channels`` are what it granted."""
         alsaaudio = load_alsaaudio()
         self._error: type[Exception] = alsaaudio.ALSAAudioError
         try:
@@ -111,6 +117,7 @@ class AlsaSource:
         self._device = config.device
 
     def read(self) -> bytes:
+        """Read one period; empty after an overrun, MicDeviceError if the device fails."""
         try:
             length, data = self._pcm.read()
         except self._error as err:
@@ -123,10 +130,12 @@ class AlsaSource:
         return bytes(data)
 
     def close(self) -> None:
+        """Close the PCM."""
         self._pcm.close()
 
 
 def capture_devices() -> list[str]:
+    """Return the names of ALSA's capture devices (for ``--mic-list``)."""
     alsaaudio = load_alsaaudio()
     names: list[str] = alsaaudio.pcms(alsaaudio.PCM_CAPTURE)
     return names

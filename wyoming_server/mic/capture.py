@@ -36,6 +36,8 @@ _BYTES_PER_MS = OUTPUT_FORMAT.rate * OUTPUT_FORMAT.frame_bytes // 1000
 
 @dataclass(frozen=True, slots=True)
 class MicChunk:
+    """One chunk of captured audio in OUTPUT_FORMAT and when its first sample was heard."""
+
     audio: bytes  # PCM in OUTPUT_FORMAT
     timestamp_ms: int  # of the chunk's first sample, since the capture started
 
@@ -51,6 +53,11 @@ class MicCapture:
         max_periods: int | None = None,
         backoff: tuple[float, float] = (BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS),
     ) -> None:
+        """Capture from ``config`` with ``opener`` (tests pass a fake device).
+
+        ``max_periods`` stops after that many reads (tests: the ALSA file plugin never ends);
+        ``backoff`` is the first and the longest delay before reopening a failed device.
+        """
         self.config = config
         self.fanout: FanOut[MicChunk] = FanOut()
         self._opener = opener
@@ -68,10 +75,15 @@ class MicCapture:
         self.recoveries = 0
 
     def subscribe(self, backlog: int = 64, name: str = "consumer") -> Subscription[MicChunk]:
+        """Return a new subscription to the chunks, holding up to ``backlog`` unread ones.
+
+        ``name`` identifies the consumer in the warning when it falls behind.
+        """
         return self.fanout.subscribe(backlog, name)
 
     @property
     def running(self) -> bool:
+        """Whether the reader thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     async def start(self) -> None:
@@ -92,6 +104,7 @@ class MicCapture:
         self._thread.start()
 
     async def stop(self) -> None:
+        """Stop the reader thread (bounded wait), close the device and end every subscription."""
         self._stop.set()
         thread = self._thread
         if thread is not None:

@@ -22,8 +22,10 @@ PROG = "wyoming-qwen-asr"
 
 
 async def start_mic_or_report(args: argparse.Namespace) -> tuple[MicService | None, int]:
-    """Start the service on ``args.mic_uri``; on failure say why and give the exit status
-    (2: the device cannot be opened, 1: the address cannot be bound)."""
+    """Start the service on ``args.mic_uri``; on failure say why and return the exit status.
+
+    The status is 2 when the device cannot be opened, 1 when the address cannot be bound.
+    """
     try:
         return await start_mic_service(args), 0
     except MicDeviceError as err:

@@ -10,7 +10,7 @@ LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 def is_private_address(address: ListenAddress) -> bool:
-    """True when only this machine can connect: a unix socket or a loopback host."""
+    """Tell whether only this machine can connect: a unix socket or a loopback host."""
     if address.scheme != "tcp":
         return True  # unix sockets are reached through the file system only
     host = address.host.strip("[]").lower()
@@ -23,7 +23,7 @@ def is_private_address(address: ListenAddress) -> bool:
 
 
 def exposure_warning(uri: str, address: ListenAddress) -> str | None:
-    """The one warning for a microphone served beyond this machine, else None."""
+    """Return the one warning for a microphone served beyond this machine, else None."""
     if is_private_address(address):
         return None
     return (

@@ -19,6 +19,7 @@ class Subscription(Generic[T]):
     """A consumer's private bounded backlog. Iterate it, or ``await get()``."""
 
     def __init__(self, owner: FanOut[T], backlog: int, name: str) -> None:
+        """Hold up to ``backlog`` unread items of ``owner``; ``name`` names the consumer in logs."""
         self._owner = owner
         self._items: deque[T] = deque()
         self._backlog = backlog
@@ -42,10 +43,11 @@ class Subscription(Generic[T]):
 
     @property
     def pending(self) -> int:
+        """The number of items received and not yet read."""
         return len(self._items)
 
     async def get(self) -> T | None:
-        """The next item; None once the producer has ended (or the subscription is closed)."""
+        """Return the next item; None once the producer has ended or the subscription is closed."""
         while not self._items:
             if self._closed:
                 return None
@@ -59,6 +61,7 @@ class Subscription(Generic[T]):
         self._end()
 
     def __aiter__(self) -> AsyncIterator[T]:
+        """Iterate the items until the producer ends or the subscription is closed."""
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[T]:
@@ -70,10 +73,16 @@ class FanOut(Generic[T]):
     """Publishes items to every subscription. Call its methods on the event loop only."""
 
     def __init__(self) -> None:
+        """Start with no subscriptions."""
         self._subscriptions: list[Subscription[T]] = []
         self._ended = False
 
     def subscribe(self, backlog: int = DEFAULT_BACKLOG, name: str = "consumer") -> Subscription[T]:
+        """Return a new subscription holding up to ``backlog`` (at least 1) unread items.
+
+        ``name`` identifies the consumer in the warning when it drops items. A subscription made
+        after ``end`` is ended at once.
+        """
         subscription = Subscription(self, max(1, backlog), name)
         if self._ended:
             subscription._end()
@@ -82,19 +91,22 @@ class FanOut(Generic[T]):
         return subscription
 
     def unsubscribe(self, subscription: Subscription[T]) -> None:
+        """Stop publishing to ``subscription``; nothing if it is not subscribed."""
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
     @property
     def subscribers(self) -> int:
+        """The number of live subscriptions."""
         return len(self._subscriptions)
 
     def publish(self, item: T) -> None:
+        """Give ``item`` to every subscription; a full backlog drops its oldest item."""
         for subscription in self._subscriptions:
             subscription._push(item)
 
     def end(self) -> None:
-        """No more items: every consumer's iteration ends after its backlog."""
+        """End the stream: every consumer's iteration ends after its backlog."""
         self._ended = True
         for subscription in self._subscriptions:
             subscription._end()

@@ -48,9 +48,12 @@ async def run_listen(
     capture: MicCapture | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Exit status: 0 after Ctrl-C (or the end of the audio), 1 if Qwen rejects the key or a
-    setting (other errors reconnect), 2 if the microphone cannot be opened. ``capture``
-    and ``out`` are for tests."""
+    """Transcribe the microphone and print what Qwen recognizes; return the exit status.
+
+    0 after Ctrl-C (or the end of the audio), 1 if Qwen rejects the key or a setting (other
+    errors reconnect), 2 if the microphone cannot be opened. ``capture`` and ``out`` are for
+    tests.
+    """
     stream = out if out is not None else sys.stdout
     capture = capture or MicCapture(capture_config(args))
     try:
@@ -82,9 +85,12 @@ async def run_listen(
 async def _listen(
     settings: ServerSettings, subscription: Subscription[MicChunk], printer: _Printer
 ) -> int:
-    """Session after session until Ctrl-C or the end of the audio: a service error or a
-    dropped connection is announced and followed by a new session after a backoff; the
-    microphone's backlog holds the audio meanwhile. A rejected key or setting ends it."""
+    """Run session after session until Ctrl-C or the end of the audio; return the exit status.
+
+    A service error or a dropped connection is announced and followed by a new session after
+    a backoff; the microphone's backlog holds the audio meanwhile. A rejected key or setting
+    ends it.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -102,7 +108,7 @@ async def _listen(
                 print(f"{PROG}: error: {err}", file=sys.stderr)
                 return 1
             except QwenError as err:
-                if client.session_id is not None:
+                if client.results.session_id is not None:
                     failures = 0  # it worked for a while: retry quickly
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
@@ -134,7 +140,7 @@ async def _session(
     printer: _Printer,
     stop: asyncio.Event,
 ) -> None:
-    """One Qwen session; returns after Ctrl-C or the end of the audio, raises QwenError."""
+    """Run one Qwen session; return after Ctrl-C or the end of the audio, raise QwenError."""
     client.start()
     printing = asyncio.create_task(printer.print_events(client))
     feeding = asyncio.create_task(_feed(subscription, client))
@@ -167,8 +173,10 @@ async def _feed(subscription: Subscription[MicChunk], client: QwenRealtimeClient
 
 
 class _Printer:
-    """Text: the live partial rewritten on one line (terminals only), each final on its own.
-    JSON: one object per event."""
+    """Print a client's events: as text, or as one JSON object per event.
+
+    Text shows the live partial rewritten on one line (terminals only), each final on its own.
+    """
 
     def __init__(self, out: TextIO, *, as_json: bool) -> None:
         self._out = out

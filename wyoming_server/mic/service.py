@@ -34,6 +34,7 @@ CLIENT_BACKLOG = 32  # chunks (about 2 s) a slow client may fall behind before l
 
 
 def build_mic_info(device: str) -> Info:
+    """Return the Info that describes the microphone ``device`` to Wyoming clients."""
     return Info(
         mic=[
             MicProgram(
@@ -56,6 +57,7 @@ class MicService:
     """Serves one capture to any number of Wyoming clients."""
 
     def __init__(self, capture: MicCapture, allowed: ClientFilter = DEFAULT_FILTER) -> None:
+        """Serve ``capture`` to clients that ``allowed`` admits; ``start`` begins listening."""
         self.capture = capture
         self.clients = ClientGate(allowed, "mic")  # whoever connects hears the room
         self.info = build_mic_info(capture.config.device)
@@ -63,6 +65,7 @@ class MicService:
         self._clients: dict[asyncio.Task[None], Subscription[MicChunk]] = {}
 
     async def start(self, address: ListenAddress) -> None:
+        """Listen on ``address`` (tcp:// or unix://; ValueError otherwise)."""
         if address.scheme == "tcp":
             self._server = await asyncio.start_server(
                 self._serve_client, host=address.host, port=address.port
@@ -74,6 +77,7 @@ class MicService:
 
     @property
     def bound_port(self) -> int:
+        """The TCP port the service listens on (the one the system chose for port 0)."""
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 

@@ -1,11 +1,19 @@
 """Qwen3-ASR-Flash-Realtime protocol client (asyncio + websockets).
 
 Shared by the Home Assistant integration and the Wyoming server; it never imports
-Home Assistant.
+Home Assistant. This package is their one public face: everything they use is exported
+here, and they import nothing from its modules directly.
 """
 
-from .audio_out import AudioConverter, AudioOptions, AudioQuota
-from .breaker import BreakerState, CircuitBreaker
+from .audio_out import (
+    DEFAULT_COALESCE_MS,
+    MAX_COALESCE_MS,
+    AudioConverter,
+    AudioOptions,
+    AudioQuota,
+)
+from .audio_sender import AudioSender
+from .breaker import DEFAULT_FIRST_SECONDS, DEFAULT_MAX_SECONDS, BreakerState, CircuitBreaker
 from .client import QwenRealtimeClient
 from .config import (
     SessionConfig,
@@ -15,6 +23,27 @@ from .config import (
     require_encryption,
     resolve_endpoint,
     trim_context,
+)
+from .connection import ConnectionObserver, Direction, open_socket
+from .const import (
+    AUDIO_FORMATS,
+    DEFAULT_MODEL,
+    DEFAULT_REGION,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_SILENCE_MS,
+    DEFAULT_VAD_THRESHOLD,
+    LANGUAGES,
+    MAX_APPEND_BASE64_BYTES,
+    MAX_CONTEXT_CHARS,
+    MAX_MANUAL_UTTERANCE_MS,
+    MODELS,
+    REALTIME_PATH,
+    SAMPLE_RATES,
+    SAMPLE_WIDTH,
+    SILENCE_MS_RANGE,
+    VAD_THRESHOLD_RANGE,
+    EventType,
+    SessionState,
 )
 from .errors import (
     AuthenticationError,
@@ -46,23 +75,51 @@ from .events import (
     parse_event,
 )
 from .home_names import HomeNames, Named, format_home_names
+from .key_format import MAX_SECRET_CHARS, SecretFormatError, check_secret, secret_problem
 from .languages import normalize_language
-from .receiving import SessionState
+from .receiving import SessionResults
+from .redact import REDACTED, RedactingLogger, redact, remember_secret
 from .retry import RetryPolicy
 from .stable import StableText
 
 __all__ = [
+    "AUDIO_FORMATS",
+    "DEFAULT_COALESCE_MS",
+    "DEFAULT_FIRST_SECONDS",
+    "DEFAULT_MAX_SECONDS",
+    "DEFAULT_MODEL",
+    "DEFAULT_REGION",
+    "DEFAULT_SAMPLE_RATE",
+    "DEFAULT_SILENCE_MS",
+    "DEFAULT_VAD_THRESHOLD",
+    "LANGUAGES",
+    "MAX_APPEND_BASE64_BYTES",
+    "MAX_COALESCE_MS",
+    "MAX_CONTEXT_CHARS",
+    "MAX_MANUAL_UTTERANCE_MS",
+    "MAX_SECRET_CHARS",
+    "MODELS",
+    "REALTIME_PATH",
+    "REDACTED",
+    "SAMPLE_RATES",
+    "SAMPLE_WIDTH",
+    "SILENCE_MS_RANGE",
+    "VAD_THRESHOLD_RANGE",
     "AudioConverter",
     "AudioOptions",
     "AudioQuota",
+    "AudioSender",
     "AuthenticationError",
     "BreakerState",
     "CircuitBreaker",
     "Committed",
     "ConfigError",
     "ConnectionCapError",
+    "ConnectionObserver",
+    "Direction",
     "ErrorEvent",
     "Event",
+    "EventType",
     "Final",
     "Finished",
     "HomeNames",
@@ -76,12 +133,15 @@ __all__ = [
     "QwenRealtimeClient",
     "QwenTimeoutError",
     "RateLimitError",
+    "RedactingLogger",
     "RetryPolicy",
+    "SecretFormatError",
     "ServiceError",
     "SessionConfig",
     "SessionCreated",
     "SessionIdleError",
     "SessionRefusedError",
+    "SessionResults",
     "SessionState",
     "SessionUpdated",
     "SpeechStarted",
@@ -89,12 +149,17 @@ __all__ = [
     "StableText",
     "Timeouts",
     "VadConfig",
+    "check_secret",
     "format_home_names",
     "is_loopback_host",
     "join_transcripts",
     "normalize_language",
+    "open_socket",
     "parse_event",
+    "redact",
+    "remember_secret",
     "require_encryption",
     "resolve_endpoint",
+    "secret_problem",
     "trim_context",
 ]

@@ -58,6 +58,7 @@ class AudioOptions:
     max_buffered_ms: int = DEFAULT_MAX_BUFFERED_MS
 
     def validate(self) -> None:
+        """Raise ConfigError for an option out of its range."""
         if not 0 <= self.coalesce_ms <= MAX_COALESCE_MS:
             raise ConfigError(f"coalesce_ms must be 0 to {MAX_COALESCE_MS}, not {self.coalesce_ms}")
         if self.max_ahead_ms is not None and self.max_ahead_ms < 0:
@@ -70,7 +71,7 @@ class AudioQuota(Protocol):
     """How much audio a session may still write (a budget it may share with others)."""
 
     def allows(self) -> bool:
-        """Whether the next append may be written (asked before each one)."""
+        """Tell whether the next append may be written (asked before each one)."""
 
     def spent(self, seconds: float) -> None:
         """Count ``seconds`` of audio just written to the socket."""
@@ -80,9 +81,11 @@ class AudioConverter(Protocol):
     """Turns audio of one input format into the session's PCM16 mono, keeping its state."""
 
     @property
-    def input_bytes_per_second(self) -> int: ...
+    def input_bytes_per_second(self) -> int:
+        """Return the bytes per second of the input format."""
 
-    def convert(self, audio: bytes) -> bytes: ...
+    def convert(self, audio: bytes) -> bytes:
+        """Return ``audio`` (input format) as the session's PCM16 mono."""
 
 
 class AudioCoalescer:
@@ -99,6 +102,7 @@ class AudioCoalescer:
         on_stall: Callable[[], None],
         converter: AudioConverter | None = None,
     ) -> None:
+        """Join input of ``input_bytes_per_second`` (or the converter's) into appends."""
         self._window_s = coalesce_ms / 1000
         self._on_stall = on_stall
         self._pending = bytearray()
@@ -119,7 +123,7 @@ class AudioCoalescer:
         return pending
 
     def add(self, piece: bytes) -> bytes | None:
-        """A full append's audio (converted), or None while it is still filling."""
+        """Return a full append's audio (converted), or None while it is still filling."""
         if not self._pending:
             if len(piece) >= self._target:  # no copy for pieces as large as an append
                 return self._convert(piece)
@@ -138,7 +142,7 @@ class AudioCoalescer:
         self._stall_timer = loop.call_later(self._window_s * STALL_WINDOWS, self._on_stall)
 
     def take(self) -> bytes:
-        """Everything pending, converted (b"" if nothing is)."""
+        """Return everything pending, converted (b"" if nothing is)."""
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None
@@ -152,6 +156,7 @@ class AudioCoalescer:
         return audio if self.converter is None else self.converter.convert(audio)
 
     def close(self) -> None:
+        """Cancel the stall timer (the session is over)."""
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None
@@ -164,18 +169,20 @@ class BacklogPacer:
     """
 
     def __init__(self, max_ahead_s: float | None) -> None:
+        """Pace at most ``max_ahead_s`` ahead of real time (None: never wait)."""
         self.max_ahead_s = max_ahead_s
         self._start: float | None = None
         self._sent_s = 0.0
 
     def delay(self, audio_s: float) -> float:
-        """Seconds to wait before sending ``audio_s`` more seconds of audio."""
+        """Return the seconds to wait before sending ``audio_s`` more seconds of audio."""
         if self.max_ahead_s is None or self._start is None:
             return 0.0
         ahead = self._sent_s + audio_s - (time.monotonic() - self._start)
         return max(0.0, ahead - self.max_ahead_s)
 
     def sent(self, audio_s: float) -> None:
+        """Count ``audio_s`` seconds of audio sent (the first starts real time)."""
         if self._start is None:
             self._start = time.monotonic()
         self._sent_s += audio_s

@@ -19,15 +19,17 @@ import base64
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection
 
 from .audio_out import PACED_APPEND_MS, AudioCoalescer, AudioOptions, AudioQuota, BacklogPacer
-from .config import SessionConfig
 from .const import MAX_APPEND_BASE64_BYTES, MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH, EventType
-from .liveness import Activity
 from .recording import RECORDING_HOLD_S, RECORDING_STALL_S, SilenceCutter
+
+if TYPE_CHECKING:
+    from .config import SessionConfig
+    from .liveness import Activity
 
 # Raw PCM bytes per append so that the base64 text stays within the service's limit.
 _MAX_APPEND_PCM_BYTES = (MAX_APPEND_BASE64_BYTES // 4) * 3 // SAMPLE_WIDTH * SAMPLE_WIDTH
@@ -43,6 +45,7 @@ class AudioSender:
         activity: Activity,
         on_stall: Callable[[], None],
     ) -> None:
+        """Send for ``config``; ``on_stall``: the source paused mid-append."""
         # The session's configuration; the client replaces it on update_session.
         self.config = config
         self._activity = activity
@@ -73,16 +76,25 @@ class AudioSender:
         self._event_prefix = "event_" + uuid.uuid4().hex[:12]
         self._event_count = 0
 
+    def limit_audio(self, quota: AudioQuota | None) -> None:
+        """Ask ``quota`` before writing each append from now on.
+
+        Once it refuses, no more audio is written (commits and the end still go).
+        """
+        self.quota = quota
+
     @property
     def bytes_per_second(self) -> int:
+        """Return the PCM bytes of one second of audio at the session's sample rate."""
         return self.config.sample_rate * SAMPLE_WIDTH
 
     def next_event_id(self) -> str:
+        """Return a new event id, unique in the session."""
         self._event_count += 1
         return f"{self._event_prefix}{self._event_count:x}"
 
     def session_update(self) -> dict[str, object]:
-        """The ``session.update`` event for the current configuration."""
+        """Return the ``session.update`` event for the current configuration."""
         return {
             "event_id": self.next_event_id(),
             "type": EventType.SESSION_UPDATE,
@@ -104,6 +116,7 @@ class AudioSender:
         self.queue({"event_id": self.next_event_id(), "type": EventType.SESSION_FINISH})
 
     def queue(self, event: dict[str, Any]) -> None:
+        """Queue ``event`` after the audio appended so far."""
         self.release_held()  # audio appended earlier goes first
         self._put(json.dumps(event), 0)
 
@@ -133,6 +146,7 @@ class AudioSender:
         return self.buffered_audio_bytes < self.buffer_limit
 
     def queue_audio(self, pcm: bytes) -> None:
+        """Queue ``pcm`` as appends (held until the mode is chosen, or cut at silences)."""
         if self.holding:
             self._held.append(pcm)
             self.unsent_audio_bytes += len(pcm)
@@ -145,10 +159,12 @@ class AudioSender:
     def release_held(
         self, commits: list[bytes] | None = None, *, cut_silence_ms: int | None = None
     ) -> None:
-        """Stop holding: queue the held audio as appends, or as ``commits`` (pieces of it,
-        each committed: a recording in manual mode). With ``cut_silence_ms`` the recording's
-        end is still to come: its last piece stays pending, to be cut at the silences of
-        the audio that follows."""
+        """Stop holding: queue the held audio as appends, or as ``commits``.
+
+        ``commits`` are pieces of it, each committed: a recording in manual mode. With
+        ``cut_silence_ms`` the recording's end is still to come: its last piece stays
+        pending, to be cut at the silences of the audio that follows.
+        """
         if not self.holding:
             return
         self.holding = False
@@ -169,6 +185,7 @@ class AudioSender:
 
     @property
     def held(self) -> bytes:
+        """Return the audio held until the mode is chosen."""
         return b"".join(self._held)
 
     def _queue_appends(self, pcm: bytes) -> None:
@@ -242,8 +259,11 @@ class AudioSender:
         return True
 
     def direct_append(self, batch: bytes) -> str | None:
-        """The append message for ``batch`` if it may bypass the outbox (nothing queued
-        earlier is unwritten, no split, no commit or pacing needed); None otherwise."""
+        """Return the append message for ``batch`` if it may bypass the outbox, else None.
+
+        It may when nothing queued earlier is unwritten and it needs no split, commit or
+        pacing.
+        """
         if not (
             self.unsent == 0  # everything queued earlier is already written
             and len(batch) <= self._max_append_bytes

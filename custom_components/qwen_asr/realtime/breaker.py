@@ -29,12 +29,15 @@ class BreakerState:
 
 
 class CircuitBreaker:
+    """Skips Qwen for a while after it failed, longer after each failure in a row."""
+
     def __init__(
         self,
         first_seconds: float = DEFAULT_FIRST_SECONDS,
         max_seconds: float = DEFAULT_MAX_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Skip Qwen ``first_seconds`` after a failure, doubling up to ``max_seconds``."""
         self.first_seconds = first_seconds
         self.max_seconds = max(max_seconds, first_seconds)
         self._clock = clock
@@ -43,11 +46,11 @@ class CircuitBreaker:
         self._reason = ""
 
     def allows_qwen(self) -> bool:
-        """False while the circuit is open: the request goes to the fallback at once."""
+        """Tell whether Qwen may be tried: not while the circuit is open (the fallback answers)."""
         return self._clock() >= self._open_until
 
     def record_failure(self, reason: str) -> float:
-        """Qwen failed; returns the seconds during which it is skipped from now on."""
+        """Record that Qwen failed; return the seconds during which it is skipped from now on."""
         now = self._clock()
         self._reason = reason
         if now < self._open_until:
@@ -58,9 +61,11 @@ class CircuitBreaker:
         return interval
 
     def record_success(self) -> None:
+        """Record that Qwen answered: the circuit closes."""
         self._failures = 0
         self._open_until = 0.0
 
     def state(self) -> BreakerState:
+        """Return the circuit's state now (for diagnostics and the health check)."""
         retry_in = max(self._open_until - self._clock(), 0.0)
         return BreakerState(open=retry_in > 0, reason=self._reason, retry_in=retry_in)

@@ -2,8 +2,13 @@
 
 One client object is one WebSocket session. It mirrors the official SDK's conversation
 object: connect, update the session, append audio, commit, end the session (waiting or
-not), close at once, the session id and the latest item id, and every server event as a
-typed async iterator.
+not), close at once, and every server event as a typed async iterator.
+
+The session's course (connect, configure, end, release) is the client's base class,
+lifecycle.py; this module adds the audio going in and the events coming out. What the
+service said is ``client.results`` (receiving.py), the audio going out and the
+configuration it is sent for is ``client.sender`` (audio_sender.py): each piece of state
+has one owner, read where it lives.
 
 Audio may be appended before the session is ready: it is held (not sent) until the
 service has confirmed the configuration, so connecting overlaps with speech. Small pieces
@@ -11,9 +16,7 @@ are joined into appends of about 100 ms, and backlogs are paced in VAD mode (aud
 ``send_audio`` waits while the audio not yet written exceeds its bound, so a fast source is
 slowed down instead of filling memory. A recording (its end in hand before the session is
 configured, or audio arriving far faster than real time) goes in manual mode instead,
-committed at its silences (recording.py). The session's course (connect, configure, end,
-release) lives in lifecycle.py, the sending side in audio_sender.py, the receiving side in
-receiving.py.
+committed at its silences (recording.py).
 """
 
 from __future__ import annotations
@@ -24,17 +27,20 @@ import ssl as ssl_module
 import time
 from collections.abc import AsyncIterator
 
-from .audio_out import AudioConverter, AudioOptions, AudioQuota
+from websockets.asyncio.client import ClientConnection
+
+from .audio_out import AudioConverter, AudioOptions
+from .audio_sender import AudioSender
 from .config import SessionConfig, Timeouts, resolve_endpoint
 from .connection import ConnectionObserver, open_socket
-from .const import DEFAULT_REGION
+from .const import DEFAULT_REGION, SessionState
 from .echo import ContextEchoFilter
 from .errors import ConfigError, ProtocolError, QwenError, QwenTimeoutError
-from .events import Event, Final, ItemFailed, Partial, join_transcripts
+from .events import Event, Finished
 from .key_format import SecretFormatError, check_secret
 from .lifecycle import SessionLifecycle
 from .liveness import Activity
-from .receiving import SessionResults, SessionState
+from .receiving import ServerEventReceiver, SessionResults
 from .recording import RecordingRule
 from .retry import RetryPolicy
 
@@ -42,7 +48,7 @@ from .retry import RetryPolicy
 _SPACE_POLL_S = 0.25
 
 
-class QwenRealtimeClient:
+class QwenRealtimeClient(SessionLifecycle):
     """A single streaming recognition session with Qwen3-ASR-Flash-Realtime."""
 
     def __init__(
@@ -59,6 +65,7 @@ class QwenRealtimeClient:
         audio: AudioOptions | None = None,
         observer: ConnectionObserver | None = None,
     ) -> None:
+        """Prepare a session; nothing connects before ``start`` or ``connect``."""
         if not api_key:
             raise ConfigError("An API key is required")
         try:
@@ -71,14 +78,10 @@ class QwenRealtimeClient:
         self.audio_options = audio or AudioOptions()
         self.audio_options.validate()
         self.url = resolve_endpoint(endpoint, allow_insecure=allow_insecure)
-        echo = ContextEchoFilter(config.context, manual=config.manual)
-        activity = Activity()
-        # Everything the service says, written by the receiver; read here.
-        self._results = SessionResults()
-        self._recording = RecordingRule(self.audio_options.recordings_manual)
-        self._lifecycle = SessionLifecycle(
+
+        async def open_session_socket(model: str, timeouts: Timeouts) -> ClientConnection:
             # The key stays in this closure: no attribute, no repr holds it.
-            lambda model, timeouts: open_socket(
+            return await open_socket(
                 self.url,
                 model,
                 api_key,
@@ -86,150 +89,39 @@ class QwenRealtimeClient:
                 ssl_context=ssl_context,
                 user_agent=user_agent,
                 observer=observer,
+            )
+
+        results, activity = SessionResults(), Activity()
+        echo = ContextEchoFilter(config.context, manual=config.manual)
+        super().__init__(
+            open_session_socket,
+            sender=AudioSender(config, self.audio_options, activity, on_stall=self._flush_stalled),
+            receiver=ServerEventReceiver(
+                results, echo, activity, nothing_pending=self._nothing_pending
             ),
-            config=config,
-            audio=self.audio_options,
-            results=self._results,
+            results=results,
             echo=echo,
             activity=activity,
-            recording=self._recording,
+            recording=RecordingRule(self.audio_options.recordings_manual),
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
         )
-        self._sender = self._lifecycle.sender  # the outbox and the audio going out
 
     def __repr__(self) -> str:
-        # Deliberately omits the API key.
+        """Describe the session; deliberately without the API key."""
         return (
-            f"<QwenRealtimeClient url={self.url!r} model={self.config.model!r} "
-            f"state={self.state.value} session_id={self.session_id!r}>"
+            f"<QwenRealtimeClient url={self.url!r} model={self._sender.config.model!r} "
+            f"state={self._results.state.value} session_id={self._results.session_id!r}>"
         )
-
-    @property
-    def config(self) -> SessionConfig:
-        """The session's configuration (replaced by ``update_session``)."""
-        return self._sender.config
-
-    @config.setter
-    def config(self, config: SessionConfig) -> None:
-        self._sender.config = config
-
-    # -- what the service said (SessionResults, written by the receiver) ---------------
-
-    @property
-    def state(self) -> SessionState:
-        return self._results.state
-
-    @property
-    def session_id(self) -> str | None:
-        return self._results.session_id
-
-    @property
-    def last_item_id(self) -> str | None:
-        return self._results.last_item_id
-
-    @property
-    def finals(self) -> list[Final]:
-        return self._results.finals
-
-    @property
-    def failed_items(self) -> list[ItemFailed]:
-        return self._results.failed_items
-
-    @property
-    def partials(self) -> dict[str, Partial]:
-        return self._results.partials
-
-    @property
-    def close_code(self) -> int | None:
-        return self._results.close_code
-
-    @property
-    def close_reason(self) -> str:
-        return self._results.close_reason
-
-    @property
-    def recording(self) -> bool:
-        """The whole audio was in hand before the session was configured: it went as a
-        recording, in manual mode (recording.py); no early answer is due then. (Audio
-        arriving far faster than real time, its end still to come, goes in manual mode too,
-        but may be answered early.)"""
-        return self._recording.recording
-
-    @property
-    def audio_bytes_sent(self) -> int:
-        """PCM bytes of audio written to the socket so far (queued audio not included)."""
-        return self._sender.audio_bytes_sent
-
-    def limit_audio(self, quota: AudioQuota | None) -> None:
-        """Ask ``quota`` before writing each append from now on.
-
-        Once it refuses, no more audio is written (queued audio is dropped; commits and the
-        end still go).
-        """
-        self._sender.quota = quota
-
-    @property
-    def audio_refused(self) -> bool:
-        """The quota refused an append: the audio from there on was not sent."""
-        return self._sender.audio_refused
-
-    # -- connection -------------------------------------------------------------------
-
-    @property
-    def ready(self) -> bool:
-        return self.state is SessionState.READY
-
-    @property
-    def error(self) -> QwenError | None:
-        """The error that ended the session, if any."""
-        return self._results.error
-
-    @property
-    def timeouts(self) -> Timeouts:
-        return self._lifecycle.timeouts
-
-    @timeouts.setter
-    def timeouts(self, timeouts: Timeouts) -> None:
-        self._lifecycle.timeouts = timeouts
-
-    @property
-    def retry(self) -> RetryPolicy:
-        return self._lifecycle.retry
-
-    @retry.setter
-    def retry(self, retry: RetryPolicy) -> None:
-        self._lifecycle.retry = retry
-
-    @property
-    def connect_attempts(self) -> int:
-        """Connection attempts so far (a rate-limited one is retried per ``retry``)."""
-        return self._lifecycle.connect_attempts
-
-    def start(self) -> None:
-        """Begin connecting in the background; audio appended meanwhile is held."""
-        self._lifecycle.start()
-
-    async def connect(self) -> None:
-        """Connect and configure the session; returns once the service confirmed it."""
-        await self._lifecycle.connect()
-
-    async def update_session(self, config: SessionConfig, timeout: float | None = None) -> None:
-        """Change the configuration of the open session (the SDK's ``update_session``).
-
-        Queued after any audio appended so far; returns once ``session.updated`` arrived.
-        """
-        config.validate()
-        await self._lifecycle.update_session(config, timeout)
 
     # -- sending ----------------------------------------------------------------------
 
     def append_audio(self, pcm: bytes) -> None:
-        """Queue PCM16 mono audio at the session's sample rate (or in the format of the
-        converter set); never blocks.
+        """Queue PCM16 mono audio at the session's sample rate; never block.
 
-        In manual mode an utterance that reaches the service's 60 s limit is committed
-        automatically so the service never rejects it.
+        The audio is in the converter's format when one is set. In manual mode an
+        utterance that reaches the service's 60 s limit is committed automatically so the
+        service never rejects it.
         """
         self._check_can_append()
         batch = self._sender.coalescer.add(pcm)
@@ -248,17 +140,19 @@ class QwenRealtimeClient:
         saves the sender task's wake-up, one event-loop iteration per append.
         """
         self._check_can_append()
-        if not self._sender.has_space:
+        sender = self._sender
+        if not sender.has_space:
             await self._wait_for_space()
-        batch = self._sender.coalescer.add(pcm)
+        batch = sender.coalescer.add(pcm)
         if not batch:
             return
-        message = self._sender.direct_append(batch) if self.ready else None
+        ready = self._results.state is SessionState.READY
+        message = sender.direct_append(batch) if ready else None
         if message is None:
-            self._sender.queue_audio(batch)
+            sender.queue_audio(batch)
             return
-        await self._lifecycle.send_now(message)
-        self._sender.written(len(batch))
+        await self._send_now(message)
+        sender.written(len(batch))
 
     async def _wait_for_space(self) -> None:
         sender, timeouts = self._sender, self.timeouts
@@ -281,8 +175,11 @@ class QwenRealtimeClient:
                 await asyncio.wait_for(sender.space.wait(), _SPACE_POLL_S)
 
     def set_audio_converter(self, converter: AudioConverter | None) -> None:
-        """Audio appended from now on is in the converter's input format (None: the session's
-        PCM16 mono); it is converted once per append. Pending audio is queued first."""
+        """Take audio appended from now on in the converter's input format.
+
+        None: the session's PCM16 mono. It is converted once per append. Pending audio is
+        queued first.
+        """
         self._results.raise_if_failed()
         pending = self._sender.coalescer.set_converter(converter, self._sender.bytes_per_second)
         if pending:
@@ -290,69 +187,45 @@ class QwenRealtimeClient:
 
     def _check_can_append(self) -> None:
         self._results.raise_if_failed()
-        if self._lifecycle.finish_sent:
+        if self._finish_sent:
             raise ProtocolError("Audio appended after the session was finished")
         self._recording.audio_appended()
 
     def commit(self) -> bool:
-        """Manual mode: mark the audio so far as one utterance. False if nothing to commit."""
+        """Mark the audio so far as one utterance (manual mode); False if nothing to commit."""
         self._results.raise_if_failed()
-        if not self.config.manual:
+        if not self._sender.config.manual:
             raise ConfigError("commit is only available in manual mode (server VAD is on)")
         return self._sender.commit()
 
-    def end_session_nowait(self) -> None:
-        """Send ``session.finish`` (after all queued audio) without waiting for results."""
-        self._results.raise_if_failed()
-        self._lifecycle.end()
-
-    async def finish(self, timeout: float | None = None) -> list[Final]:
-        """End the session and wait for every final transcript and ``session.finished``."""
-        self.end_session_nowait()
-        await self._lifecycle.wait_finished(timeout)
-        return list(self.finals)
-
-    async def first_final(self, timeout: float) -> Final | None:
-        """Wait for the service's first final transcript (server endpointing).
-
-        Returns None when the session finished without any utterance.
-        """
-        await self._results.wait(self._results.final_seen, timeout, "the first final transcript")
-        return self.finals[0] if self.finals else None
-
-    @property
-    def transcript(self) -> str:
-        """All final transcripts of the session so far, joined."""
-        return join_transcripts(f.transcript for f in self.finals)
-
-    @property
-    def recognized(self) -> str:
-        """Return everything recognized so far.
-
-        The final transcripts, then the latest preview of each utterance not final yet:
-        what a session that ended early leaves.
-        """
-        previews = (partial.preview for partial in self.partials.values())
-        return join_transcripts([*(f.transcript for f in self.finals), *previews])
-
     # -- receiving --------------------------------------------------------------------
 
-    def events(self) -> AsyncIterator[Event]:
+    async def events(self) -> AsyncIterator[Event]:
         """Yield server events until ``session.finished``; raise the error that ends it."""
-        return self._results.inbox.events()
+        inbox = self._results.inbox
+        while True:
+            item = await inbox.get()
+            if isinstance(item, QwenError):
+                inbox.put_nowait(item)  # later readers see the failure too
+                raise item
+            yield item
+            if isinstance(item, Finished):
+                return
 
     async def next_event(self, timeout: float) -> Event:
-        """The next server event, waiting at most ``timeout`` seconds."""
-        return await self._results.inbox.next_event(timeout)
-
-    # -- shutdown ---------------------------------------------------------------------
-
-    async def close(self) -> None:
-        """Release the socket and every task at once; safe to call any number of times."""
-        self._sender.close()
-        await self._lifecycle.close()
+        """Return the next server event, waiting at most ``timeout`` seconds."""
+        inbox = self._results.inbox
+        try:
+            item = await asyncio.wait_for(inbox.get(), timeout)
+        except TimeoutError:
+            raise QwenTimeoutError("Timed out waiting for the service") from None
+        if isinstance(item, QwenError):
+            inbox.put_nowait(item)  # later readers see the failure too
+            raise item
+        return item
 
     async def __aenter__(self) -> QwenRealtimeClient:
+        """Connect; close again if connecting fails."""
         try:
             await self.connect()
         except BaseException:
@@ -361,4 +234,5 @@ class QwenRealtimeClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        """Close the session."""
         await self.close()

@@ -31,6 +31,7 @@ class VadConfig:
     silence_duration_ms: int = DEFAULT_SILENCE_MS
 
     def validate(self) -> None:
+        """Raise ConfigError for a threshold or silence duration out of its range."""
         low, high = VAD_THRESHOLD_RANGE
         if not (math.isfinite(self.threshold) and low <= self.threshold <= high):
             raise ConfigError(f"VAD threshold must be between {low} and {high}")
@@ -55,9 +56,11 @@ class SessionConfig:
 
     @property
     def manual(self) -> bool:
+        """Tell whether the client commits utterances itself (no server VAD)."""
         return self.vad is None
 
     def validate(self) -> None:
+        """Raise ConfigError for a value the service would refuse."""
         if not self.model or any(ch in self.model for ch in "?&#/ "):
             raise ConfigError("Model name is empty or contains URL characters")
         if self.language is not None and self.language not in LANGUAGES:
@@ -70,7 +73,7 @@ class SessionConfig:
             self.vad.validate()
 
     def session_payload(self) -> dict[str, object]:
-        """The ``session`` object of a ``session.update`` event."""
+        """Return the ``session`` object of a ``session.update`` event."""
         transcription: dict[str, object] = {}
         if self.language:
             transcription["language"] = self.language

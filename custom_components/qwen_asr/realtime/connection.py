@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import socket
 import ssl as ssl_module
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from .config import Timeouts
 from .errors import (
     AuthenticationError,
     QwenConnectionError,
@@ -21,6 +20,9 @@ from .errors import (
 )
 from .redact import RedactingLogger, redact
 from .retry import HTTP_TOO_MANY_REQUESTS
+
+if TYPE_CHECKING:
+    from .config import Timeouts
 
 HTTP_REDIRECTS = range(300, 400)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 DEFAULT_MODEL: Final = "qwen3-asr-flash-realtime"
@@ -91,3 +92,15 @@ class EventType:
     COMPLETED: Final = "conversation.item.input_audio_transcription.completed"
     FAILED: Final = "conversation.item.input_audio_transcription.failed"
     SESSION_FINISHED: Final = "session.finished"
+
+
+class SessionState(StrEnum):
+    """Lifecycle of a session, as the SDK's open/close notifications would report it."""
+
+    NEW = "new"
+    CONNECTING = "connecting"
+    READY = "ready"
+    FINISHING = "finishing"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CLOSED = "closed"

@@ -33,18 +33,20 @@ class ContextEchoFilter:
     """Tracks where speech was detected and blanks finals that only echo the context."""
 
     def __init__(self, context: str, *, manual: bool) -> None:
+        """Filter echoes of ``context``; in ``manual`` mode no speech is ever detected."""
         self._context = _normalize(context)
         self.manual = manual  # set when a recording goes in manual mode
         self._spoken: set[str] = set()
 
     def speech_started(self, item_id: str) -> None:
+        """Note that the service detected speech in item ``item_id``."""
         self._spoken.add(item_id)
 
     def _speechless(self, item_id: str) -> bool:
         return self.manual or item_id not in self._spoken
 
     def final(self, event: Final) -> Final:
-        """The final, with an empty transcript if it is an echo of the context."""
+        """Return the final, with an empty transcript if it is an echo of the context."""
         if not self._context or not self._speechless(event.item_id):
             return event
         if _normalize(event.transcript) != self._context:
@@ -53,7 +55,7 @@ class ContextEchoFilter:
         return dataclasses.replace(event, transcript="")
 
     def withholds(self, event: Partial) -> bool:
-        """Whether a partial is (the start of) a context echo and must not be shown."""
+        """Tell whether a partial is (the start of) a context echo and must not be shown."""
         if not self._context or not self._speechless(event.item_id):
             return False
         preview = _normalize(event.preview)

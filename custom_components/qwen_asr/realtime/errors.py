@@ -25,6 +25,7 @@ class AuthenticationError(QwenError):
     """The service rejected the API key (HTTP 401/403 at the WebSocket handshake)."""
 
     def __init__(self, status: int) -> None:
+        """Describe the refusal (the handshake's HTTP status)."""
         super().__init__(f"Authentication failed (HTTP {status}): check the API key and region")
         self.status = status
 
@@ -37,6 +38,7 @@ class SessionRefusedError(QwenConnectionError):
     """The service answered the WebSocket upgrade with an HTTP error other than 401/403."""
 
     def __init__(self, host: str | None, status: int) -> None:
+        """Describe the refusal by ``host`` (the HTTP status, a hint for a 404)."""
         # The path is fixed and the model travels in the query: a model name the service does
         # not know (a typo, a retired snapshot) is the likely cause of a 404.
         hint = (
@@ -76,6 +78,7 @@ class ServiceError(QwenError):
     def __init__(
         self, code: str, message: str, *, error_type: str = "", param: str | None = None
     ) -> None:
+        """Describe the service's error (its code, message and the parameter it names)."""
         detail = f" (param {param})" if param else ""
         super().__init__(f"Qwen service error {code or error_type or 'unknown'}: {message}{detail}")
         self.code = code
@@ -96,6 +99,7 @@ class RateLimitError(QwenError):
     """
 
     def __init__(self, detail: str) -> None:
+        """Describe the limit (``detail``: what the service said) and what to do."""
         super().__init__(
             f"Qwen is rate limiting this account ({detail}): too many recognitions at once "
             "or in a short time. Wait a minute and try again; if it keeps happening, lower "

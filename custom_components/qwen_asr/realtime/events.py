@@ -13,28 +13,38 @@ from .errors import ProtocolError
 
 @dataclass(frozen=True, slots=True)
 class SessionCreated:
+    """``session.created``: the service opened the session under ``session_id``."""
+
     session_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class SessionUpdated:
+    """``session.updated``: the service took the configuration it echoes in ``session``."""
+
     session: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class SpeechStarted:
+    """Server VAD detected the start of speech for item ``item_id``."""
+
     item_id: str
     audio_start_ms: int
 
 
 @dataclass(frozen=True, slots=True)
 class SpeechStopped:
+    """Server VAD detected the end of speech for item ``item_id``."""
+
     item_id: str
     audio_end_ms: int
 
 
 @dataclass(frozen=True, slots=True)
 class Committed:
+    """The audio buffer was committed as item ``item_id`` (by the client or the VAD)."""
+
     item_id: str
     previous_item_id: str | None
 
@@ -51,11 +61,14 @@ class Partial:
 
     @property
     def preview(self) -> str:
+        """Return the utterance as shown so far: the stable text, then the stash."""
         return self.text + self.stash
 
 
 @dataclass(frozen=True, slots=True)
 class Final:
+    """The final transcript of item ``item_id``."""
+
     item_id: str
     transcript: str
     language: str | None
@@ -64,6 +77,8 @@ class Final:
 
 @dataclass(frozen=True, slots=True)
 class ItemFailed:
+    """The service could not transcribe item ``item_id`` (the session goes on)."""
+
     item_id: str
     code: str
     message: str
@@ -71,6 +86,8 @@ class ItemFailed:
 
 @dataclass(frozen=True, slots=True)
 class ErrorEvent:
+    """An ``error`` event: the service refused a request (it ends the session)."""
+
     code: str
     message: str
     error_type: str
@@ -80,7 +97,7 @@ class ErrorEvent:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    pass
+    """``session.finished``: every final transcript has been sent."""
 
 
 Event = (
@@ -105,7 +122,7 @@ def _str(data: dict[str, Any], key: str) -> str:
 
 
 def _text(data: dict[str, Any], key: str) -> str:
-    """An optional text field: missing or null is empty, anything but a string is an error."""
+    """Return an optional text field: missing or null is empty, a non-string is an error."""
     value = data.get(key)
     if value is None:
         return ""

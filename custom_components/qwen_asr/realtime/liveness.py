@@ -20,9 +20,11 @@ class Activity:
     __slots__ = ("last",)
 
     def __init__(self) -> None:
+        """Start counting from now."""
         self.last = time.monotonic()
 
     def touch(self) -> None:
+        """Note activity now (a message received, or one written that is due a reply)."""
         self.last = time.monotonic()
 
 
@@ -30,6 +32,7 @@ class ServiceSilent(TimeoutError):
     """The service sent nothing for the idle window."""
 
     def __init__(self, idle: float) -> None:
+        """Describe the silence (``idle`` seconds)."""
         super().__init__(f"the service sent nothing for {idle:g} s after the end of audio")
         self.idle = idle
 
@@ -37,10 +40,11 @@ class ServiceSilent(TimeoutError):
 async def wait_while_alive(
     flag: asyncio.Event, activity: Activity, *, idle: float | None, total: float
 ) -> None:
-    """Wait for ``flag``; raise ServiceSilent after ``idle`` s without activity, or
-    TimeoutError after ``total`` s. ``idle`` None: only the total bound applies.
+    """Wait for ``flag`` while the service stays alive.
 
-    The silence is counted from the later of the call and the last activity.
+    Raise ServiceSilent after ``idle`` s without activity, or TimeoutError after ``total``
+    s; ``idle`` None: only the total bound applies. The silence is counted from the later
+    of the call and the last activity.
     """
     loop = asyncio.get_running_loop()
     started = time.monotonic()

@@ -2,8 +2,9 @@
 
 ``SessionResults`` is the one owner of everything received (finals, partials, failed items,
 ids, the close code, the lifecycle state and its events) and of the error that ends the
-session; ``ServerEventReceiver`` writes it and QwenRealtimeClient reads it. ``EventInbox``
-holds the events for the client's readers.
+session, and of what derives from them (the transcript, what was recognized);
+``ServerEventReceiver`` writes it, and callers read it as ``client.results``. Its ``inbox``
+holds the events, in order, for the client's ``events`` and ``next_event``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from enum import StrEnum
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from .echo import ContextEchoFilter
+from .const import SessionState
 from .errors import (
     ProtocolError,
     QwenConnectionError,
@@ -38,10 +39,14 @@ from .events import (
     SessionUpdated,
     SpeechStarted,
     SpeechStopped,
+    join_transcripts,
     parse_event,
 )
-from .liveness import Activity
 from .retry import error_from_event
+
+if TYPE_CHECKING:
+    from .echo import ContextEchoFilter
+    from .liveness import Activity
 
 _LOGGER = logging.getLogger(__name__)
 # Items announced and not yet final that one session tracks; more means "not all final".
@@ -50,20 +55,8 @@ MAX_OPEN_ITEMS = 64
 _CLOSE_NORMAL = 1000
 
 
-class SessionState(StrEnum):
-    """Lifecycle of a session, as the SDK's open/close notifications would report it."""
-
-    NEW = "new"
-    CONNECTING = "connecting"
-    READY = "ready"
-    FINISHING = "finishing"
-    FINISHED = "finished"
-    FAILED = "failed"
-    CLOSED = "closed"
-
-
 def decode_message(message: str | bytes) -> Event | None:
-    """The event a WebSocket message carries; None for event types the client ignores."""
+    """Return the event a WebSocket message carries; None for types the client ignores."""
     if isinstance(message, bytes):
         raise ProtocolError("The service sent a binary frame")
     try:
@@ -76,42 +69,11 @@ def decode_message(message: str | bytes) -> Event | None:
     return event
 
 
-class EventInbox:
-    """Events in arrival order; the error that ended the session stays for every reader."""
-
-    def __init__(self) -> None:
-        self._items: asyncio.Queue[Event | QwenError] = asyncio.Queue()
-
-    def put(self, item: Event | QwenError) -> None:
-        self._items.put_nowait(item)
-
-    async def events(self) -> AsyncIterator[Event]:
-        """Yield server events until ``session.finished``; raise the error that ends it."""
-        while True:
-            item = await self._items.get()
-            if isinstance(item, QwenError):
-                self._items.put_nowait(item)  # later readers see the failure too
-                raise item
-            yield item
-            if isinstance(item, Finished):
-                return
-
-    async def next_event(self, timeout: float) -> Event:
-        """The next server event, waiting at most ``timeout`` seconds."""
-        try:
-            item = await asyncio.wait_for(self._items.get(), timeout)
-        except TimeoutError:
-            raise QwenTimeoutError("Timed out waiting for the service") from None
-        if isinstance(item, QwenError):
-            self._items.put_nowait(item)
-            raise item
-        return item
-
-
 class SessionResults:
     """What the service has said about one session, and how the session stands."""
 
     def __init__(self) -> None:
+        """Start with a new session: nothing said yet."""
         self.state = SessionState.NEW
         self.session_id: str | None = None
         self.last_item_id: str | None = None
@@ -128,7 +90,8 @@ class SessionResults:
         self.error: QwenError | None = None  # the error that ended the session
         # A rate limit reported while connecting: ends that attempt, not the session.
         self.attempt_error: RateLimitError | None = None
-        self.inbox = EventInbox()
+        # Events in arrival order, then the error that ended the session (the client reads).
+        self.inbox: asyncio.Queue[Event | QwenError] = asyncio.Queue()
         self.created = asyncio.Event()
         self.updated = asyncio.Event()
         self.finished = asyncio.Event()
@@ -146,7 +109,7 @@ class SessionResults:
         if self.error is None and self.state is not SessionState.FINISHED:
             self.error = error
             self.state = SessionState.FAILED
-            self.inbox.put(error)
+            self.inbox.put_nowait(error)
             for waiter in (self.created, self.updated, self.finished, self.final_seen):
                 waiter.set()
         return self.error or error
@@ -167,6 +130,29 @@ class SessionResults:
         if self.error is not None:
             raise self.error
 
+    @property
+    def transcript(self) -> str:
+        """Return all final transcripts of the session so far, joined."""
+        return join_transcripts(f.transcript for f in self.finals)
+
+    @property
+    def recognized(self) -> str:
+        """Return everything recognized so far.
+
+        The final transcripts, then the latest preview of each utterance not final yet:
+        what a session that ended early leaves.
+        """
+        previews = (partial.preview for partial in self.partials.values())
+        return join_transcripts([*(f.transcript for f in self.finals), *previews])
+
+    async def first_final(self, timeout: float) -> Final | None:
+        """Wait for the service's first final transcript (server endpointing).
+
+        Return None when the session finished without any utterance.
+        """
+        await self.wait(self.final_seen, timeout, "the first final transcript")
+        return self.finals[0] if self.finals else None
+
     def all_items_final(self, commits: int) -> bool:
         """Whether every item announced, and one item per manual ``commits``, is final."""
         done = len(self.finals) + len(self.failed_items)
@@ -185,7 +171,7 @@ class SessionResults:
             self.too_many_open = True
 
     def dropped(self, err: ConnectionClosed | None) -> QwenConnectionError:
-        """The error for a connection that ended without ``session.finished``."""
+        """Return the error for a connection that ended without ``session.finished``."""
         if err is not None and err.rcvd is not None:
             self.close_code, self.close_reason = err.rcvd.code, err.rcvd.reason
             if not self.ending and err.rcvd.code == _CLOSE_NORMAL:
@@ -207,6 +193,7 @@ class ServerEventReceiver:
         *,
         nothing_pending: Callable[[], bool] = lambda: False,
     ):
+        """Write to ``results``; ``nothing_pending`` says a drop after the end loses nothing."""
         self._results = results
         self._echo = echo
         self._activity = activity
@@ -250,6 +237,7 @@ class ServerEventReceiver:
         results.fail(results.dropped(err))
 
     def handle(self, event: Event) -> None:
+        """Apply one server event to the results and pass it on to the client's readers."""
         results = self._results
         item_id = getattr(event, "item_id", None)
         if item_id:
@@ -283,7 +271,7 @@ class ServerEventReceiver:
                     results.updated.set()
                     return
                 # Every request this client sends is valid, so any error ends the session.
-                results.inbox.put(event)
+                results.inbox.put_nowait(event)
                 results.fail(error)
                 return
             case Finished():
@@ -292,4 +280,4 @@ class ServerEventReceiver:
                 results.final_seen.set()
             case SpeechStopped() | Committed():
                 pass
-        results.inbox.put(event)
+        results.inbox.put_nowait(event)

@@ -53,9 +53,12 @@ import sys
 import time
 from array import array
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .config import SessionConfig
 from .const import MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH
+
+if TYPE_CHECKING:
+    from .config import SessionConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -86,7 +89,7 @@ def _frame_is_silent(samples: array[int], start: int, end: int) -> bool:
 
 
 def split_at_silences(pcm: bytes, sample_rate: int, silence_ms: int) -> list[bytes] | None:
-    """The recording cut in the middle of each silence of at least ``silence_ms``.
+    """Return the recording cut in the middle of each silence of at least ``silence_ms``.
 
     None when it should not be sent as a recording: no speech found, or a piece would
     exceed the service's 60 s per commit.
@@ -179,15 +182,14 @@ class RecordingRule:
     """Tells one session's whole recording from a live stream (the rule above)."""
 
     def __init__(self, enabled: bool) -> None:
+        """Apply the rule if ``enabled`` (``AudioOptions.recordings_manual``)."""
         self._enabled = enabled
         self._first_audio_at: float | None = None
         self.end_in_hand = asyncio.Event()  # the caller has ended the audio
         self.hold_full = False  # the caller waits for room: no more audio comes meanwhile
-        # The whole audio, end included, went as a recording: no early answer is due. A
-        # recording whose end is still to come is cut alike, but may be answered early.
-        self.recording = False
 
     def audio_appended(self) -> None:
+        """Note that audio arrived (the first piece starts the arrival watch)."""
         if self._first_audio_at is None:
             self._first_audio_at = time.monotonic()
 
@@ -215,11 +217,8 @@ class RecordingRule:
                 await asyncio.wait_for(self.end_in_hand.wait(), max(look - now, 0.01))
         return True
 
-    def commits(self, held: bytes, config: SessionConfig, *, whole: bool) -> list[bytes] | None:
-        """Return the pieces to commit if the recording ``held`` goes in manual mode.
-
-        ``whole``: with its end (then no early answer is due).
-        """
+    def commits(self, held: bytes, config: SessionConfig) -> list[bytes] | None:
+        """Return the pieces to commit if the recording ``held`` goes in manual mode."""
         if not self._enabled or config.vad is None:
             return None
         seconds = len(held) / (config.sample_rate * SAMPLE_WIDTH)
@@ -237,5 +236,4 @@ class RecordingRule:
             seconds,
             len(pieces),
         )
-        self.recording = whole
         return pieces

@@ -15,9 +15,12 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ConnectionCapError, RateLimitError, ServiceError
-from .events import ErrorEvent
+
+if TYPE_CHECKING:
+    from .events import ErrorEvent
 
 # Lower-case fragments of the service's limit messages, and its throttling error codes.
 _LIMIT_PHRASES = (
@@ -27,6 +30,7 @@ _LIMIT_PHRASES = (
     "rate increased too quickly",
     "too many requests",
 )
+
 _LIMIT_CODE_PREFIXES = ("throttling", "ratelimit", "rate_limit")
 HTTP_TOO_MANY_REQUESTS = 429
 # The connection cap's message, and the number in it.
@@ -43,7 +47,7 @@ def is_rate_limit(code: str, message: str) -> bool:
 
 
 def error_from_event(event: ErrorEvent) -> ServiceError | RateLimitError:
-    """The exception an ``error`` event ends the session with."""
+    """Return the exception an ``error`` event ends the session with."""
     if caps := list(_CONNECTION_CAP.finditer(event.message)):
         limit = next((int(match.group(1)) for match in caps if match.group(1)), None)
         return ConnectionCapError(limit, event.message)
@@ -65,11 +69,13 @@ class RetryPolicy:
     jitter: float = 0.2  # each delay is scaled by a random factor in [1 - jitter, 1 + jitter]
 
     def backoff(self) -> Iterator[float]:
+        """Yield the delay before each retry, with jitter."""
         for delay in self.delays:
             yield max(0.0, delay * (1 + random.uniform(-self.jitter, self.jitter)))
 
     @property
     def max_total_delay(self) -> float:
+        """Return the longest the retries can wait in all."""
         return sum(self.delays) * (1 + self.jitter)
 
 
