@@ -32,6 +32,7 @@ MODULES = (
     "client_stream.py",
     "connections.py",
     "demo.py",
+    "emulated.py",
     "fallback.py",
     "fallback_request.py",
     "handler.py",

@@ -27,7 +27,7 @@ from qwen_asr_realtime import (
     SpeechStopped,
 )
 
-from ..demo import qwen_service
+from ..emulated import qwen_service
 from ..settings import ServerSettings
 from .alsa import MicDeviceError
 from .capture import MicCapture, MicChunk, capture_config
