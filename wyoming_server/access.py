@@ -11,12 +11,10 @@ file permissions, or the parent process, decide who gets there).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import ipaddress
 import logging
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -217,25 +215,3 @@ async def refuse(
     writer.close()
     with contextlib.suppress(OSError, TimeoutError):
         await asyncio.wait_for(writer.wait_closed(), _WRITE_TIMEOUT_SECONDS)
-
-
-def _client_filter(value: str) -> ClientFilter:
-    try:
-        return ClientFilter.parse(value)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def add_access_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--allow-clients``: one option for the STT service and the mic service."""
-    group = parser.add_argument_group("who may connect")
-    group.add_argument(
-        "--allow-clients",
-        type=_client_filter,
-        default=os.environ.get("QWEN_ASR_ALLOW_CLIENTS", DEFAULT_SPEC),
-        metavar="CIDR[,CIDR...]",
-        help="client addresses the STT and mic services accept: 'private' (default: loopback, "
-        "10/8, 172.16/12, 192.168/16, link-local, fc00::/7), networks such as "
-        "192.168.1.0/24,::1, or 'any'; unix:// and stdio:// clients are always accepted "
-        "(env QWEN_ASR_ALLOW_CLIENTS)",
-    )

@@ -32,7 +32,7 @@ from typing import Any
 
 from qwen_asr_realtime import SecretFormatError, check_secret
 
-from .cli import DEFAULT_LOG_FORMAT
+from .cli.log_options import DEFAULT_LOG_FORMAT
 from .hass.connection import SUPERVISOR_CORE_PATH
 from .health import HealthError, describe
 

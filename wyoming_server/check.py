@@ -43,9 +43,8 @@ from .check_profile import (
     vad_order,
 )
 from .check_trace import ConnectionTrace, Seen, TraceFile
-from .demo import SAMPLES_DIR
 from .settings import ServerSettings
-from .wav import WavAudio, WavError, read_wav
+from .wav import SAMPLES_DIR, WavAudio, WavError, read_wav
 
 Mode = Literal["VAD", "manual"]
 USER_AGENT = "wyoming-qwen-asr check"

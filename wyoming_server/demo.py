@@ -9,11 +9,8 @@ With an API key (QWEN_API_KEY) the real Qwen service is used instead of the emul
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import sys
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +19,12 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 
-from .server import ListenAddress, QwenAsrServer
+from .addresses import ListenAddress
+from .emulated import qwen_service
+from .server import QwenAsrServer
 from .settings import ServerSettings
-from .wav import WavAudio, WavError, read_wav
+from .wav import SAMPLES_DIR, WavAudio, WavError, read_wav
 
-SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
-EMULATOR_KEY = "demo-key"
 REPLY_TIMEOUT_SECONDS = 30.0
 
 
@@ -70,31 +67,6 @@ async def transcribe_over_wyoming(
                 elif Error.is_type(event.type):
                     return WyomingResult("", chunks, 0.0, Error.from_event(event).text)
     return WyomingResult("", chunks, 0.0, "the server closed the connection")
-
-
-def qwen_service(
-    settings: ServerSettings,
-) -> contextlib.AbstractAsyncContextManager[ServerSettings]:
-    """Return the real service when a key is set; otherwise a local emulator (no account needed)."""
-    return emulated_service(settings) if not settings.api_key else contextlib.nullcontext(settings)
-
-
-@contextlib.asynccontextmanager
-async def emulated_service(settings: ServerSettings) -> AsyncIterator[ServerSettings]:
-    """Run a local emulator with the offline recognizer and yield settings pointing at it."""
-    try:
-        from .emulator import PocketSphinxRecognizer, QwenEmulator  # noqa: PLC0415
-    except ImportError as err:  # pragma: no cover - depends on the install
-        raise RuntimeError(f"the offline demo needs the emulator: {err}") from None
-    try:
-        recognizer = PocketSphinxRecognizer()
-    except Exception as err:
-        raise RuntimeError(
-            f"the offline demo needs pocketsphinx (pip install 'wyoming-qwen-asr[demo]'): {err}"
-        ) from None
-    emulator = QwenEmulator(api_keys=frozenset({EMULATOR_KEY}), recognizer_factory=recognizer)
-    async with emulator:
-        yield dataclasses.replace(settings, api_key=EMULATOR_KEY, endpoint=emulator.url)
 
 
 async def run_demo(settings: ServerSettings, files: list[Path], *, realtime: bool = True) -> int:

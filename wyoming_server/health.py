@@ -1,4 +1,4 @@
-"""``health``: does the Wyoming server on a URI answer ``Describe`` with ``Info`` in time?
+"""``health``: ask the Wyoming server on a URI for its ``Info`` (``Describe``), in time.
 
 Exit status 0 (healthy) or 1 (anything else), as container health checks expect. By default
 it checks the URI the server itself listens on (``QWEN_ASR_URI``), so a container's
@@ -14,15 +14,13 @@ import contextlib
 import os
 import sys
 
-from qwen_asr_realtime.redact import redact
+from qwen_asr_realtime import redact
 from wyoming.event import async_write_event
 from wyoming.info import Describe, Info
 
-from .arg_types import float_in_range
+from .addresses import ListenAddress, parse_uri
 from .audio_budget import read_usage, utc_today
-from .fallback_args import engine_in_use
-from .limit_args import add_state_file_argument
-from .server import ListenAddress, parse_uri
+from .info import engine_in_use
 from .wire import WireError, read_event
 
 DEFAULT_TIMEOUT = 5.0
@@ -33,23 +31,8 @@ class HealthError(Exception):
     """The server did not answer Describe with Info; the message says what happened."""
 
 
-def add_health_arguments(health: argparse.ArgumentParser, *, default_uri: str) -> None:
-    health.add_argument(
-        "--uri",
-        default=default_uri,
-        help="the server's URI; a wildcard host is checked on loopback "
-        f"(default {default_uri}: the server's own, env QWEN_ASR_URI)",
-    )
-    health.add_argument(
-        "--timeout",
-        type=float_in_range(0.1, 600.0, unit="seconds"),
-        default=DEFAULT_TIMEOUT,
-        help=f"seconds to wait for the whole exchange (default {DEFAULT_TIMEOUT:g})",
-    )
-    add_state_file_argument(health)  # today's usage, when --daily-audio-minutes counts it
-
-
 def describe_target(address: ListenAddress) -> str:
+    """Return the URI checked for ``address`` (a wildcard host becomes loopback)."""
     if address.scheme == "unix":
         return f"unix://{address.path}"
     host = _LOOPBACK.get(address.host, address.host)
@@ -57,7 +40,7 @@ def describe_target(address: ListenAddress) -> str:
 
 
 async def describe(uri: str, timeout: float) -> Info:
-    """The server's Info; raises HealthError (bad URI, refused, closed, garbage, timeout)."""
+    """Return the server's Info; raise HealthError (bad URI, refused, closed, garbage, timeout)."""
     try:
         address = parse_uri(uri)
     except ValueError as err:
@@ -99,6 +82,7 @@ async def describe(uri: str, timeout: float) -> Info:
 
 
 def summarize(info: Info) -> str:
+    """Return one line naming the services in ``info`` and the engine in use."""
     engines = [f"in use: {engine}" for p in info.asr if (engine := engine_in_use(p.description))]
     services = [
         f"{kind} {program.name}{f' {program.version}' if program.version else ''}"
@@ -117,6 +101,7 @@ def summarize(info: Info) -> str:
 
 
 def run_health(args: argparse.Namespace) -> int:
+    """Check the server of ``args.uri``, print the outcome; return 0 (healthy) or 1."""
     try:
         info = asyncio.run(describe(args.uri, args.timeout))
     except HealthError as err:

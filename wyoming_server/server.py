@@ -13,18 +13,16 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from wyoming.error import Error
 from wyoming.event import async_get_stdin
 
 from .access import ClientGate, ThrottledLog, peer_address, refuse
+from .addresses import ListenAddress, parse_uri
 from .audio_budget import AudioBudget, default_state_file
 from .connections import ConnectionCap, close_at_once
-from .fallback_args import info_with_engine
 from .handler import QwenAsrEventHandler
-from .info import build_info
+from .info import build_info, info_with_engine
 from .limits import OpeningRate, RequestGate
 from .settings import ServerSettings
 
@@ -33,39 +31,11 @@ _LOGGER = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class ListenAddress:
-    scheme: str  # tcp, unix, stdio
-    host: str = ""
-    port: int = 0
-    path: str = ""
-
-
-def parse_uri(uri: str) -> ListenAddress:
-    """Raises ValueError with a one-line explanation for URIs the server cannot use."""
-    parts = urlparse(uri)
-    if parts.scheme == "tcp":
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError(f"Invalid port in {uri!r}") from None
-        if not parts.hostname or port is None:
-            raise ValueError(f"A tcp:// URI needs a host and a port: {uri!r}")
-        return ListenAddress("tcp", host=parts.hostname, port=port)
-    if parts.scheme == "unix":
-        path = parts.path or parts.netloc
-        if not path:
-            raise ValueError(f"A unix:// URI needs a socket path: {uri!r}")
-        return ListenAddress("unix", path=path)
-    if parts.scheme == "stdio":
-        return ListenAddress("stdio")
-    raise ValueError(f"URI must start with tcp://, unix:// or stdio://: {uri!r}")
-
-
 class QwenAsrServer:
-    """Accepts Wyoming connections and runs one handler per connection."""
+    """Accept Wyoming connections and run one handler per connection."""
 
     def __init__(self, settings: ServerSettings) -> None:
+        """Prepare the server's shared limits; ``start`` or ``serve_stdio`` accepts clients."""
         self.settings = settings
         self.info = build_info(settings)
         self._handlers: dict[asyncio.Task[None], QwenAsrEventHandler] = {}
@@ -92,6 +62,7 @@ class QwenAsrServer:
     def handler_factory(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> QwenAsrEventHandler:
+        """Return the handler of one connection."""
         # With a fallback, Info tells which engine is in use now (read by ``health``).
         info = info_with_engine(
             self.info, self.settings.fallback, budget_used_up=self.gate.budget_used_up
@@ -147,6 +118,7 @@ class QwenAsrServer:
 
     @property
     def bound_port(self) -> int:
+        """Return the port listened on (the one chosen when 0 was asked)."""
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
@@ -161,9 +133,11 @@ class QwenAsrServer:
         await self._serve_connection(reader, writer)
 
     def request_stop(self) -> None:
+        """Ask ``serve`` to shut down gracefully (SIGTERM)."""
         self._stopping.set()
 
     async def wait_stopping(self) -> None:
+        """Wait until a shutdown is requested."""
         await self._stopping.wait()
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qwen_asr_realtime import (
     DEFAULT_MODEL,
@@ -22,17 +23,20 @@ from qwen_asr_realtime import (
 )
 
 from .access import DEFAULT_FILTER, ClientFilter
-from .fallback import FallbackEngine
 from .limits import (
     DEFAULT_IDLE_CONNECTION_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+    DEFAULT_MAX_REQUEST_SECONDS,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_MINUTE,
     DEFAULT_MIN_AUDIO_RATE,
     DEFAULT_SLOW_AUDIO_GRACE_SECONDS,
     default_sessions_per_client,
 )
+
+if TYPE_CHECKING:
+    from .fallback import FallbackEngine
 
 
 class Endpointing(StrEnum):
@@ -44,6 +48,8 @@ class Endpointing(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
+    """Hold what the server needs to open Qwen sessions; the API key is never shown."""
+
     api_key: str = field(repr=False)  # never printed, see __repr__ of the dataclass
     endpoint: str = DEFAULT_REGION
     model: str = DEFAULT_MODEL
@@ -62,7 +68,7 @@ class ServerSettings:
     audio: AudioOptions = field(default_factory=AudioOptions)
     # A request that lasts this long is answered with its transcript so far (HA stops far
     # earlier); --max-request-seconds.
-    max_request_seconds: float = 300.0
+    max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS
     # Who may connect (--allow-clients), how many Qwen sessions at once (None: no limit),
     # and the audio per UTC day (None: no limit) counted in state_file.
     allow_clients: ClientFilter = DEFAULT_FILTER
@@ -91,6 +97,11 @@ class ServerSettings:
     fallback: FallbackEngine | None = field(default=None, compare=False)
 
     @property
+    def qwen_ends_requests(self) -> bool:
+        """Tell whether Qwen's VAD ends a request, not Home Assistant's (endpointing server)."""
+        return self.endpointing is Endpointing.SERVER
+
+    @property
     def sessions_per_client(self) -> int | None:
         """Qwen sessions one client address may hold at once (--max-sessions-per-client)."""
         if self.max_sessions_per_client is not None:
@@ -100,7 +111,7 @@ class ServerSettings:
     def new_client(
         self, config: SessionConfig, *, observer: ConnectionObserver | None = None
     ) -> QwenRealtimeClient:
-        """A client for one session with these settings (``observer``: see ``check``)."""
+        """Return a client for one session with these settings (``observer``: see ``check``)."""
         return QwenRealtimeClient(
             self.api_key,
             config,
@@ -115,6 +126,7 @@ class ServerSettings:
     def session_config(
         self, language: str | None, extra_context: str = "", model: str | None = None
     ) -> SessionConfig:
+        """Return one session's configuration: the settings' context, the request's, the home's."""
         home = self.home_names() if self.home_names is not None else ""
         # The user's own text first and the home's (longest) last: trimming cuts the end.
         context = "\n".join(part for part in (self.context, extra_context, home) if part)

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .audio import TARGET_FORMAT, AudioFormatError, PcmConverter, PcmFormat
-from .limit_args import DEFAULT_MAX_REQUEST_SECONDS
+from .limits import DEFAULT_MAX_REQUEST_SECONDS
 
+# The recordings that ship with the package (``demo``, ``check``).
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 CHUNK_MS = 100
 
 FORMAT_PCM = 0x0001

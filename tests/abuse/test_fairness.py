@@ -37,10 +37,12 @@ from wyoming.event import Event
 from wyoming.info import Describe, Info
 
 from wyoming_server.access import ClientFilter
-from wyoming_server.cli import build_settings, parse_args
+from wyoming_server.addresses import ListenAddress
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.settings import build_settings
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.emulator.records import SessionRecord
-from wyoming_server.server import ListenAddress, QwenAsrServer
+from wyoming_server.server import QwenAsrServer
 from wyoming_server.settings import ServerSettings
 
 TEXT = "what time is it"

@@ -22,7 +22,8 @@ from qwen_asr_realtime.const import (
 
 from wyoming_server import __version__
 from wyoming_server.addon import PORT, options_to_env
-from wyoming_server.cli import build_settings, parse_args
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.settings import build_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "wyoming_qwen_asr"

@@ -24,8 +24,9 @@ if str(HERE.parents[1]) not in sys.path:
 from bench_wyoming_client import read_pcm, timed_request  # noqa: E402
 from qwen_asr_realtime import Timeouts, VadConfig  # noqa: E402
 
+from wyoming_server.addresses import ListenAddress  # noqa: E402
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: E402
-from wyoming_server.server import ListenAddress, QwenAsrServer  # noqa: E402
+from wyoming_server.server import QwenAsrServer  # noqa: E402
 from wyoming_server.settings import ServerSettings  # noqa: E402
 
 FIXTURE = HERE.parent / "fixtures" / "what_time_is_it.wav"

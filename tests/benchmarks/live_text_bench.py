@@ -38,9 +38,10 @@ from wyoming.asr import Transcribe, Transcript, TranscriptChunk  # noqa: E402
 from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from wyoming.client import AsyncTcpClient  # noqa: E402
 
+from wyoming_server.addresses import ListenAddress  # noqa: E402
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer  # noqa: E402
 from wyoming_server.emulator.behaviour import PROFILES  # noqa: E402
-from wyoming_server.server import ListenAddress, QwenAsrServer  # noqa: E402
+from wyoming_server.server import QwenAsrServer  # noqa: E402
 from wyoming_server.settings import ServerSettings  # noqa: E402
 
 FIXTURE = HERE.parent / "fixtures" / "turn_on_kitchen_lights.wav"

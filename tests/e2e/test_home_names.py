@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 from qwen_asr_realtime import Timeouts, VadConfig
 
+from wyoming_server.addresses import ListenAddress
 from wyoming_server.demo import transcribe_over_wyoming
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.hass import HassConfig, HomeNamesSource, websocket_url
-from wyoming_server.server import ListenAddress, QwenAsrServer
+from wyoming_server.server import QwenAsrServer
 from wyoming_server.settings import ServerSettings
 from wyoming_server.wav import read_wav
 

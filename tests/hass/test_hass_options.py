@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_server.cli import parse_args
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.serve_options import hass_config
 from wyoming_server.hass import HassConfig, websocket_url
-from wyoming_server.hass.args import hass_config
 
 TOKEN = "hass-token-abc.def"
 
@@ -153,7 +153,7 @@ def test_a_token_on_the_command_line_is_warned_about(caplog: pytest.LogCaptureFi
 
 
 def test_stall_timeout_option() -> None:
-    from wyoming_server.cli import build_settings  # noqa: PLC0415
+    from wyoming_server.cli.settings import build_settings  # noqa: PLC0415
 
     assert build_settings(parse_args([]), "k").timeouts.finish_silence == 3.0
     settings = build_settings(parse_args(["--stall-timeout", "1.5"]), "k")

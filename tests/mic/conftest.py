@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from wyoming_server.mic import CaptureConfig, MicDeviceError
-from wyoming_server.mic.alsa import AlsaSource
+from wyoming_server.mic.alsa import AlsaSource, CaptureConfig, MicDeviceError
 
 pytest.importorskip(
     "alsaaudio", reason="pip install 'wyoming-qwen-asr[mic]' (needs libasound2-dev)"
@@ -99,7 +98,7 @@ def fifo_device(device_dir: Path) -> Iterator[FifoDevice]:
 
 async def stop_fed_capture(capture: object, fifo: FifoDevice) -> None:
     """Stop a capture reading a FIFO: its thread may be blocked waiting for the next period."""
-    from wyoming_server.mic import MicCapture  # noqa: PLC0415
+    from wyoming_server.mic.capture import MicCapture  # noqa: PLC0415
 
     assert isinstance(capture, MicCapture)
     stopping = asyncio.create_task(capture.stop())

@@ -7,16 +7,11 @@ import sys
 
 import pytest
 
-from wyoming_server.cli import parse_args
-from wyoming_server.mic import (
-    MicDeviceError,
-    add_listen_arguments,
-    add_mic_arguments,
-    check_mic_args,
-    devices,
-    print_mic_devices,
-)
-from wyoming_server.mic.alsa import load_alsaaudio
+from wyoming_server.cli.mic_options import add_listen_arguments, add_mic_arguments, check_mic_args
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.mic import devices
+from wyoming_server.mic.alsa import MicDeviceError, load_alsaaudio
+from wyoming_server.mic.devices import print_mic_devices
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from wyoming_server.audio import PcmConverter, PcmFormat
-from wyoming_server.mic import CaptureConfig, MicCapture, MicChunk, MicDeviceError, Subscription
+from wyoming_server.mic.alsa import CaptureConfig, MicDeviceError
+from wyoming_server.mic.capture import MicCapture, MicChunk
+from wyoming_server.mic.fanout import Subscription
 
 from .conftest import PERIOD_BYTES, FailingOnce, FifoDevice, periods, stop_fed_capture
 

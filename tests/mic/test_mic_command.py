@@ -15,9 +15,9 @@ from wyoming.audio import AudioChunk, AudioStart
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
-from wyoming_server.cli import parse_args
+from wyoming_server.addresses import parse_uri
+from wyoming_server.cli.parser import parse_args
 from wyoming_server.mic.exposure import exposure_warning, is_private_address
-from wyoming_server.server import parse_uri
 
 from .conftest import ASOUNDRC, FifoDevice
 

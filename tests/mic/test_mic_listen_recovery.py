@@ -14,8 +14,9 @@ from collections.abc import Callable
 import pytest
 from qwen_asr_realtime import VadConfig
 
+from wyoming_server.cli.mic_options import add_listen_arguments
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
-from wyoming_server.mic import add_listen_arguments, run_listen
+from wyoming_server.mic.listen import run_listen
 from wyoming_server.settings import ServerSettings
 
 from .conftest import FifoDevice, feed_silence_until

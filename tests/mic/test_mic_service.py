@@ -11,15 +11,12 @@ from wyoming.audio import AudioChunk, AudioStart
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
-from wyoming_server.mic import (
-    CaptureConfig,
-    MicCapture,
-    MicDeviceError,
-    MicService,
-    add_mic_arguments,
-    start_mic_service,
-)
-from wyoming_server.server import ListenAddress
+from wyoming_server.addresses import ListenAddress
+from wyoming_server.cli.access_options import add_access_arguments
+from wyoming_server.cli.mic_options import add_mic_arguments
+from wyoming_server.mic.alsa import CaptureConfig, MicDeviceError
+from wyoming_server.mic.capture import MicCapture
+from wyoming_server.mic.service import MicService, start_mic_service
 
 from .conftest import PERIOD_BYTES, FailingOnce, FifoDevice, feed_silence_until
 
@@ -144,6 +141,7 @@ async def test_a_mic_client_outside_allow_clients_is_closed(
     """Whoever reaches the mic port hears the room: the same --allow-clients as the STT."""
     parser = argparse.ArgumentParser()
     add_mic_arguments(parser)
+    add_access_arguments(parser)
     mic = ["--mic-uri", "tcp://127.0.0.1:0", "--mic-device", fifo_device.device]
     args = parser.parse_args([*mic, "--allow-clients", "127.0.0.3/32"])
     service = await start_mic_service(args)

@@ -22,9 +22,10 @@ from satellite.home_assistant import SatelliteConnection, speech_to_text  # noqa
 from satellite.live_mic import LiveMicrophone  # noqa: E402
 from satellite.processes import start_mic_service, start_satellite  # noqa: E402
 
+from wyoming_server.addresses import ListenAddress  # noqa: E402
 from wyoming_server.emulator import QwenEmulator  # noqa: E402
 from wyoming_server.emulator.sphinx_recognizer import PocketSphinxRecognizer  # noqa: E402
-from wyoming_server.server import ListenAddress, QwenAsrServer  # noqa: E402
+from wyoming_server.server import QwenAsrServer  # noqa: E402
 from wyoming_server.settings import Endpointing, ServerSettings  # noqa: E402
 
 COMMAND = "turn on the kitchen lights"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wyoming_server.cli import parse_args
+from wyoming_server.cli.parser import parse_args
 
 from .readme_blocks import units
 

@@ -22,11 +22,12 @@ from server_helpers import HOST, settings_for
 from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 
+from wyoming_server.addresses import ListenAddress
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.handler import QwenAsrEventHandler
 from wyoming_server.info import build_info
 from wyoming_server.limits import DEFAULT_MAX_SESSIONS
-from wyoming_server.server import ListenAddress, QwenAsrServer
+from wyoming_server.server import QwenAsrServer
 from wyoming_server.wire import MAX_DATA_BYTES, MAX_PAYLOAD_BYTES
 
 FUZZ = settings(

@@ -39,10 +39,11 @@ from qwen_asr_realtime.redact import RedactingLogger, redact, remember_secret
 from server_helpers import HOST, settings_for, transcribe
 from websockets.asyncio.server import ServerConnection, serve
 
-from wyoming_server.cli import SecretFilter
+from wyoming_server.addresses import ListenAddress
+from wyoming_server.cli.log_options import SecretFilter
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.request import TranscriptionRequest
-from wyoming_server.server import ListenAddress, QwenAsrServer
+from wyoming_server.server import QwenAsrServer
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "sk-test-secret-key"  # one of conftest.TEST_API_KEYS: the log guard watches it
@@ -401,7 +402,7 @@ def test_the_log_filter_masks_messages_and_tracebacks() -> None:
 def test_a_key_file_is_read_bounded_and_checked(tmp_path: Path) -> None:
     """A wrong path (a log, an image) is refused after a few KiB, never read whole; a file
     with a second line is refused naming the line count, never the text."""
-    from wyoming_server.secret_file import MAX_SECRET_FILE_BYTES, read_secret_file  # noqa: PLC0415
+    from wyoming_server.cli.secret_file import MAX_SECRET_FILE_BYTES, read_secret_file  # noqa: PLC0415
 
     big = tmp_path / "big"
     big.write_bytes(b"k" * (16 * MAX_SECRET_FILE_BYTES))

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from ports import free_port
 
+from wyoming_server.addresses import ListenAddress
 from wyoming_server.emulator import QwenEmulator
-from wyoming_server.server import ListenAddress, QwenAsrServer
+from wyoming_server.server import QwenAsrServer
 from wyoming_server.settings import Endpointing, ServerSettings
 
 from .live_mic import LiveMicrophone

@@ -15,9 +15,10 @@ from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 
+from wyoming_server.addresses import ListenAddress
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.fallback import FallbackEngine
-from wyoming_server.server import ListenAddress, QwenAsrServer
+from wyoming_server.server import QwenAsrServer
 
 PRIMARY_TEXT = "the primary qwen answered"
 

@@ -17,8 +17,9 @@ from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 from wyoming.event import Event
 
+from wyoming_server.addresses import ListenAddress
 from wyoming_server.emulator import QwenEmulator
-from wyoming_server.server import ListenAddress, QwenAsrServer
+from wyoming_server.server import QwenAsrServer
 from wyoming_server.settings import ServerSettings
 
 HOST = "127.0.0.1"

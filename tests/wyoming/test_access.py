@@ -15,7 +15,8 @@ from wyoming.error import Error
 from wyoming.event import async_read_event, async_write_event
 
 from wyoming_server.access import DEFAULT_FILTER, ClientFilter
-from wyoming_server.cli import build_settings, parse_args
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.settings import build_settings
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 

@@ -19,7 +19,10 @@ from wyoming.client import AsyncTcpClient
 from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Describe, Info
 
-from wyoming_server.cli import COMMANDS, UsageError, build_settings, parse_args, read_api_key
+from wyoming_server.cli.options import UsageError
+from wyoming_server.cli.parser import COMMANDS, parse_args
+from wyoming_server.cli.qwen_options import read_api_key
+from wyoming_server.cli.settings import build_settings
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 SECRET = "sk-cli-secret-0123456789"

@@ -14,7 +14,8 @@ from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 
-from wyoming_server.cli import build_settings, parse_args
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.settings import build_settings
 from wyoming_server.emulator import QwenEmulator
 
 APPEND = "input_audio_buffer.append"

@@ -20,8 +20,8 @@ from server_helpers import HOST
 
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.fallback import FallbackEngine
-from wyoming_server.fallback_args import engine_in_use
 from wyoming_server.health import describe
+from wyoming_server.info import engine_in_use
 
 
 def _report(case: str, timed: Timed) -> None:

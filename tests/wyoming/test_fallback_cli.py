@@ -11,7 +11,8 @@ from qwen_asr_realtime import CircuitBreaker
 from server_helpers import HOST, StartServer
 from test_health import run_health
 
-from wyoming_server.cli import build_settings, parse_args
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.settings import build_settings
 
 
 def _settings(argv: list[str]):  # type: ignore[no-untyped-def]

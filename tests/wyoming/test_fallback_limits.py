@@ -38,8 +38,8 @@ from wyoming.client import AsyncTcpClient
 from wyoming_server.audio_budget import read_usage, utc_today, write_usage
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.fallback import FallbackEngine
-from wyoming_server.fallback_args import engine_in_use
 from wyoming_server.health import describe
+from wyoming_server.info import engine_in_use
 
 
 async def _finish(client: AsyncTcpClient, pcm: bytes) -> str | None:

@@ -14,11 +14,12 @@ import pytest
 from ports import free_port
 from server_helpers import HOST, StartServer, settings_for
 
+from wyoming_server.addresses import ListenAddress, parse_uri
 from wyoming_server.audio_budget import utc_today, write_usage
-from wyoming_server.cli import parse_args
+from wyoming_server.cli.parser import parse_args
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.health import describe_target
-from wyoming_server.server import ListenAddress, QwenAsrServer, parse_uri
+from wyoming_server.server import QwenAsrServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,7 +24,8 @@ from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 
 from wyoming_server.audio_budget import read_usage, utc_today, write_usage
-from wyoming_server.cli import build_settings, parse_args
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.settings import build_settings
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.settings import Endpointing
 

@@ -8,6 +8,7 @@ simply see a gap.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -189,3 +190,13 @@ class MicCapture:
             loop.call_soon_threadsafe(callback, *args)
         except RuntimeError:  # the loop is closed: nobody is listening any more
             self._stop.set()
+
+
+def capture_config(args: argparse.Namespace) -> CaptureConfig:
+    """Return the capture the ``--mic-*`` options ask for."""
+    return CaptureConfig(
+        device=args.mic_device,
+        rate=args.mic_rate,
+        channels=args.mic_channels,
+        samples_per_chunk=args.mic_samples_per_chunk,
+    )

@@ -12,29 +12,13 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any
 
 from .alsa import MicDeviceError
-from .args import DEFAULT_MIC_URI, add_mic_arguments, check_mic_args
 from .service import MicService, start_mic_service
 
 _LOGGER = logging.getLogger(__name__)
 
 PROG = "wyoming-qwen-asr"
-
-
-def add_mic_command(
-    commands: argparse._SubParsersAction[Any], parents: list[argparse.ArgumentParser]
-) -> None:
-    """Add the ``mic`` subcommand, which serves the microphone alone, to ``commands``."""
-    mic = commands.add_parser(
-        "mic",
-        parents=parents,
-        help="serve the ALSA microphone as a Wyoming mic service (for wyoming-satellite)",
-        description="Serve the microphone as a Wyoming mic service on its own, so that the "
-        "speech-to-text server and the microphone can be restarted apart.",
-    )
-    add_mic_arguments(mic, uri_default=DEFAULT_MIC_URI)
 
 
 async def start_mic_or_report(args: argparse.Namespace) -> tuple[MicService | None, int]:
@@ -52,19 +36,8 @@ async def start_mic_or_report(args: argparse.Namespace) -> tuple[MicService | No
         return None, 1
 
 
-def run_mic_command(args: argparse.Namespace) -> int:
-    """Run the ``mic`` subcommand until SIGTERM or SIGINT; return the exit status."""
-    try:
-        check_mic_args(args)
-    except ValueError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_serve_until_stopped(args))
-    return 130
-
-
-async def _serve_until_stopped(args: argparse.Namespace) -> int:
+async def serve_until_stopped(args: argparse.Namespace) -> int:
+    """Serve the microphone until SIGTERM or SIGINT; return the exit status."""
     service, status = await start_mic_or_report(args)
     if service is None:
         return status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..server import ListenAddress
+from ..addresses import ListenAddress
 
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 

@@ -27,11 +27,10 @@ from qwen_asr_realtime import (
     SpeechStopped,
 )
 
-from ..demo import qwen_service
+from ..emulated import qwen_service
 from ..settings import ServerSettings
 from .alsa import MicDeviceError
-from .args import capture_config
-from .capture import MicCapture, MicChunk
+from .capture import MicCapture, MicChunk, capture_config
 from .fanout import Subscription
 
 PROG = "wyoming-qwen-asr"

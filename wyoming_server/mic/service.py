@@ -20,10 +20,9 @@ from wyoming.info import Attribution, Describe, Info, MicProgram
 
 from .. import __version__
 from ..access import DEFAULT_FILTER, ClientFilter, ClientGate, refuse
-from ..server import ListenAddress, parse_uri
+from ..addresses import ListenAddress, parse_uri
 from ..wire import WireError, read_event
-from .args import capture_config
-from .capture import OUTPUT_FORMAT, MicCapture, MicChunk
+from .capture import OUTPUT_FORMAT, MicCapture, MicChunk, capture_config
 from .exposure import exposure_warning
 from .fanout import Subscription
 

@@ -1,25 +1,20 @@
-"""The ``--mic-*`` options, each with an environment variable default like the rest of the CLI."""
+"""The ``--mic-*`` options (``serve``, ``listen`` and ``mic``) and ``listen``'s own."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..access import add_access_arguments
-from ..arg_types import int_in_range
-from ..server import parse_uri
-from .alsa import CaptureConfig
+from ..addresses import parse_uri
+from .options import int_in_range, option
 
 DEFAULT_DEVICE = "default"
+DEFAULT_RATE = 16000
+DEFAULT_CHANNELS = 1
 DEFAULT_SAMPLES_PER_CHUNK = 1024
 # Loopback: a satellite on the same Pi reaches it; nobody else can listen to the room.
 DEFAULT_MIC_URI = "tcp://127.0.0.1:10301"
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name, default)
 
 
 def _mic_uri(value: str) -> str:
@@ -50,52 +45,62 @@ class _Capture(argparse.Action):
 def add_mic_arguments(
     parser: argparse.ArgumentParser, *, with_uri: bool = True, uri_default: str | None = None
 ) -> None:
-    """Capture options; ``with_uri`` adds ``--mic-uri`` (the Wyoming mic service), off
-    unless ``uri_default`` is given (``serve``: off; the ``mic`` command: loopback), and
-    ``--allow-clients``, which the mic service shares with the STT service."""
+    """Add the capture options; ``with_uri`` adds ``--mic-uri`` (the Wyoming mic service).
+
+    The service is off unless ``uri_default`` is given (``serve``: off; the ``mic``
+    command: loopback).
+    """
     mic = parser.add_argument_group("microphone (ALSA)")
     if with_uri:
-        add_access_arguments(parser)
         what = "serve" if uri_default else "also serve"
         default = f"default {uri_default}" if uri_default else "off"
-        mic.add_argument(
+        option(
+            mic,
             "--mic-uri",
+            env="QWEN_ASR_MIC_URI",
+            default=uri_default,
             type=_mic_uri,
-            default=_env("QWEN_ASR_MIC_URI", uri_default),
             metavar="URI",
             help=f"{what} the microphone as a Wyoming mic service, e.g. {DEFAULT_MIC_URI} "
             "(this machine only; a LAN address lets anyone on the network listen) "
-            f"({default}; env QWEN_ASR_MIC_URI)",
+            f"({default}; env %(env)s)",
         )
-    mic.add_argument(
+    option(
+        mic,
         "--mic-device",
+        env="QWEN_ASR_MIC_DEVICE",
+        default=DEFAULT_DEVICE,
         action=_Capture,
-        default=_env("QWEN_ASR_MIC_DEVICE", DEFAULT_DEVICE),
         metavar="NAME",
         help="ALSA capture device, e.g. plughw:CARD=seeed2micvoicec,DEV=0 "
-        f"(default '{DEFAULT_DEVICE}', ALSA's default device; env QWEN_ASR_MIC_DEVICE)",
+        f"(default '{DEFAULT_DEVICE}', ALSA's default device; env %(env)s)",
     )
-    mic.add_argument(
+    option(
+        mic,
         "--mic-rate",
+        env="QWEN_ASR_MIC_RATE",
+        default=DEFAULT_RATE,
         action=_Capture,
         type=int_in_range(8000, 384_000, unit="Hz"),
-        default=_env("QWEN_ASR_MIC_RATE", "16000"),
-        help="capture sample rate; converted to 16000 (default 16000; env QWEN_ASR_MIC_RATE)",
+        help=f"capture sample rate; converted to 16000 (default {DEFAULT_RATE}; env %(env)s)",
     )
-    mic.add_argument(
+    option(
+        mic,
         "--mic-channels",
+        env="QWEN_ASR_MIC_CHANNELS",
+        default=DEFAULT_CHANNELS,
         action=_Capture,
         type=int_in_range(1, 32),
-        default=_env("QWEN_ASR_MIC_CHANNELS", "1"),
-        help="capture channels; mixed to mono (default 1; env QWEN_ASR_MIC_CHANNELS)",
+        help=f"capture channels; mixed to mono (default {DEFAULT_CHANNELS}; env %(env)s)",
     )
-    mic.add_argument(
+    option(
+        mic,
         "--mic-samples-per-chunk",
+        env="QWEN_ASR_MIC_SAMPLES_PER_CHUNK",
+        default=DEFAULT_SAMPLES_PER_CHUNK,
         action=_Capture,
         type=int_in_range(1, 65_536),
-        default=_env("QWEN_ASR_MIC_SAMPLES_PER_CHUNK", str(DEFAULT_SAMPLES_PER_CHUNK)),
-        help=f"frames per ALSA read (default {DEFAULT_SAMPLES_PER_CHUNK}; "
-        "env QWEN_ASR_MIC_SAMPLES_PER_CHUNK)",
+        help=f"frames per ALSA read (default {DEFAULT_SAMPLES_PER_CHUNK}; env %(env)s)",
     )
     mic.add_argument(
         "--mic-list", action="store_true", help="print the ALSA capture devices and exit"
@@ -103,19 +108,10 @@ def add_mic_arguments(
 
 
 def add_listen_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``listen`` subcommand's own options (the Qwen options come from the shared parent)."""
+    """Add the ``listen`` subcommand's own options (the Qwen options come from elsewhere)."""
     add_mic_arguments(parser, with_uri=False)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object per event instead of text"
-    )
-
-
-def capture_config(args: argparse.Namespace) -> CaptureConfig:
-    return CaptureConfig(
-        device=args.mic_device,
-        rate=args.mic_rate,
-        channels=args.mic_channels,
-        samples_per_chunk=args.mic_samples_per_chunk,
     )
 
 

@@ -1,4 +1,4 @@
-"""Reading a secret (API key, Home Assistant token) from a file, the way ``ps`` cannot see it."""
+"""Read a secret (API key, Home Assistant token) from a file, the way ``ps`` cannot see it."""
 
 from __future__ import annotations
 

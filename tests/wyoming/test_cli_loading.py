@@ -1,0 +1,95 @@
+"""What each subcommand loads, and the one way options read their environment variables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from wyoming_server.__main__ import main
+from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.settings import build_settings
+from wyoming_server.settings import ServerSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+# The speech-to-text stack: the Wyoming server, its requests, the settings of Qwen sessions.
+STACK = ("wyoming_server.server", "wyoming_server.handler", "wyoming_server.settings")
+
+
+def _loaded_after(argv: list[str]) -> set[str]:
+    """Run the entry point in a fresh interpreter; return the project's modules it loaded."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from wyoming_server.__main__ import main\n"
+        "out, err = io.StringIO(), io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err),"
+        " contextlib.suppress(SystemExit):\n"
+        f"    main({argv!r})\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('wyoming_server')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    return set(result.stdout.split())
+
+
+def test_health_loads_neither_the_server_nor_the_settings_of_qwen_sessions() -> None:
+    """The container runs ``health`` every 30 s: it imports only what it uses."""
+    loaded = _loaded_after(["health", "--uri", "tcp://127.0.0.1:9", "--timeout", "0.1"])
+    assert "wyoming_server.health" in loaded
+    assert not loaded & {*STACK, "wyoming_server.cli.serve", "wyoming_server.mic.service"}
+
+
+def test_the_mic_command_loads_the_mic_service_without_the_speech_to_text_stack() -> None:
+    """The satellite's microphone service restarts apart from the server, and as light."""
+    loaded = _loaded_after(["mic", "--mic-device", ""])  # refused before it opens a device
+    assert "wyoming_server.mic.service" in loaded
+    assert not loaded & {*STACK, "wyoming_server.mic.listen", "wyoming_server.cli.serve"}
+
+
+def test_the_top_level_help_imports_no_subcommand_and_no_server() -> None:
+    """The subcommands' one-line helps are listed without importing them."""
+    loaded = _loaded_after(["--help"])
+    commands = ("serve", "transcribe", "check", "demo", "listen", "mic", "health")
+    assert not loaded & {*STACK, *(f"wyoming_server.cli.{command}" for command in commands)}
+
+
+def _on_auth_error(settings: ServerSettings) -> bool:
+    return settings.fallback is not None and settings.fallback.on_auth_error
+
+
+def _buffered(settings: ServerSettings) -> bool:
+    return settings.buffered
+
+
+@pytest.mark.parametrize(
+    ("variable", "setting"),
+    [("QWEN_ASR_FALLBACK_ON_AUTH_ERROR", _on_auth_error), ("QWEN_ASR_BUFFERED", _buffered)],
+)
+def test_every_on_off_variable_is_read_by_the_one_true_false_parser(
+    variable: str,
+    setting: Callable[[ServerSettings], bool],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A misspelt value is refused by name before anything starts, not read as false."""
+    monkeypatch.setenv("QWEN_API_KEY", "k")
+    monkeypatch.setenv(variable, "ture")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert f"environment variable {variable} must be true or false, not 'ture'" in err
+    argv = ["--fallback-uri", "tcp://127.0.0.1:9"]
+    for value, expected in (("on", True), ("", False), ("0", False)):
+        monkeypatch.setenv(variable, value)
+        assert setting(build_settings(parse_args(argv), "k")) is expected
