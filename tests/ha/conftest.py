@@ -26,7 +26,7 @@ from custom_components.qwen_asr.const import (
     REGION_CUSTOM,
     SUBENTRY_STT,
 )
-from custom_components.qwen_asr.realtime.redact import RedactingLogger
+from custom_components.qwen_asr.realtime import RedactingLogger
 
 TEST_KEY = "test-key"
 

@@ -25,7 +25,7 @@ from qwen_asr_realtime import (
     Timeouts,
 )
 from qwen_asr_realtime.const import REALTIME_PATH, EventType
-from qwen_asr_realtime.redact import RedactingLogger
+from qwen_asr_realtime import RedactingLogger
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 

@@ -18,7 +18,7 @@ from .errors import (
     RateLimitError,
     SessionRefusedError,
 )
-from .redact import RedactingLogger, redact
+from .redaction import RedactingLogger, redact
 from .retry import HTTP_TOO_MANY_REQUESTS
 
 if TYPE_CHECKING:
