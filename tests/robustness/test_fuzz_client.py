@@ -21,11 +21,11 @@ from qwen_asr_realtime import (
     ProtocolError,
     QwenError,
     QwenRealtimeClient,
+    RedactingLogger,
     SessionConfig,
     Timeouts,
 )
 from qwen_asr_realtime.const import REALTIME_PATH, EventType
-from qwen_asr_realtime import RedactingLogger
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 

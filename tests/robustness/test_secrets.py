@@ -28,14 +28,16 @@ from qwen_asr_realtime import (
     QwenRealtimeClient,
     QwenTimeoutError,
     RateLimitError,
+    RedactingLogger,
     RetryPolicy,
     ServiceError,
     SessionConfig,
     SessionState,
     Timeouts,
+    redact,
+    remember_secret,
 )
 from qwen_asr_realtime.const import REALTIME_PATH
-from qwen_asr_realtime import RedactingLogger, redact, remember_secret
 from server_helpers import HOST, settings_for, transcribe
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -352,8 +354,8 @@ def test_redact_masks_every_credential_shape_and_nothing_else(
 
 def test_redact_masks_known_secrets_by_value(monkeypatch: pytest.MonkeyPatch) -> None:
     """Given, and remembered for the process (the server remembers its key and token)."""
-    # The module, not the package's ``redact`` (the function, exported under its name).
-    monkeypatch.setattr(importlib.import_module("qwen_asr_realtime.redaction"), "_known_secrets", [])
+    redaction = importlib.import_module("qwen_asr_realtime.redaction")
+    monkeypatch.setattr(redaction, "_known_secrets", [])
     assert redact("tok3n and tok3n", "tok3n") == "*** and ***"
     remember_secret("hass-token-value")
     assert redact("Home Assistant said hass-token-value") == "Home Assistant said ***"

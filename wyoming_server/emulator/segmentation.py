@@ -1,9 +1,8 @@
 """Segmentation and recognition: the session's audio becomes items and their events.
 
-In VAD mode an energy VAD finds utterances in the appended audio (with prefix padding,
-and the backlog-loss model of backlog.py when it is on); in manual mode each commit is an
-item. Each item's recognizer produces partials (``.text``) while audio arrives and the
-final result (``completed`` or ``failed``), which ``emit`` queues for the client.
+An energy VAD finds utterances (with prefix padding, and backlog.py's loss model when on), or
+each manual commit is an item. Each item's recognizer gives partials while audio arrives and
+its final result (``completed`` or ``failed``), which ``emit`` queues for the client.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from .revisions import HypothesisReviser
 from .vad import EnergyVad, threshold_to_dbfs
 
 if TYPE_CHECKING:
-    from .behaviour import Behaviour, Faults
+    from .behaviour import Behaviour
     from .records import SessionRecord
     from .session import SessionContext
     from .session_config import SessionConfig
@@ -82,10 +81,6 @@ class AudioSegmenter:
     @property
     def _behaviour(self) -> Behaviour:
         return self._ctx.behaviour
-
-    @property
-    def _faults(self) -> Faults:
-        return self._ctx.faults
 
     @property
     def items(self) -> int:
@@ -161,7 +156,7 @@ class AudioSegmenter:
     def _append_vad(self, pcm: bytes) -> None:
         assert self._vad is not None and self._splitter is not None
         for frame in self._splitter.push(pcm):
-            transition = self._vad.push(frame, force_silence=self._faults.silence_only)
+            transition = self._vad.push(frame, force_silence=self._ctx.faults.silence_only)
             self._preroll.append(frame)
             if transition is not None and transition.kind == "start":
                 utterance = self._new_utterance()
@@ -225,7 +220,7 @@ class AudioSegmenter:
         utterance.frozen_text = snapshot[0]
         utterance.partials.append(snapshot)
         text, stash = snapshot
-        copies = 2 if self._faults.duplicate_partials else 1
+        copies = 2 if self._ctx.faults.duplicate_partials else 1
         for _ in range(copies):
             self._queue(
                 server_events.partial(
@@ -259,7 +254,7 @@ class AudioSegmenter:
     def _finish_item(self, utterance: _Utterance, *, force_failure: str | None = None) -> None:
         transcript = utterance.recognizer.final()
         failure = force_failure
-        if failure is None and self._faults.fail_item == utterance.number:
+        if failure is None and self._ctx.faults.fail_item == utterance.number:
             failure = "The audio could not be transcribed (injected fault)."
         if failure is not None:
             self._queue_final(

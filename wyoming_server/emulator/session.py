@@ -1,8 +1,7 @@
 """One emulated realtime session: the per-connection protocol state machine.
 
-It validates each client event and answers it; what the audio becomes (VAD segments or
-manual commits, recognition, item events) is segmentation.py's job, and the way events
-leave (delays, injected errors, stalls, the close after finishing) is outbox.py's.
+It validates and answers each client event; segmentation.py turns the audio into items,
+outbox.py decides how events leave (delays, injected errors, stalls, the final close).
 """
 
 from __future__ import annotations
@@ -91,10 +90,6 @@ class EmulatedSession:
         return self._ctx.behaviour
 
     @property
-    def _faults(self) -> Faults:
-        return self._ctx.faults
-
-    @property
     def _stalled(self) -> bool:
         return self._outbox.stalled
 
@@ -112,7 +107,7 @@ class EmulatedSession:
                 await self._outbox.drain()
                 await self._ws.close(CLOSE_TRY_AGAIN_LATER, "rate limited")
                 return
-            if self._faults.stall:
+            if self._ctx.faults.stall:
                 self._outbox.stalled = True
             else:
                 session = self._wire(updated=False)
@@ -202,7 +197,7 @@ class EmulatedSession:
         self._note_client_event(kind_name, payload, received_at)
         if self._stalled:
             return
-        if self._faults.stall_on is not None and kind == self._faults.stall_on:
+        if self._ctx.faults.stall_on is not None and kind == self._ctx.faults.stall_on:
             self._outbox.stalled = True
             return
         raw_id = payload.get("event_id")
@@ -306,7 +301,7 @@ class EmulatedSession:
         self._last_audio = time.monotonic()
         self._record.audio_bytes += len(pcm)
         self._audio_ms_total += duration_ms(len(pcm), self._config.sample_rate)
-        drop_at = self._faults.drop_after_audio_ms
+        drop_at = self._ctx.faults.drop_after_audio_ms
         if drop_at is not None and self._audio_ms_total >= drop_at:
             self._record.dropped = True
             self._ws.transport.abort()
@@ -334,7 +329,7 @@ class EmulatedSession:
         self._audio.commit(client_event_id)
 
     async def _on_finish(self) -> None:
-        drop = self._faults.drop_after_finish
+        drop = self._ctx.faults.drop_after_finish
         if drop == "at-once":
             # What came before session.finish is sent; the open utterance's flush is lost.
             await self._outbox.drain()
