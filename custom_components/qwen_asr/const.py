@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from .realtime import DEFAULT_SILENCE_MS, DEFAULT_VAD_THRESHOLD, LANGUAGES
+# LANGUAGE_AUTO and VAD_SERVER, values both front ends use, are the client's (.realtime).
+from .realtime import DEFAULT_SILENCE_MS, DEFAULT_VAD_THRESHOLD, LANGUAGES, VAD_SERVER
 
 DOMAIN: Final = "qwen_asr"
 NAME: Final = "Qwen ASR"
@@ -37,8 +38,6 @@ CONF_ENDPOINTING: Final = "endpointing"
 CONF_FALLBACK_STT: Final = "fallback_stt"
 
 LANGUAGE_PIPELINE: Final = "pipeline"  # the Assist pipeline's language
-LANGUAGE_AUTO: Final = "auto"  # Qwen detects the spoken language
-VAD_SERVER: Final = "server_vad"
 VAD_MANUAL: Final = "manual"
 ENDPOINTING_HA: Final = "home_assistant"
 ENDPOINTING_QWEN: Final = "qwen"

@@ -20,7 +20,6 @@ from .const import (
     CONF_VAD_MODE,
     CONF_VAD_THRESHOLD,
     DEFAULT_OPTIONS,
-    LANGUAGE_AUTO,
     LANGUAGE_PIPELINE,
     REGION_CUSTOM,
     SUBENTRY_STT,
@@ -28,6 +27,7 @@ from .const import (
 )
 from .realtime import (
     DEFAULT_MODEL,
+    LANGUAGE_AUTO,
     QwenRealtimeClient,
     SessionConfig,
     Timeouts,

@@ -28,7 +28,6 @@ from .const import (
     ENDPOINTING_QWEN,
     HA_LANGUAGE_TAGS,
     MAX_RECOGNITION_S,
-    VAD_SERVER,
 )
 from .context import build_context, home_names_sent
 from .failures import async_recognition_failed
@@ -36,7 +35,7 @@ from .fallback import qwen_failed, qwen_skipped, transcribe_elsewhere
 from .held_audio import HeldAudio
 from .helpers import make_client, session_config, stt_subentries
 from .models import QwenConfigEntry, SessionSummary, SpeechToTextState
-from .realtime import AuthenticationError, QwenError, QwenRealtimeClient
+from .realtime import VAD_SERVER, AuthenticationError, QwenError, QwenRealtimeClient
 from .recognition import Recognition
 
 _LOGGER = logging.getLogger(__name__)

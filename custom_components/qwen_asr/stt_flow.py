@@ -43,17 +43,17 @@ from .const import (
     DOMAIN,
     ENDPOINTING_HA,
     ENDPOINTING_QWEN,
-    LANGUAGE_AUTO,
     LANGUAGE_PIPELINE,
     NAME,
     VAD_MANUAL,
-    VAD_SERVER,
 )
 from .helpers import stt_subentries
 from .realtime import (
+    LANGUAGE_AUTO,
     LANGUAGES,
     MAX_CONTEXT_CHARS,
     SILENCE_MS_RANGE,
+    VAD_SERVER,
     VAD_THRESHOLD_RANGE,
 )
 

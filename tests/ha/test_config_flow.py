@@ -37,10 +37,9 @@ from custom_components.qwen_asr.const import (
     REGION_INTL,
     SUBENTRY_STT,
     VAD_MANUAL,
-    VAD_SERVER,
 )
 from custom_components.qwen_asr.helpers import make_client
-from custom_components.qwen_asr.realtime import SessionConfig, Timeouts
+from custom_components.qwen_asr.realtime import VAD_SERVER, SessionConfig, Timeouts
 from wyoming_server.emulator import Behaviour
 
 from .conftest import (

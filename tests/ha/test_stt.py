@@ -24,10 +24,9 @@ from custom_components.qwen_asr.const import (
     CONF_VAD_MODE,
     DOMAIN,
     ENDPOINTING_QWEN,
-    LANGUAGE_AUTO,
     VAD_MANUAL,
 )
-from custom_components.qwen_asr.realtime import Timeouts
+from custom_components.qwen_asr.realtime import LANGUAGE_AUTO, Timeouts
 
 from .conftest import TEST_KEY, chunks, first_stt, pcm_metadata, stt_entity_id, until
 

@@ -15,6 +15,7 @@ from qwen_asr_realtime import (
     DEFAULT_REGION,
     DEFAULT_SILENCE_MS,
     DEFAULT_VAD_THRESHOLD,
+    LANGUAGE_AUTO,
     MAX_COALESCE_MS,
     MAX_CONTEXT_CHARS,
     SILENCE_MS_RANGE,
@@ -40,7 +41,6 @@ from .secret_file import read_secret_file
 
 _LOGGER = logging.getLogger(__name__)
 
-AUTO_LANGUAGE = "auto"
 DEFAULT_TIMEOUT_SECONDS = 20.0
 DEFAULT_STALL_TIMEOUT_SECONDS = 3.0
 
@@ -61,8 +61,8 @@ def _model(value: str) -> str:
 
 
 def _language(value: str) -> str:
-    if value.strip().lower() in ("", AUTO_LANGUAGE):
-        return AUTO_LANGUAGE
+    if value.strip().lower() in ("", LANGUAGE_AUTO):
+        return LANGUAGE_AUTO
     code: str | None = normalize_language(value)
     if code is None:
         raise argparse.ArgumentTypeError(f"unsupported language {value!r}")

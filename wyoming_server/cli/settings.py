@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 
 from qwen_asr_realtime import (
+    LANGUAGE_AUTO,
     AudioOptions,
     InsecureEndpointError,
     Timeouts,
@@ -16,7 +17,7 @@ from qwen_asr_realtime import (
 from ..settings import Endpointing, ServerSettings
 from .log_options import protect_secret
 from .options import UsageError
-from .qwen_options import AUTO_LANGUAGE, read_api_key, read_context
+from .qwen_options import read_api_key, read_context
 from .serve_options import fallback_engine
 
 
@@ -29,7 +30,7 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
     vad = VadConfig(args.vad_threshold, args.vad_silence_ms) if args.vad else None
     if endpointing is Endpointing.SERVER and vad is None:
         raise UsageError("--endpointing server needs Qwen's VAD; remove --no-vad")
-    language = None if args.language in (None, AUTO_LANGUAGE) else args.language
+    language = None if args.language in (None, LANGUAGE_AUTO) else args.language
     try:
         require_encryption(args.region, allow_insecure=args.allow_insecure)
     except InsecureEndpointError as err:

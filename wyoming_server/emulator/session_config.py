@@ -15,10 +15,9 @@ from qwen_asr_realtime import (
     MAX_CONTEXT_CHARS,
     SAMPLE_RATES,
     SILENCE_MS_RANGE,
+    VAD_SERVER,
     VAD_THRESHOLD_RANGE,
 )
-
-_SERVER_VAD = "server_vad"
 
 
 class ConfigError(ValueError):
@@ -75,7 +74,7 @@ class SessionConfig:
         turn: dict[str, Any] | None = None
         if self.turn_detection is not None:
             turn = {
-                "type": _SERVER_VAD,
+                "type": VAD_SERVER,
                 "threshold": self.turn_detection.threshold,
                 "silence_duration_ms": self.turn_detection.silence_duration_ms,
             }
@@ -176,9 +175,9 @@ def _turn_detection(value: object, current: SessionConfig) -> TurnDetection | No
             code="invalid_type",
         )
     kind = value.get("type")
-    if kind != _SERVER_VAD:
+    if kind != VAD_SERVER:
         raise ConfigError(
-            f"Invalid value: '{kind}'. Supported values are: '{_SERVER_VAD}'.",
+            f"Invalid value: '{kind}'. Supported values are: '{VAD_SERVER}'.",
             param="session.turn_detection.type",
         )
     base = current.turn_detection or TurnDetection()

@@ -18,6 +18,7 @@ from .const import (
     REGION_URLS,
     SAMPLE_RATES,
     SILENCE_MS_RANGE,
+    VAD_SERVER,
     VAD_THRESHOLD_RANGE,
 )
 from .errors import ConfigError, InsecureEndpointError
@@ -82,7 +83,7 @@ class SessionConfig:
         turn_detection: dict[str, object] | None = None
         if self.vad is not None:
             turn_detection = {
-                "type": "server_vad",
+                "type": VAD_SERVER,
                 "threshold": self.vad.threshold,
                 "silence_duration_ms": self.vad.silence_duration_ms,
             }

@@ -13,6 +13,9 @@ MODELS: Final = (
 )
 
 REALTIME_PATH: Final = "/api-ws/v1/realtime"
+# Words both front ends use: a language left to Qwen, and the server VAD's turn detection.
+LANGUAGE_AUTO: Final = "auto"
+VAD_SERVER: Final = "server_vad"
 # Region name -> base URL; the model is appended as ``?model=``.
 REGION_URLS: Final = {
     "intl": "wss://dashscope-intl.aliyuncs.com" + REALTIME_PATH,
