@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wyoming_server.__main__ import main
-from wyoming_server.cli.parser import parse_args
+from wyoming_server.cli.parser import COMMANDS, build_parser, parse_args
 from wyoming_server.cli.settings import build_settings
 from wyoming_server.settings import ServerSettings
 
@@ -93,3 +94,29 @@ def test_every_on_off_variable_is_read_by_the_one_true_false_parser(
     for value, expected in (("on", True), ("", False), ("0", False)):
         monkeypatch.setenv(variable, value)
         assert setting(build_settings(parse_args(argv), "k")) is expected
+
+
+def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Return a parser's actions, those of its subcommands' parsers too."""
+    found = list(parser._actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _actions(sub)
+    return found
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_help_text_expands_from_argparses_own_attributes(command: str | None) -> None:
+    """Python 3.14's argparse checks each help text when the option is added, against the
+    action's own attributes: a placeholder of ours (``%(env)s``) must be filled before."""
+    standard = set(vars(argparse.Action(["-x"], "x"))) | {"prog"}
+    parser = build_parser(command)
+    for action in _actions(parser):
+        if not action.help or action.help is argparse.SUPPRESS:
+            continue
+        params = {name: value for name, value in vars(action).items() if name in standard}
+        params["prog"] = parser.prog
+        if params.get("choices") is not None:
+            params["choices"] = ", ".join(map(str, params["choices"]))
+        assert isinstance(action.help % params, str)  # KeyError for a name argparse lacks

@@ -117,7 +117,7 @@ def option(
     value: Any = os.environ.get(env)
     if value is None or (blank_is_unset and not value):
         value = default
-    return _named(container.add_argument(*flags, default=value, **kwargs), env)
+    return container.add_argument(*flags, default=value, **_with_variable(kwargs, env))
 
 
 def flag(
@@ -125,7 +125,9 @@ def flag(
 ) -> argparse.Action:
     """Add an on/off option (``store_true`` unless another action is given) read from ``env``."""
     kwargs.setdefault("action", "store_true")
-    return _named(container.add_argument(*flags, default=FromEnv(env, default), **kwargs), env)
+    return container.add_argument(
+        *flags, default=FromEnv(env, default), **_with_variable(kwargs, env)
+    )
 
 
 def secret(
@@ -162,7 +164,13 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def _named(action: argparse.Action, env: str) -> argparse.Action:
-    # argparse expands %(name)s in a help text from the action's attributes.
-    setattr(action, "env", env)  # noqa: B010 - not an attribute argparse declares
-    return action
+def _with_variable(kwargs: dict[str, Any], env: str) -> dict[str, Any]:
+    """Return ``kwargs`` with ``%(env)s`` in the help text replaced by the variable's name.
+
+    Replaced before ``add_argument``, not expanded by argparse: Python 3.14's argparse checks
+    each help text against the action's own attributes when the option is added.
+    """
+    text = kwargs.get("help")
+    if isinstance(text, str):
+        return {**kwargs, "help": text.replace("%(env)s", env)}
+    return kwargs
