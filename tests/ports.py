@@ -10,6 +10,7 @@ picks the same number at the same moment.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 from pathlib import Path
@@ -38,3 +39,16 @@ def free_port(host: str = HOST) -> int:
                 continue  # in use (or in TIME_WAIT): try another
             return int(sock.getsockname()[1])
     raise RuntimeError(f"no free port on {host} below {first_ephemeral}")
+
+
+async def wait_connectable(port: int, timeout: float, host: str = HOST) -> None:
+    """Wait until something accepts connections on ``port`` (a server another process starts)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                _reader, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return

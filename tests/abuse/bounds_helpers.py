@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -33,11 +35,18 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
 
 def free_port() -> int:
     """Return a loopback port nothing listens on (tests/ports.py)."""
+    return _ports().free_port()
+
+
+async def _connectable(port: int) -> None:
+    await _ports().wait_connectable(port, 20)
+
+
+def _ports() -> Any:
+    """Return tests/ports.py (tests/ is put on sys.path only when this runs)."""
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
-    from ports import free_port as pick  # noqa: PLC0415 - tests/ is on sys.path only now
-
-    return pick()
+    return importlib.import_module("ports")
 
 
 def memory_bytes(pid: int, field_name: str) -> int:
@@ -75,18 +84,6 @@ class ServerProcess:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
-
-
-async def _connectable(port: int) -> None:
-    async with asyncio.timeout(20):
-        while True:
-            try:
-                _reader, writer = await asyncio.open_connection(HOST, port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            return
 
 
 async def start_server(

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from ports import free_port
+from ports import free_port, wait_connectable
 from server_helpers import HOST, read_reply, send_audio
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioStart, AudioStop
@@ -110,15 +110,8 @@ async def _start_tcp_server(
         stderr=asyncio.subprocess.PIPE if capture_log else asyncio.subprocess.DEVNULL,
         env={**CLEAN_ENV, **(env or {})},
     )
-    async with asyncio.timeout(15):
-        while True:
-            try:
-                _reader, writer = await asyncio.open_connection(HOST, port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            return proc
+    await wait_connectable(port, 15)
+    return proc
 
 
 @pytest.fixture
