@@ -13,18 +13,16 @@ from qwen_asr_realtime import (
     QwenConnectionError,
     QwenRealtimeClient,
     RetryPolicy,
-    SessionConfig,
     SessionIdleError,
     SessionState,
     Timeouts,
-    VadConfig,
 )
 
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer
 
-KEY = "test-key"
+from .session_helpers import KEY, append_all, session_client
+
 KITCHEN = "turn on the kitchen lights"
-FAST_VAD = VadConfig(threshold=0.2, silence_duration_ms=400)
 TIMEOUTS = Timeouts(connect=3.0, setup=3.0, finish=10.0, close=1.0)
 # 1.2 s of the kitchen command: 0.3 s of silence, then speech that goes on.
 SPEAKING_BYTES = 16000 * 2 * 12 // 10
@@ -41,19 +39,9 @@ async def service() -> AsyncIterator[QwenEmulator]:
 
 
 def _client(emulator: QwenEmulator, **config: object) -> QwenRealtimeClient:
-    settings: dict[str, object] = {"language": "en", "vad": FAST_VAD, **config}
-    return QwenRealtimeClient(
-        KEY,
-        SessionConfig(**settings),  # type: ignore[arg-type]
-        endpoint=emulator.url,
-        timeouts=TIMEOUTS,
-        retry=RetryPolicy(delays=(0.05,), jitter=0),
+    return session_client(
+        emulator, retry=RetryPolicy(delays=(0.05,), jitter=0), timeouts=TIMEOUTS, **config
     )
-
-
-def _append_all(client: QwenRealtimeClient, pcm: bytes, chunk: int = 3200) -> None:
-    for start in range(0, len(pcm), chunk):
-        client.append_audio(pcm[start : start + chunk])
 
 
 async def test_an_idle_close_is_classified_and_keeps_what_was_recognized(
@@ -62,7 +50,7 @@ async def test_an_idle_close_is_classified_and_keeps_what_was_recognized(
     service.behaviour = Behaviour.profile("observed", idle_timeout_s=0.3)
     client = _client(service)
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])
+        append_all(client, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])
         # The audio pauses mid-command: the service closes the idle session.
         with pytest.raises(SessionIdleError, match="idle limit"):
             async with asyncio.timeout(10):
@@ -79,7 +67,7 @@ async def test_a_drop_after_finish_with_every_item_final_is_a_success(
     service.faults.drop_after_finish = "after-items"
     client = _client(service)
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights"))
+        append_all(client, speech_pcm("turn_on_kitchen_lights"))
         finals = await client.finish()
     assert [final.transcript for final in finals] == [KITCHEN]
     assert client.results.error is None
@@ -93,9 +81,9 @@ async def test_a_manual_session_dropped_after_finish_with_its_commits_final_succ
     service.faults.drop_after_finish = "after-items"
     client = _client(service, vad=None)
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights"))
+        append_all(client, speech_pcm("turn_on_kitchen_lights"))
         client.commit()
-        _append_all(client, speech_pcm("what_time_is_it"))
+        append_all(client, speech_pcm("what_time_is_it"))
         finals = await client.finish()
     assert len(finals) == 2
     assert service.sessions[0].dropped
@@ -108,7 +96,7 @@ async def test_a_drop_after_finish_that_loses_an_item_is_a_failure(
     service.faults.drop_after_finish = "at-once"
     client = _client(service)
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])
+        append_all(client, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])
         with pytest.raises(QwenConnectionError) as info:
             await client.finish()
     assert not isinstance(info.value, SessionIdleError)
@@ -132,7 +120,7 @@ async def test_stash_only_partials_reach_the_client_whole_and_revised(
     client = _client(service)
     previews: list[str] = []
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights"))
+        append_all(client, speech_pcm("turn_on_kitchen_lights"))
         client.end_session_nowait()
         async for event in client.events():
             if isinstance(event, Partial):

@@ -17,7 +17,6 @@ from qwen_asr_realtime import (
     RateLimitError,
     RetryPolicy,
     ServiceError,
-    SessionConfig,
     Timeouts,
     VadConfig,
 )
@@ -27,12 +26,15 @@ from qwen_asr_realtime.retry import error_from_event, is_rate_limit
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer
 from wyoming_server.emulator.limits import RATE_LIMIT_ERRORS
 
-KEY = "test-key"
+from .session_helpers import (
+    DEFAULT_FINISH,
+    KEY,
+    QUICK,
+    append_all,
+    session_client,
+)
+
 KITCHEN = "Turn on the kitchen lights."
-FAST_VAD = VadConfig(threshold=0.2, silence_duration_ms=400)
-QUICK = RetryPolicy(delays=(0.05, 0.05, 0.05), jitter=0)
-# The production defaults of the two finish bounds: 20 s in total, 3 s of silence.
-DEFAULT_FINISH = Timeouts(connect=3.0, setup=3.0, close=1.0)
 
 
 @pytest.fixture
@@ -41,28 +43,6 @@ async def service() -> AsyncIterator[QwenEmulator]:
         api_keys=frozenset({KEY}), recognizer_factory=ScriptedRecognizer([KITCHEN])
     ) as emulator:
         yield emulator
-
-
-def _client(
-    emulator: QwenEmulator,
-    *,
-    retry: RetryPolicy = QUICK,
-    timeouts: Timeouts = DEFAULT_FINISH,
-    **config: object,
-) -> QwenRealtimeClient:
-    settings: dict[str, object] = {"language": "en", "vad": FAST_VAD, **config}
-    return QwenRealtimeClient(
-        KEY,
-        SessionConfig(**settings),  # type: ignore[arg-type]
-        endpoint=emulator.url,
-        timeouts=timeouts,
-        retry=retry,
-    )
-
-
-def _append_all(client: QwenRealtimeClient, pcm: bytes, chunk: int = 3200) -> None:
-    for start in range(0, len(pcm), chunk):
-        client.append_audio(pcm[start : start + chunk])
 
 
 # -- capacity and rate limits ------------------------------------------------------------
@@ -79,9 +59,9 @@ async def test_a_rate_limit_costs_a_delay_not_the_audio(
     service.faults.rate_limit_via = via  # type: ignore[assignment]
     service.faults.rate_limit_sessions = 2
     pcm = speech_pcm("turn_on_kitchen_lights")
-    client = _client(service)
+    client = session_client(service)
     client.start()
-    _append_all(client, pcm)  # held: the session is not ready yet
+    append_all(client, pcm)  # held: the session is not ready yet
     try:
         finals = await client.finish()
     finally:
@@ -100,7 +80,7 @@ async def test_a_lasting_rate_limit_says_what_to_do(
     service: QwenEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     service.faults.rate_limit = "connections"
-    client = _client(service)
+    client = session_client(service)
     started = time.monotonic()
     with pytest.raises(RateLimitError) as caught:
         await client.connect()
@@ -145,7 +125,7 @@ def test_limit_messages_are_recognised(code: str, message: str, limited: bool) -
 
 async def test_other_errors_while_connecting_are_not_retried(service: QwenEmulator) -> None:
     service.faults.error_after_events = 1  # a server error right after session.created
-    client = _client(service)
+    client = session_client(service)
     with pytest.raises(ServiceError):
         await client.connect()
     await client.close()
@@ -166,7 +146,7 @@ async def _session_events(client: QwenRealtimeClient, pcm: bytes) -> list[object
 
     async with client:
         reader = asyncio.create_task(collect())
-        _append_all(client, pcm)
+        append_all(client, pcm)
         await client.finish()
         await asyncio.wait_for(reader, 2)
     return events
@@ -174,7 +154,7 @@ async def _session_events(client: QwenRealtimeClient, pcm: bytes) -> list[object
 
 async def test_context_echo_of_silence_becomes_an_empty_result(service: QwenEmulator) -> None:
     service.behaviour = Behaviour.from_env(context_echo=True)
-    client = _client(service, context=CONTEXT)
+    client = session_client(service, context=CONTEXT)
     events = await _session_events(client, bytes(32000))  # one second of silence
     assert service.sessions[-1].transcripts == [CONTEXT]  # the service did echo it
     finals = [event for event in events if isinstance(event, Final)]
@@ -188,7 +168,7 @@ async def test_speech_that_matches_the_context_is_kept(
 ) -> None:
     """Speech was detected: a transcript equal to the context is what the person said."""
     service.behaviour = Behaviour.from_env(context_echo=True)
-    client = _client(service, context=KITCHEN)
+    client = session_client(service, context=KITCHEN)
     await _session_events(client, speech_pcm("turn_on_kitchen_lights"))
     assert client.results.transcript == KITCHEN
 
@@ -197,7 +177,7 @@ async def test_manual_mode_drops_an_exact_echo(service: QwenEmulator) -> None:
     """Manual mode has no speech events: a final equal to the whole context is dropped,
     any other final is kept."""
     service.recognizer_factory = ScriptedRecognizer(["Kitchen. Living room. Ada's lamp.", KITCHEN])
-    client = _client(service, context=CONTEXT, vad=None)
+    client = session_client(service, context=CONTEXT, vad=None)
     async with client:
         client.append_audio(bytes(16000))
         client.commit()
@@ -214,9 +194,9 @@ async def test_a_service_silent_after_finish_is_a_timeout_within_5_s(
 ) -> None:
     """Default bounds (20 s in total): the 3 s silence watchdog reports the stall."""
     service.faults.stall_on = "session.finish"
-    client = _client(service)
+    client = session_client(service)
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights"))
+        append_all(client, speech_pcm("turn_on_kitchen_lights"))
         started = time.monotonic()
         with pytest.raises(QwenTimeoutError, match="sent nothing for 3 s"):
             await client.finish()
@@ -235,9 +215,9 @@ async def test_a_slow_but_talking_service_is_never_cut(
     service.faults.finish_event_delay_s = 1.0
     timeouts = Timeouts(connect=3.0, setup=3.0, finish=20.0, close=1.0, finish_silence=2.0)
     # Long VAD silence: only session.finish ends the utterance, so its events come after it.
-    client = _client(service, timeouts=timeouts, vad=VadConfig(0.2, 6000))
+    client = session_client(service, timeouts=timeouts, vad=VadConfig(0.2, 6000))
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights"))
+        append_all(client, speech_pcm("turn_on_kitchen_lights"))
         started = time.monotonic()
         finals = await client.finish()
         elapsed = time.monotonic() - started
@@ -250,9 +230,9 @@ async def test_one_long_silent_gap_is_a_stall(
 ) -> None:
     service.faults.completed_delay_s = 4.0  # the final comes after 4 s of silence
     timeouts = Timeouts(connect=3.0, setup=3.0, finish=20.0, close=1.0, finish_silence=1.5)
-    client = _client(service, timeouts=timeouts, vad=VadConfig(0.2, 6000))
+    client = session_client(service, timeouts=timeouts, vad=VadConfig(0.2, 6000))
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights"))
+        append_all(client, speech_pcm("turn_on_kitchen_lights"))
         with pytest.raises(QwenTimeoutError, match="stalled"):
             await client.finish()
 
@@ -262,9 +242,9 @@ async def test_without_the_watchdog_only_the_total_bound_applies(
 ) -> None:
     service.faults.stall_on = "session.finish"
     timeouts = Timeouts(connect=3.0, setup=3.0, finish=1.0, close=1.0, finish_silence=None)
-    client = _client(service, timeouts=timeouts)
+    client = session_client(service, timeouts=timeouts)
     async with client:
-        _append_all(client, speech_pcm("turn_on_kitchen_lights"))
+        append_all(client, speech_pcm("turn_on_kitchen_lights"))
         with pytest.raises(QwenTimeoutError, match="final transcript"):
             await client.finish()
 
@@ -273,10 +253,10 @@ async def test_the_silence_is_counted_from_the_last_message_sent(service: QwenEm
     """A paced backlog (VAD mode) still going out when finish() is called is not a stall:
     the service owes nothing before session.finish reaches it, seconds later."""
     timeouts = Timeouts(connect=3.0, setup=3.0, finish=20.0, close=1.0, finish_silence=1.0)
-    client = _client(service, timeouts=timeouts)
+    client = session_client(service, timeouts=timeouts)
     async with client:
         # 5 s of silence at once: 2 s go ahead of real time, the rest is paced (no events).
-        _append_all(client, bytes(5 * 32000))
+        append_all(client, bytes(5 * 32000))
         started = time.monotonic()
         finals = await client.finish()
         elapsed = time.monotonic() - started
