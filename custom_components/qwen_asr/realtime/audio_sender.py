@@ -324,15 +324,13 @@ class AudioSender:
 
     @property
     def _max_append_bytes(self) -> int:
-        # With a quota, appends stay small: it may be overrun by one append at most.
-        if self.quota is not None:
-            return PACED_APPEND_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
-        if self.config.manual:
+        if self.quota is None and self.config.manual:
             # A commit may hold at most the service's 60 s: an append no longer than that
             # always fits after the commit queued before it (_queue_appends).
             return min(_MAX_APPEND_PCM_BYTES, self._manual_limit)
-        if self._pacer.max_ahead_s is None:
+        if self.quota is None and self._pacer.max_ahead_s is None:
             return _MAX_APPEND_PCM_BYTES
+        # Paced, or with a quota, which small appends overrun by one append at most.
         return PACED_APPEND_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH
 
     @property
