@@ -199,7 +199,7 @@ def _shown(evidence: str) -> bool:
     if kind == "ci":
         return what in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     module, _, test = evidence.partition("::")
-    return callable(getattr(importlib.import_module(f"tests.ha.{module}"), test, None))
+    return callable(getattr(importlib.import_module(f"tests.qwen_asr.{module}"), test, None))
 
 
 def test_every_done_rule_is_shown() -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from custom_components.qwen_asr.compat import FEATURE_FLAGS
-
-from .typecheck import mypy_command, run
+from tests.support.qwen_asr.typecheck import mypy_command, run
 
 
 def test_feature_flags_reach_mypy() -> None:

@@ -1,6 +1,6 @@
 """Home Assistant's core ``wyoming`` integration as the client of our Wyoming server.
 
-The server runs in a child process (tests/ha/run_wyoming_server.py) because the Home
+The server runs in a child process (tests/support/qwen_asr/run_wyoming_server.py) because the Home
 Assistant venv may pin an older ``wyoming`` than the server needs: with HA 2025.4 set
 QWEN_SERVER_PYTHON to the server venv's interpreter; with newer HA (whose wyoming pin is
 recent enough) the current interpreter is used. The server's Qwen endpoint is the emulator.
@@ -24,12 +24,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
-from ports import free_port
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from tests.support.ports import free_port
 
 from .conftest import TEST_KEY, chunks, pcm_metadata, until
 
-BOOTSTRAP = Path(__file__).resolve().parent / "run_wyoming_server.py"
+BOOTSTRAP = Path(__file__).resolve().parents[1] / "support" / "qwen_asr" / "run_wyoming_server.py"
 WHAT_TIME = "what time is it"
 STARTUP_SECONDS = 15.0
 STOP_SECONDS = 5.0

@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from ports import free_port
 from qwen_asr_realtime import (
     AudioOptions,
     AuthenticationError,
@@ -32,6 +31,7 @@ from qwen_asr_realtime import (
 )
 from qwen_asr_realtime.const import MAX_APPEND_BASE64_BYTES
 
+from tests.support.ports import free_port
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 KEY = "test-key"

@@ -18,9 +18,8 @@ from qwen_asr_realtime import (
     Timeouts,
 )
 
+from tests.support.session_helpers import KEY, append_all, session_client
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer
-
-from .session_helpers import KEY, append_all, session_client
 
 KITCHEN = "turn on the kitchen lights"
 TIMEOUTS = Timeouts(connect=3.0, setup=3.0, finish=10.0, close=1.0)

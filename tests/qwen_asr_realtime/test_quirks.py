@@ -23,16 +23,15 @@ from qwen_asr_realtime import (
 from qwen_asr_realtime.events import ErrorEvent
 from qwen_asr_realtime.retry import error_from_event, is_rate_limit
 
-from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer
-from wyoming_server.emulator.limits import RATE_LIMIT_ERRORS
-
-from .session_helpers import (
+from tests.support.session_helpers import (
     DEFAULT_FINISH,
     KEY,
     QUICK,
     append_all,
     session_client,
 )
+from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer
+from wyoming_server.emulator.limits import RATE_LIMIT_ERRORS
 
 KITCHEN = "Turn on the kitchen lights."
 

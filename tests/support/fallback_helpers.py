@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 from qwen_asr_realtime import CircuitBreaker
-from server_helpers import HOST, Reply, read_reply, send_audio, settings_for
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 
+from tests.support.server_helpers import HOST, Reply, read_reply, send_audio, settings_for
 from wyoming_server.addresses import ListenAddress
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.fallback import FallbackEngine

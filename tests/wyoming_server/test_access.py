@@ -8,12 +8,12 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from server_helpers import HOST, StartServer, transcribe
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import async_read_event, async_write_event
 
+from tests.support.server_helpers import HOST, StartServer, transcribe
 from wyoming_server.access import DEFAULT_FILTER, ClientFilter
 from wyoming_server.cli.parser import parse_args
 from wyoming_server.cli.settings import build_settings

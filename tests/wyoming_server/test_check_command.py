@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ports import free_port
 from qwen_asr_realtime.const import REALTIME_PATH
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests.support.ports import free_port
 from wyoming_server.check import measure_connect, normalize
 from wyoming_server.check_profile import OBSERVED, differences, partial_style, revisions
 from wyoming_server.check_trace import ConnectionTrace, TraceFile, elide_audio

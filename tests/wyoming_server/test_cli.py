@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from ports import free_port, wait_connectable
-from server_helpers import HOST, read_reply, send_audio
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.event import async_read_event, async_write_event
 from wyoming.info import Describe, Info
 
+from tests.support.ports import free_port, wait_connectable
+from tests.support.server_helpers import HOST, read_reply, send_audio
 from wyoming_server.cli.options import UsageError
 from wyoming_server.cli.parser import COMMANDS, parse_args
 from wyoming_server.cli.qwen_options import read_api_key

@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import pytest
 from qwen_asr_realtime import AudioOptions
-from server_helpers import HOST, LIVE_AUDIO, read_reply, send_audio, transcribe
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 
+from tests.support.server_helpers import HOST, LIVE_AUDIO, read_reply, send_audio, transcribe
 from wyoming_server.cli.parser import parse_args
 from wyoming_server.cli.settings import build_settings
 from wyoming_server.emulator import QwenEmulator

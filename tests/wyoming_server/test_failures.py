@@ -8,7 +8,12 @@ from collections.abc import Callable
 
 import pytest
 from qwen_asr_realtime import Timeouts
-from server_helpers import (
+from wyoming.asr import Transcribe
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.info import Describe, Info
+
+from tests.support.server_helpers import (
     HOST,
     LIVE_AUDIO,
     StartServer,
@@ -17,11 +22,6 @@ from server_helpers import (
     transcribe,
     wait_sessions_closed,
 )
-from wyoming.asr import Transcribe
-from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.client import AsyncTcpClient
-from wyoming.info import Describe, Info
-
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 

@@ -13,11 +13,17 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from fallback_helpers import PRIMARY_TEXT, Fallback, Timed, silent_fallback, timed_request
-from ports import free_port
 from qwen_asr_realtime import CircuitBreaker, RetryPolicy, Timeouts
-from server_helpers import HOST
 
+from tests.support.fallback_helpers import (
+    PRIMARY_TEXT,
+    Fallback,
+    Timed,
+    silent_fallback,
+    timed_request,
+)
+from tests.support.ports import free_port
+from tests.support.server_helpers import HOST
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.fallback import FallbackEngine
 from wyoming_server.health import describe

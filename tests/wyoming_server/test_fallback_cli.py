@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fallback_helpers import Fallback, timed_request
-from ports import free_port
 from qwen_asr_realtime import CircuitBreaker
-from server_helpers import HOST, StartServer
-from test_health import run_health
 
+from tests.support.fallback_helpers import Fallback, timed_request
+from tests.support.ports import free_port
+from tests.support.server_helpers import HOST, StartServer
 from wyoming_server.cli.parser import parse_args
 from wyoming_server.cli.settings import build_settings
+
+from .test_health import run_health
 
 
 def _settings(argv: list[str]):  # type: ignore[no-untyped-def]

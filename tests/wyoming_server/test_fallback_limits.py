@@ -14,16 +14,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fallback_helpers import (
+from qwen_asr_realtime import CircuitBreaker
+from wyoming.audio import AudioStop
+from wyoming.client import AsyncTcpClient
+
+from tests.support.fallback_helpers import (
     PRIMARY_TEXT,
     Fallback,
     SilentFallback,
     silent_fallback,
     timed_request,
 )
-from ports import free_port
-from qwen_asr_realtime import CircuitBreaker
-from server_helpers import (
+from tests.support.ports import free_port
+from tests.support.server_helpers import (
     HOST,
     StartServer,
     open_request,
@@ -32,9 +35,6 @@ from server_helpers import (
     wait_sessions_closed,
     wait_until,
 )
-from wyoming.audio import AudioStop
-from wyoming.client import AsyncTcpClient
-
 from wyoming_server.audio_budget import read_usage, utc_today, write_usage
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.fallback import FallbackEngine

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from ports import free_port
-from server_helpers import HOST, StartServer, settings_for
 
+from tests.support.ports import free_port
+from tests.support.server_helpers import HOST, StartServer, settings_for
 from wyoming_server.addresses import ListenAddress, parse_uri
 from wyoming_server.audio_budget import utc_today, write_usage
 from wyoming_server.cli.parser import parse_args

@@ -10,7 +10,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from server_helpers import (
+from wyoming.audio import AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+
+from tests.support.server_helpers import (
     StartServer,
     open_request,
     read_reply,
@@ -19,10 +23,6 @@ from server_helpers import (
     wait_sessions_closed,
     wait_until,
 )
-from wyoming.audio import AudioStop
-from wyoming.client import AsyncTcpClient
-from wyoming.error import Error
-
 from wyoming_server.audio_budget import read_usage, utc_today, write_usage
 from wyoming_server.cli.parser import parse_args
 from wyoming_server.cli.settings import build_settings

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from server_helpers import LIVE_AUDIO, StartServer, open_request, send_audio
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStop
 from wyoming.audio import AudioStop
 
+from tests.support.server_helpers import LIVE_AUDIO, StartServer, open_request, send_audio
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer
 from wyoming_server.emulator.behaviour import PROFILES
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from qwen_asr_realtime import RetryPolicy
-from server_helpers import (
+from wyoming.audio import AudioStop
+
+from tests.support.server_helpers import (
     LIVE_AUDIO,
     StartServer,
     open_request,
@@ -15,8 +17,6 @@ from server_helpers import (
     transcribe,
     wait_sessions_closed,
 )
-from wyoming.audio import AudioStop
-
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer
 from wyoming_server.request import error_code
 

@@ -7,7 +7,12 @@ import audioop
 from collections.abc import Callable
 
 from qwen_asr_realtime.const import LANGUAGES
-from server_helpers import (
+from wyoming.asr import Transcribe
+from wyoming.audio import AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.info import Describe, Info
+
+from tests.support.server_helpers import (
     HOST,
     StartServer,
     assert_result_order,
@@ -16,11 +21,6 @@ from server_helpers import (
     transcribe,
     wait_sessions_closed,
 )
-from wyoming.asr import Transcribe
-from wyoming.audio import AudioStart, AudioStop
-from wyoming.client import AsyncTcpClient
-from wyoming.info import Describe, Info
-
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.settings import Endpointing
 

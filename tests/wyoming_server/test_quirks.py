@@ -9,12 +9,19 @@ from collections.abc import Callable
 
 import pytest
 from qwen_asr_realtime import RetryPolicy, Timeouts, VadConfig
-from server_helpers import HOST, Reply, read_reply, send_audio, transcribe, wait_sessions_closed
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.info import SelectProgram
 
+from tests.support.server_helpers import (
+    HOST,
+    Reply,
+    read_reply,
+    send_audio,
+    transcribe,
+    wait_sessions_closed,
+)
 from wyoming_server.emulator import Behaviour, QwenEmulator
 
 StartServer = Callable[..., object]

@@ -9,11 +9,11 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from server_helpers import HOST, read_reply, send_audio, settings_for, transcribe
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart
 from wyoming.client import AsyncTcpClient
 
+from tests.support.server_helpers import HOST, read_reply, send_audio, settings_for, transcribe
 from wyoming_server.demo import transcribe_over_wyoming
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.settings import Endpointing

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from server_helpers import settings_for
-
+from tests.support.server_helpers import settings_for
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 from wyoming_server.transcribe import transcribe_file
 from wyoming_server.wav import read_wav

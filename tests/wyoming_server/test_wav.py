@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from server_helpers import settings_for
 
+from tests.support.server_helpers import settings_for
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.transcribe import transcribe_file
 from wyoming_server.wav import WavError, read_wav

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import os
 import sys
@@ -17,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -25,28 +23,17 @@ from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 from wyoming.event import Event, async_read_event, async_write_event
 
+from tests.support.ports import free_port, wait_connectable
+
 HOST = "127.0.0.1"
 KEY = "test-key"
 MIB = 1 << 20
-TESTS = Path(__file__).resolve().parents[1]
-ASOUNDRC = TESTS / "mic" / "asoundrc"
+ASOUNDRC = Path(__file__).resolve().parents[2] / "wyoming_server" / "mic" / "asoundrc"
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
 
 
-def free_port() -> int:
-    """Return a loopback port nothing listens on (tests/ports.py)."""
-    return _ports().free_port()
-
-
 async def _connectable(port: int) -> None:
-    await _ports().wait_connectable(port, 20)
-
-
-def _ports() -> Any:
-    """Return tests/ports.py (tests/ is put on sys.path only when this runs)."""
-    if str(TESTS) not in sys.path:
-        sys.path.insert(0, str(TESTS))
-    return importlib.import_module("ports")
+    await wait_connectable(port, 20)
 
 
 def memory_bytes(pid: int, field_name: str) -> int:

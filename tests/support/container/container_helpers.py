@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from podman_helpers import exit_status, podman
-from server_helpers import HOST, Reply, read_reply, send_audio
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
+
+from tests.support.container.podman_helpers import exit_status, podman
+from tests.support.server_helpers import HOST, Reply, read_reply, send_audio
 
 KEY = "sk-test-secret-key"
 

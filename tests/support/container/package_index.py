@@ -19,7 +19,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from podman_helpers import ROOT, PodmanError
+from tests.support.container.podman_helpers import ROOT, PodmanError
 
 BUILD_TIMEOUT = 600
 # Debian bookworm's python3, the add-on base's Python.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUNC = "/usr/sbin/runc"
 # podman as root on these machines: runc and cgroupfs (no systemd), raised limits on run.
 GLOBAL_OPTIONS = ["--runtime", RUNC, "--cgroup-manager=cgroupfs"] if Path(RUNC).exists() else []

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from podman_helpers import ROOT, Build, PodmanError, build, podman
+
+from tests.support.container.podman_helpers import ROOT, Build, PodmanError, build, podman
 
 ADDON = ROOT / "wyoming_qwen_asr"
 # The Supervisor's names of this machine's architecture.

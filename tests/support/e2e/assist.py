@@ -19,7 +19,7 @@ from .hass_ws import HassWebSocket
 SAMPLE_RATE = 16000
 FRAME_BYTES = 320  # 10 ms
 FRAME_S = 0.01
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 # Events that end the audio a satellite sends (HA stops listening after these).
 _STOP_LISTENING = {"stt-vad-end", "stt-end", "error", "run-end"}
 

@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 30_000
 # The docs' screenshots, each with the texts it shows beside it (NAME.txt).
-DOC_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOC_SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 VIEWPORT = {"width": 960, "height": 760}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Visible text of the app, shadow roots included, one string per text node.

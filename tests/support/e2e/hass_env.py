@@ -9,7 +9,7 @@ the network namespace, so both talk to the suite over loopback alike.
 
 Each venv gets ``.ci/hass-VERSION-requirements.txt`` with ``.ci/hass-VERSION-constraints.txt``
 (the resolved set) and is rebuilt when either file changes. Standard library only, so .ci/run
-can prepare the installs before pytest: ``python tests/e2e/hass_env.py install VERSION...``.
+can prepare the installs before pytest: ``python tests/support/e2e/hass_env.py install VERSION...``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 CI = PROJECT / ".ci"
 ROOT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_VERSIONS = ("2025.4.4", "2026.11.0")

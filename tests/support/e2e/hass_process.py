@@ -3,8 +3,8 @@ a free loopback port, start, wait until it serves, stop by PID.
 
 Reusable outside this suite::
 
-    from e2e.hass_env import runtime
-    from e2e.hass_process import HassProcess
+    from tests.support.e2e.hass_env import runtime
+    from tests.support.e2e.hass_process import HassProcess
 
     with HassProcess(runtime("2025.4.4"), extra_yaml="input_boolean:\\n") as hass:
         owner = hass.onboard()           # owner user, access + long-lived tokens
@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from ports import free_port
+from tests.support.ports import free_port
 
 from .hass_env import PROJECT, HassRuntime
 from .hass_rest import HassRest, Owner, onboard

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from ports import free_port
+from tests.support.ports import free_port
 
 from .hass_env import PROJECT
 

@@ -14,20 +14,20 @@ import time
 import wave
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))  # the helpers of tests/satellite, nothing of the source tree
+# The repository, for tests.support only: appended, so wyoming_server is the installed one.
+sys.path.append(str(Path(__file__).resolve().parents[3]))
 
-from ports import free_port  # noqa: E402
-from satellite.home_assistant import SatelliteConnection, speech_to_text  # noqa: E402
-from satellite.live_mic import LiveMicrophone  # noqa: E402
-from satellite.processes import start_mic_service, start_satellite  # noqa: E402
+from tests.support.ports import free_port
+from tests.support.satellite.home_assistant import SatelliteConnection, speech_to_text
+from tests.support.satellite.live_mic import LiveMicrophone
+from tests.support.satellite.processes import start_mic_service, start_satellite
+from wyoming_server.addresses import ListenAddress
+from wyoming_server.emulator import QwenEmulator
+from wyoming_server.emulator.sphinx_recognizer import PocketSphinxRecognizer
+from wyoming_server.server import QwenAsrServer
+from wyoming_server.settings import Endpointing, ServerSettings
 
-from wyoming_server.addresses import ListenAddress  # noqa: E402
-from wyoming_server.emulator import QwenEmulator  # noqa: E402
-from wyoming_server.emulator.sphinx_recognizer import PocketSphinxRecognizer  # noqa: E402
-from wyoming_server.server import QwenAsrServer  # noqa: E402
-from wyoming_server.settings import Endpointing, ServerSettings  # noqa: E402
-
+TESTS = Path(__file__).resolve().parents[2]
 COMMAND = "turn on the kitchen lights"
 
 

@@ -2,7 +2,7 @@
 reader copies.
 
 A block is the fenced code that follows a marker line ``<!-- pi-install: ... -->`` or
-``<!-- unit: NAME -->``. ``python tests/pi/readme_blocks.py pi-install`` prints one.
+``<!-- unit: NAME -->``. ``python tests/support/pi/readme_blocks.py pi-install`` prints one.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "raspberry-pi.md"
+PAGE = Path(__file__).resolve().parents[3] / "docs" / "raspberry-pi.md"
 _BLOCK = re.compile(
     r"^<!-- (?P<key>[\w.-]+)(?::\s*(?P<arg>[^>]*?))? -->\n```\w*\n(?P<body>.*?)^```", re.M | re.S
 )

@@ -1,7 +1,7 @@
 """Lets pytest-homeassistant-custom-component 0.13.375 run on Home Assistant 2026.11.0.
 
 No phcc release is made for HA 2026.11.0 yet; 0.13.375 was generated from HA 2026.10.4's
-own test helpers. Loaded with ``-p tests.ha.phcc_compat`` before phcc's plugin (see
+own test helpers. Loaded with ``-p tests.support.qwen_asr.phcc_compat`` before phcc's plugin (see
 .ci/run), it imports Home Assistant first, as HA 2026.11 requires (it aliases httpx and
 voluptuous at import), and restores names that HA 2026.11 moved. Each shim applies only
 where the name is missing, so on other versions this module changes nothing.

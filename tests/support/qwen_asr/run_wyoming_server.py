@@ -3,7 +3,7 @@
 The Home Assistant tests run the server in a child process, because the Home Assistant
 venv may pin an older ``wyoming``. Where the project is not pip-installed (the newest-HA
 test root), ``qwen_asr_realtime`` is mapped onto the integration's client folder the way
-tests/source_imports.py does (and pyproject's package-dir mapping does when installed).
+tests/support/source_imports.py does (and pyproject's package-dir mapping does when installed).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# tests/ holds the shared source_imports helper.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repository root: tests.support.source_imports.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from source_imports import expose_source_packages
+from tests.support.source_imports import expose_source_packages
 
 if __name__ == "__main__":
     expose_source_packages()

@@ -3,8 +3,8 @@
 Each feature flag of ``custom_components/qwen_asr/compat.py`` is set to what this Home
 Assistant has (``--always-true``/``--always-false``), so mypy checks exactly the branches
 this version runs, against this version's own names. Run in every HA environment:
-``python -m tests.ha.typecheck`` from the project root, or test_typecheck.py in the HA suite
-(how the HA 2026.x suites, which only run pytest, type-check).
+``python -m tests.support.qwen_asr.typecheck`` from the project root, or test_typecheck.py in
+the HA suite (how the HA 2026.x suites, which only run pytest, type-check).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def mypy_command() -> list[str]:

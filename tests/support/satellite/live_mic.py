@@ -1,5 +1,6 @@
-"""A live microphone for ALSA: a FIFO the ``testfile`` device of tests/mic/asoundrc reads,
-fed in real time (silence, or speech when asked) by a thread, as a sound card would."""
+"""A live microphone for ALSA: a FIFO the ``testfile`` device of
+tests/wyoming_server/mic/asoundrc reads, fed in real time (silence, or speech when asked) by a
+thread, as a sound card would."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-ASOUNDRC = Path(__file__).resolve().parent.parent / "mic" / "asoundrc"
+ASOUNDRC = Path(__file__).resolve().parents[2] / "wyoming_server" / "mic" / "asoundrc"
 ALSA_ENV = {"ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{ASOUNDRC}"}
 PERIOD_SAMPLES = 1024
 PERIOD_BYTES = PERIOD_SAMPLES * 2  # below PIPE_BUF: every write is whole

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .live_mic import ALSA_ENV
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
 
 

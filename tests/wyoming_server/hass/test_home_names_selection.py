@@ -12,8 +12,8 @@ import logging
 from typing import Any
 
 import pytest
-from ports import free_port
 
+from tests.support.ports import free_port
 from wyoming_server.hass import HassConfig, HomeNamesSource
 from wyoming_server.hass.names import exposed_entities
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ports import free_port
 from wyoming.audio import AudioChunk, AudioStart
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe, Info
 
+from tests.support.ports import free_port
 from wyoming_server.addresses import parse_uri
 from wyoming_server.cli.parser import parse_args
 from wyoming_server.mic.exposure import exposure_warning, is_private_address
