@@ -43,6 +43,7 @@ from .check_profile import (
     vad_order,
 )
 from .check_trace import ConnectionTrace, Seen, TraceFile
+from .qwen_client import new_client
 from .settings import ServerSettings
 from .wav import SAMPLES_DIR, WavAudio, WavError, read_wav
 
@@ -225,7 +226,7 @@ async def run_sample(
         config = dataclasses.replace(config, vad=None)
     elif config.vad is None:  # --no-vad: the VAD run still needs the service's VAD
         config = dataclasses.replace(config, vad=VadConfig())
-    client = settings.new_client(config, observer=run.trace)
+    client = new_client(settings, config, observer=run.trace)
     try:
         client.start()
         async for chunk in audio.stream(realtime=True):

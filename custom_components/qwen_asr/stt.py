@@ -25,7 +25,6 @@ from .const import (
     CONF_VAD_MODE,
     DEFAULT_OPTIONS,
     DOMAIN,
-    ENDPOINTING_QWEN,
     HA_LANGUAGE_TAGS,
     MAX_RECOGNITION_S,
 )
@@ -35,7 +34,13 @@ from .fallback import qwen_failed, qwen_skipped, transcribe_elsewhere
 from .held_audio import HeldAudio
 from .helpers import make_client, session_config, stt_subentries
 from .models import QwenConfigEntry, SessionSummary, SpeechToTextState
-from .realtime import VAD_SERVER, AuthenticationError, QwenError, QwenRealtimeClient
+from .realtime import (
+    ENDPOINTING_QWEN,
+    VAD_SERVER,
+    AuthenticationError,
+    QwenError,
+    QwenRealtimeClient,
+)
 from .recognition import Recognition
 
 _LOGGER = logging.getLogger(__name__)

@@ -74,7 +74,7 @@ class Phase:
     def server_args(self) -> tuple[str, ...]:
         args: tuple[str, ...] = ("--buffered",) if self.buffered else ()
         if self.server_endpointing:
-            args += ("--endpointing", "server", "--vad-silence-ms", str(ENDPOINTING_SILENCE_MS))
+            args += ("--endpointing", "qwen", "--vad-silence-ms", str(ENDPOINTING_SILENCE_MS))
         return args
 
 

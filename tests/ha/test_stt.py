@@ -23,10 +23,9 @@ from custom_components.qwen_asr.const import (
     CONF_LANGUAGE,
     CONF_VAD_MODE,
     DOMAIN,
-    ENDPOINTING_QWEN,
     VAD_MANUAL,
 )
-from custom_components.qwen_asr.realtime import LANGUAGE_AUTO, Timeouts
+from custom_components.qwen_asr.realtime import ENDPOINTING_QWEN, LANGUAGE_AUTO, Timeouts
 
 from .conftest import TEST_KEY, chunks, first_stt, pcm_metadata, stt_entity_id, until
 

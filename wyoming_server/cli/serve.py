@@ -38,6 +38,16 @@ def zeroconf_name(value: str) -> str | None:
     return value.strip()
 
 
+def endpointing(text: str) -> Endpointing:
+    """Return the ``--endpointing`` value ``text`` names; its error lists the values."""
+    try:
+        return Endpointing.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be {' or '.join(Endpointing)}, not {text!r}"
+        ) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the Qwen options, the server's own, its limits, microphone, names and fallback."""
     add_qwen_arguments(parser)
@@ -52,10 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         "--endpointing",
         env="QWEN_ASR_ENDPOINTING",
-        default=Endpointing.HA.value,
-        choices=[e.value for e in Endpointing],
-        help="ha: Home Assistant's VAD ends each request (default); server: answer as soon "
-        "as Qwen's VAD ends the first utterance (HA 2026.10+) (env %(env)s)",
+        default=Endpointing.HOME_ASSISTANT.value,
+        type=endpointing,
+        choices=list(Endpointing),
+        help="home_assistant: Home Assistant's VAD ends each request (default); qwen: answer "
+        "as soon as Qwen's VAD ends the first utterance (HA 2026.10+); the earlier ha and "
+        "server still work (env %(env)s)",
     )
     option(
         parser,

@@ -28,6 +28,7 @@ from qwen_asr_realtime import (
 )
 
 from ..emulated import qwen_service
+from ..qwen_client import new_client
 from ..settings import ServerSettings
 from .alsa import MicDeviceError
 from .capture import MicCapture, MicChunk, capture_config
@@ -99,7 +100,7 @@ async def _listen(
     failures = 0
     try:
         while True:
-            client = settings.new_client(settings.session_config(settings.language))
+            client = new_client(settings, settings.session_config(settings.language))
             try:
                 await _session(client, subscription, printer, stop)
                 return 0
