@@ -40,7 +40,7 @@ _LOGGER = logging.getLogger(__name__)
 # Qwen answers about 0.3 s after the end of audio. When it has not after this long, the
 # recording is replayed to the fallback (without AudioStop) while Qwen is still awaited:
 # if Qwen then stalls, the fallback only has to finish, not to hear everything first.
-PREPARE_FALLBACK_AFTER_S = 1.0
+PREPARE_FALLBACK_AFTER_SECONDS = 1.0
 
 
 class FallbackRequest:
@@ -137,7 +137,7 @@ class FallbackRequest:
         self._client_stopped = True
         if self._session is None and self._primary is not None:
             loop = asyncio.get_running_loop()
-            prepare = loop.call_later(PREPARE_FALLBACK_AFTER_S, self._prepare_fallback)
+            prepare = loop.call_later(PREPARE_FALLBACK_AFTER_SECONDS, self._prepare_fallback)
             try:
                 await self._primary.finish()
             except QwenError as err:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-TARGET_BYTES_PER_S = TARGET_FORMAT.bytes_per_second
+TARGET_BYTES_PER_SECOND = TARGET_FORMAT.bytes_per_second
 
 
 # The Wyoming Error's code for each kind of failure: the first that matches (a timeout is
@@ -207,7 +207,7 @@ class TranscriptionRequest:
             return  # the session is ending: the rest of the audio is not sent
         if self._held is not None:
             converted = self._converter.convert(audio)
-            if len(self._held) + len(converted) > self._max_seconds * TARGET_BYTES_PER_S:
+            if len(self._held) + len(converted) > self._max_seconds * TARGET_BYTES_PER_SECOND:
                 return  # --buffered (a benchmark's baseline): bounded, the rest is ignored
             self._held.extend(converted)
             return

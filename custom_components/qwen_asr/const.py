@@ -76,5 +76,5 @@ HA_LANGUAGE_TAGS: Final = (
 
 # How long one recognition may wait for Qwen's first final transcript (Qwen endpointing),
 # and for its end in any case (Home Assistant's pipeline ends the audio far earlier).
-MAX_UTTERANCE_S: Final = 60.0
-MAX_RECOGNITION_S: Final = 300.0
+MAX_UTTERANCE_SECONDS: Final = 60.0
+MAX_RECOGNITION_SECONDS: Final = 300.0

@@ -26,7 +26,7 @@ from .const import (
     DEFAULT_OPTIONS,
     DOMAIN,
     HA_LANGUAGE_TAGS,
-    MAX_RECOGNITION_S,
+    MAX_RECOGNITION_SECONDS,
 )
 from .context import build_context, home_names_sent
 from .failures import async_recognition_failed
@@ -197,13 +197,13 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         fallback_id: str | None = options.get(CONF_FALLBACK_STT) or None
         held: HeldAudio | None = None
         if fallback_id is not None:
-            max_bytes = int(MAX_RECOGNITION_S * int(metadata.sample_rate) * 2)  # 16-bit mono
+            max_bytes = int(MAX_RECOGNITION_SECONDS * int(metadata.sample_rate) * 2)  # 16-bit mono
             held = HeldAudio(stream, max_bytes)
             stream = held.reader()
             if skipped := qwen_skipped(runtime):  # Qwen failed moments ago: no session
                 result = await self._answer_elsewhere(fallback_id, metadata, held, skipped)
                 summary.qwen_skipped = True
-                summary.duration_s = round(time.monotonic() - started, 3)
+                summary.duration_seconds = round(time.monotonic() - started, 3)
                 runtime.last_session = summary
                 yield result
                 return
@@ -252,7 +252,7 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                 self._entry.async_create_background_task(
                     self.hass, client.close(), name=f"{DOMAIN} close session", eager_start=True
                 )
-            summary.duration_s = round(time.monotonic() - started, 3)
+            summary.duration_seconds = round(time.monotonic() - started, 3)
             runtime.last_session = summary
         yield result
 

@@ -115,7 +115,7 @@ async def test_stop_without_audio_gives_empty_transcript(port: int, emulator: Qw
 async def test_connection_opens_at_first_audio_and_audio_is_held(
     port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    emulator.faults.handshake_delay_s = 0.5
+    emulator.faults.handshake_delay_seconds = 0.5
     emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
     reply = await transcribe(port, speech_pcm("what_time_is_it"))
     assert reply.text == "what time is it"

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--uri",
         env="QWEN_ASR_URI",
         default=DEFAULT_URI,
-        help="the server's URI; a wildcard host is checked on loopback "
-        "(default %(default)s: the server's own, env %(env)s)",
+        shown_default=f"{DEFAULT_URI}, the server's own",
+        help="the server's URI; a wildcard host is checked on loopback",
     )
     parser.add_argument(
         "--timeout",

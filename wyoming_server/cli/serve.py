@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--uri",
         env="QWEN_ASR_URI",
         default=DEFAULT_URI,
-        help=f"tcp://HOST:PORT, unix://PATH or stdio:// (default {DEFAULT_URI}; env %(env)s)",
+        help="tcp://HOST:PORT, unix://PATH or stdio://",
     )
     option(
         parser,
@@ -65,9 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Endpointing.HOME_ASSISTANT.value,
         type=endpointing,
         choices=list(Endpointing),
-        help="home_assistant: Home Assistant's VAD ends each request (default); qwen: answer "
+        help="home_assistant: Home Assistant's VAD ends each request; qwen: answer "
         "as soon as Qwen's VAD ends the first utterance (HA 2026.10+); the earlier ha and "
-        "server still work (env %(env)s)",
+        "server still work",
     )
     option(
         parser,
@@ -77,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         const="",
         type=zeroconf_name,
         metavar="NAME",
-        help="advertise _wyoming._tcp over mDNS, optionally under NAME (env %(env)s)",
+        help="advertise _wyoming._tcp over mDNS, optionally under NAME",
     )
     # Benchmark baseline (tests/benchmarks): send all audio after AudioStop.
     flag(parser, "--buffered", env="QWEN_ASR_BUFFERED", help=argparse.SUPPRESS)
