@@ -42,8 +42,8 @@ OPTIONS_FILE = Path("/data/options.json")
 PORT = 10300
 SERVER_USER = "wyoming"
 SUPERVISOR_API = "http://supervisor"
-READY_TIMEOUT = 60.0
-DISCOVERY_TIMEOUT = 10.0
+READY_TIMEOUT_SECONDS = 60.0
+DISCOVERY_TIMEOUT_SECONDS = 10.0
 # Options the Supervisor stores as given; each becomes one of the server's variables.
 _VALUES = {
     "region": "QWEN_ASR_REGION",
@@ -182,7 +182,7 @@ async def wait_ready(process: asyncio.subprocess.Process, port: int) -> bool:
     """Wait until the server answers Describe (True); False if it exits first or never answers."""
     uri = f"tcp://127.0.0.1:{port}"
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + READY_TIMEOUT
+    deadline = loop.time() + READY_TIMEOUT_SECONDS
     exited = asyncio.ensure_future(process.wait())
     try:
         while not exited.done() and loop.time() < deadline:
@@ -210,7 +210,7 @@ def discovery_request(api: str, token: str, uri: str) -> urllib.request.Request:
 
 def post_discovery(request: urllib.request.Request) -> None:
     """Send a discovery request to the Supervisor; AddonError unless it answers ``ok``."""
-    with urllib.request.urlopen(request, timeout=DISCOVERY_TIMEOUT) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=DISCOVERY_TIMEOUT_SECONDS) as response:  # noqa: S310
         reply = json.loads(response.read() or b"{}")
     if reply.get("result") != "ok":
         raise AddonError(f"the Supervisor answered {reply.get('message') or reply!r}")
@@ -245,7 +245,7 @@ async def supervise(env: Mapping[str, str], port: int) -> int:
     if await wait_ready(process, port):
         await announce(port)
     elif process.returncode is None:
-        _LOGGER.error("The server did not answer within %.0f s", READY_TIMEOUT)
+        _LOGGER.error("The server did not answer within %.0f s", READY_TIMEOUT_SECONDS)
     return await process.wait()
 
 

@@ -26,8 +26,8 @@ from .wire import WireError, read_event
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_CONNECT_TIMEOUT = 2.0
-DEFAULT_ANSWER_TIMEOUT = 15.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 2.0
+DEFAULT_ANSWER_TIMEOUT_SECONDS = 15.0
 WRITE_TIMEOUT_SECONDS = 10.0
 # A replayed backlog goes out in pieces of at most this much audio.
 REPLAY_PIECE_SECONDS = 0.5
@@ -48,8 +48,8 @@ class FallbackEngine:
 
     host: str
     port: int
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    answer_timeout: float = DEFAULT_ANSWER_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
+    answer_timeout: float = DEFAULT_ANSWER_TIMEOUT_SECONDS
     on_auth_error: bool = False
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     # The failure that opened the circuit: what a skipped request answers if the fallback

@@ -22,7 +22,11 @@ from qwen_asr_realtime import (
 )
 
 from ..addresses import parse_uri
-from ..fallback import DEFAULT_ANSWER_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, FallbackEngine
+from ..fallback import (
+    DEFAULT_ANSWER_TIMEOUT_SECONDS,
+    DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    FallbackEngine,
+)
 from ..hass.connection import SUPERVISOR_URL, HassConfig, websocket_url
 from .options import flag, float_in_range, given_on_command_line, option, secret
 from .secret_file import read_secret_file
@@ -63,7 +67,7 @@ def add_fallback_arguments(parser: argparse.ArgumentParser) -> None:
         group,
         "--fallback-connect-timeout",
         env="QWEN_ASR_FALLBACK_CONNECT_TIMEOUT",
-        default=DEFAULT_CONNECT_TIMEOUT,
+        default=DEFAULT_CONNECT_TIMEOUT_SECONDS,
         type=float_in_range(0.05, 60.0, unit="seconds"),
         help="seconds to connect to the fallback",
     )
@@ -71,7 +75,7 @@ def add_fallback_arguments(parser: argparse.ArgumentParser) -> None:
         group,
         "--fallback-timeout",
         env="QWEN_ASR_FALLBACK_TIMEOUT",
-        default=DEFAULT_ANSWER_TIMEOUT,
+        default=DEFAULT_ANSWER_TIMEOUT_SECONDS,
         type=float_in_range(0.1, 600.0, unit="seconds"),
         help="seconds after the end of audio to wait for the fallback's transcript",
     )
