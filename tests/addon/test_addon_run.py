@@ -1,4 +1,4 @@
-"""The add-on's run script (``python -m wyoming_server.addon``) outside a container: options
+"""The add-on's run script (``wyoming-qwen-asr addon``) outside a container: options
 become the server's environment, the server answers, the Supervisor is told, the key stays
 out of every output. The container suite runs the same script in the add-on image."""
 
@@ -182,7 +182,8 @@ async def start_addon(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "wyoming_server.addon",
+            "wyoming_server",
+            "addon",
             "--options",
             str(path),
             "--port",

@@ -64,7 +64,7 @@ def test_the_mic_command_loads_the_mic_service_without_the_speech_to_text_stack(
 def test_the_top_level_help_imports_no_subcommand_and_no_server() -> None:
     """The subcommands' one-line helps are listed without importing them."""
     loaded = _loaded_after(["--help"])
-    commands = ("serve", "transcribe", "check", "demo", "listen", "mic", "health")
+    commands = ("serve", "transcribe", "check", "demo", "listen", "mic", "health", "addon")
     assert not loaded & {*STACK, *(f"wyoming_server.cli.{command}" for command in commands)}
 
 
