@@ -14,6 +14,7 @@ from qwen_asr_realtime import (
     ENDPOINTING_HOME_ASSISTANT,
     ENDPOINTING_QWEN,
     MAX_CONTEXT_CHARS,
+    MAX_REQUEST_SECONDS,
     AudioOptions,
     RetryPolicy,
     SessionConfig,
@@ -27,7 +28,6 @@ from .limits import (
     DEFAULT_IDLE_CONNECTION_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-    DEFAULT_MAX_REQUEST_SECONDS,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_MINUTE,
     DEFAULT_MIN_AUDIO_RATE,
@@ -77,7 +77,7 @@ class ServerSettings:
     audio: AudioOptions = field(default_factory=AudioOptions)
     # A request that lasts this long is answered with its transcript so far (HA stops far
     # earlier); --max-request-seconds.
-    max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS
+    max_request_seconds: float = MAX_REQUEST_SECONDS
     # Who may connect (--allow-clients), how many Qwen sessions at once (None: no limit),
     # and the audio per UTC day (None: no limit) counted in state_file.
     allow_clients: ClientFilter = DEFAULT_FILTER

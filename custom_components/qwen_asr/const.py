@@ -74,7 +74,6 @@ HA_LANGUAGE_TAGS: Final = (
     "nb",
 )
 
-# How long one recognition may wait for Qwen's first final transcript (Qwen endpointing),
-# and for its end in any case (Home Assistant's pipeline ends the audio far earlier).
+# How long one recognition may wait for Qwen's first final transcript (Qwen endpointing);
+# for its end in any case it waits at most MAX_REQUEST_SECONDS (the client's).
 MAX_UTTERANCE_SECONDS: Final = 60.0
-MAX_RECOGNITION_SECONDS: Final = 300.0

@@ -19,10 +19,9 @@ from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .const import MAX_RECOGNITION_SECONDS
 from .held_audio import HeldAudio
 from .models import FallbackSummary, SpeechToTextState
-from .realtime import QwenError
+from .realtime import MAX_REQUEST_SECONDS, QwenError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -114,7 +113,7 @@ async def _process(
     try:
         # While the person speaks the pipeline bounds the stream; after it, the answer.
         await asyncio.wait(
-            {task, ended}, timeout=MAX_RECOGNITION_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            {task, ended}, timeout=MAX_REQUEST_SECONDS, return_when=asyncio.FIRST_COMPLETED
         )
         async with asyncio.timeout(FALLBACK_ANSWER_SECONDS):
             return await asyncio.shield(task)

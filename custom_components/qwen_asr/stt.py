@@ -26,7 +26,6 @@ from .const import (
     DEFAULT_OPTIONS,
     DOMAIN,
     HA_LANGUAGE_TAGS,
-    MAX_RECOGNITION_SECONDS,
 )
 from .context import build_context, home_names_sent
 from .failures import async_recognition_failed
@@ -36,6 +35,7 @@ from .helpers import make_client, session_config, stt_subentries
 from .models import QwenConfigEntry, SessionSummary, SpeechToTextState
 from .realtime import (
     ENDPOINTING_QWEN,
+    MAX_REQUEST_SECONDS,
     VAD_SERVER,
     AuthenticationError,
     QwenError,
@@ -197,7 +197,7 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         fallback_id: str | None = options.get(CONF_FALLBACK_STT) or None
         held: HeldAudio | None = None
         if fallback_id is not None:
-            max_bytes = int(MAX_RECOGNITION_SECONDS * int(metadata.sample_rate) * 2)  # 16-bit mono
+            max_bytes = int(MAX_REQUEST_SECONDS * int(metadata.sample_rate) * 2)  # 16-bit mono
             held = HeldAudio(stream, max_bytes)
             stream = held.reader()
             if skipped := qwen_skipped(runtime):  # Qwen failed moments ago: no session

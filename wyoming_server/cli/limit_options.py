@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 
+from qwen_asr_realtime import MAX_REQUEST_SECONDS
+
 from ..limits import (
     DEFAULT_IDLE_CONNECTION_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-    DEFAULT_MAX_REQUEST_SECONDS,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_MINUTE,
     DEFAULT_MIN_AUDIO_RATE,
@@ -38,7 +39,7 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         group,
         "--max-request-seconds",
         env="QWEN_ASR_MAX_REQUEST_SECONDS",
-        default=DEFAULT_MAX_REQUEST_SECONDS,
+        default=MAX_REQUEST_SECONDS,
         type=float_in_range(1.0, 86_400.0, unit="seconds"),
         metavar="S",
         help="a request that lasts this long is answered with its transcript so far",
