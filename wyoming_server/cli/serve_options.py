@@ -25,7 +25,9 @@ from ..addresses import parse_uri
 from ..fallback import (
     DEFAULT_ANSWER_TIMEOUT_SECONDS,
     DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_MAX_HELD_SECONDS,
     FallbackEngine,
+    HeldAudio,
 )
 from ..hass.connection import SUPERVISOR_URL, HassConfig, websocket_url
 from .options import flag, float_in_range, given_on_command_line, option, secret
@@ -88,6 +90,16 @@ def add_fallback_arguments(parser: argparse.ArgumentParser) -> None:
         help="after a failure, new requests skip Qwen this long, doubling per failure up to "
         f"{DEFAULT_MAX_SECONDS:g} s; 0: always try Qwen first",
     )
+    option(
+        group,
+        "--fallback-max-held-seconds",
+        env="QWEN_ASR_FALLBACK_MAX_HELD_SECONDS",
+        default=DEFAULT_MAX_HELD_SECONDS,
+        type=float_in_range(1.0, 86_400.0, unit="seconds"),
+        metavar="S",
+        help="the audio all requests together keep for the fallback, at 32 kB a second; "
+        "beyond, a request's audio is not kept and Qwen's failure is answered as is",
+    )
 
 
 def fallback_engine(args: argparse.Namespace) -> FallbackEngine | None:
@@ -104,6 +116,7 @@ def fallback_engine(args: argparse.Namespace) -> FallbackEngine | None:
         answer_timeout=args.fallback_timeout,
         on_auth_error=args.fallback_on_auth_error,
         breaker=CircuitBreaker(first, max(DEFAULT_MAX_SECONDS, first)),
+        held=HeldAudio(args.fallback_max_held_seconds),
     )
 
 
