@@ -132,9 +132,12 @@ class ThrottledLog:
     bad events, limits).
     """
 
-    def __init__(self, interval: float = REFUSAL_LOG_SECONDS) -> None:
-        """Allow one warning per key and ``interval`` seconds."""
+    def __init__(
+        self, interval: float = REFUSAL_LOG_SECONDS, logger: logging.Logger | None = None
+    ) -> None:
+        """Allow one warning per key and ``interval`` seconds, to ``logger`` (default: ours)."""
         self._interval = interval
+        self._logger = logger or _LOGGER
         self._last: dict[str, float] = {}
 
     def allow(self, key: str) -> bool:
@@ -153,7 +156,7 @@ class ThrottledLog:
     def warning(self, key: str, message: str, *args: object) -> None:
         """Log ``message`` at WARNING unless one about ``key`` was logged this interval."""
         if self.allow(key):
-            _LOGGER.warning("%s (logged at most once a minute)", message % args)
+            self._logger.warning("%s (logged at most once a minute)", message % args)
 
 
 class RefusalLog:

@@ -1,4 +1,4 @@
-"""The Home Assistant add-on's run script: ``python -m wyoming_server.addon``.
+"""The Home Assistant add-on's run script: ``wyoming-qwen-asr addon``.
 
 It maps the Supervisor's ``/data/options.json`` onto the server's environment variables,
 starts the server on port 10300 (as the unprivileged ``wyoming`` user when started as root),
@@ -13,7 +13,6 @@ areas, exposed entities) there, given the token as its ``QWEN_ASR_HASS_TOKEN``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import grp
 import json
@@ -32,7 +31,6 @@ from typing import Any
 
 from qwen_asr_realtime import SecretFormatError, check_secret
 
-from .cli.log_options import DEFAULT_LOG_FORMAT
 from .hass.connection import SUPERVISOR_CORE_PATH
 from .health import HealthError, describe
 
@@ -42,8 +40,8 @@ OPTIONS_FILE = Path("/data/options.json")
 PORT = 10300
 SERVER_USER = "wyoming"
 SUPERVISOR_API = "http://supervisor"
-READY_TIMEOUT = 60.0
-DISCOVERY_TIMEOUT = 10.0
+READY_TIMEOUT_SECONDS = 60.0
+DISCOVERY_TIMEOUT_SECONDS = 10.0
 # Options the Supervisor stores as given; each becomes one of the server's variables.
 _VALUES = {
     "region": "QWEN_ASR_REGION",
@@ -182,7 +180,7 @@ async def wait_ready(process: asyncio.subprocess.Process, port: int) -> bool:
     """Wait until the server answers Describe (True); False if it exits first or never answers."""
     uri = f"tcp://127.0.0.1:{port}"
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + READY_TIMEOUT
+    deadline = loop.time() + READY_TIMEOUT_SECONDS
     exited = asyncio.ensure_future(process.wait())
     try:
         while not exited.done() and loop.time() < deadline:
@@ -210,7 +208,7 @@ def discovery_request(api: str, token: str, uri: str) -> urllib.request.Request:
 
 def post_discovery(request: urllib.request.Request) -> None:
     """Send a discovery request to the Supervisor; AddonError unless it answers ``ok``."""
-    with urllib.request.urlopen(request, timeout=DISCOVERY_TIMEOUT) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=DISCOVERY_TIMEOUT_SECONDS) as response:  # noqa: S310
         reply = json.loads(response.read() or b"{}")
     if reply.get("result") != "ok":
         raise AddonError(f"the Supervisor answered {reply.get('message') or reply!r}")
@@ -245,7 +243,7 @@ async def supervise(env: Mapping[str, str], port: int) -> int:
     if await wait_ready(process, port):
         await announce(port)
     elif process.returncode is None:
-        _LOGGER.error("The server did not answer within %.0f s", READY_TIMEOUT)
+        _LOGGER.error("The server did not answer within %.0f s", READY_TIMEOUT_SECONDS)
     return await process.wait()
 
 
@@ -254,31 +252,27 @@ def _forward(process: asyncio.subprocess.Process, signum: int) -> None:
         process.send_signal(signum)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Map options.json to the server's environment, run the server and return its exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m wyoming_server.addon",
-        description="Home Assistant add-on: options.json -> environment -> wyoming-qwen-asr",
-    )
-    parser.add_argument("--options", type=Path, default=OPTIONS_FILE, help="%(default)s")
-    parser.add_argument("--port", type=int, default=PORT, help="%(default)s")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=DEFAULT_LOG_FORMAT)
+async def run_addon(options_file: Path, port: int) -> int:
+    """Map ``options_file`` to the server's environment, run the server on ``port``.
+
+    Return its exit status; raise AddonError for options the server cannot start with.
+    """
     with tempfile.TemporaryDirectory(prefix="qwen-asr-addon-") as folder:
-        # The server user reads the context file; it holds words, not secrets.
-        Path(folder).chmod(0o755)
-        try:
-            options = load_options(args.options)
-            state_file = state_directory(args.options.parent) / "audio-usage.json"
-            mapped = options_to_env(options, Path(folder) / "context.txt", args.port, state_file)
-            mapped.update(home_assistant_env(options, os.environ))
-        except AddonError as err:
-            print(f"wyoming-qwen-asr add-on: error: {err}", file=sys.stderr)
-            return 2
-        status = asyncio.run(supervise(server_environment(mapped), args.port))
+        env = addon_environment(options_file, port, Path(folder))
+        status = await supervise(env, port)
     # A server ended by a signal exits as a shell reports it.
     return status if status >= 0 else 128 - status
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def addon_environment(options_file: Path, port: int, folder: Path) -> dict[str, str]:
+    """Return the server's environment for ``options_file``; its context file goes in ``folder``.
+
+    Raise AddonError for options the server cannot start with.
+    """
+    # The server user reads the context file; it holds words, not secrets.
+    folder.chmod(0o755)
+    options = load_options(options_file)
+    state_file = state_directory(options_file.parent) / "audio-usage.json"
+    mapped = options_to_env(options, folder / "context.txt", port, state_file)
+    mapped.update(home_assistant_env(options, os.environ))
+    return server_environment(mapped)

@@ -43,6 +43,7 @@ from .check_profile import (
     vad_order,
 )
 from .check_trace import ConnectionTrace, Seen, TraceFile
+from .qwen_client import new_client
 from .settings import ServerSettings
 from .wav import SAMPLES_DIR, WavAudio, WavError, read_wav
 
@@ -54,7 +55,7 @@ EXPECTED = {
     "what_time_is_it.wav": "what time is it",
 }
 # How long to wait, after the first session's session.finished, for the service to close.
-CLOSE_WAIT_S = 3.0
+CLOSE_WAIT_SECONDS = 3.0
 # Silence after a recording in VAD mode beyond the VAD's silence window, so that the
 # service ends the utterance itself before session.finish.
 TAIL_SILENCE_MS = 500
@@ -225,7 +226,7 @@ async def run_sample(
         config = dataclasses.replace(config, vad=None)
     elif config.vad is None:  # --no-vad: the VAD run still needs the service's VAD
         config = dataclasses.replace(config, vad=VadConfig())
-    client = settings.new_client(config, observer=run.trace)
+    client = new_client(settings, config, observer=run.trace)
     try:
         client.start()
         async for chunk in audio.stream(realtime=True):
@@ -244,7 +245,7 @@ async def run_sample(
         if wait_for_close:
             finished = clock()
             try:
-                async with asyncio.timeout(CLOSE_WAIT_S):
+                async with asyncio.timeout(CLOSE_WAIT_SECONDS):
                     await run.trace.closed_event.wait()
                 run.closed_after = clock() - finished
             except TimeoutError:
@@ -313,7 +314,7 @@ def _summary(runs: list[SampleRun]) -> int:
             )
         else:
             print(
-                f"after session.finished: the socket was still open after {CLOSE_WAIT_S:g} s "
+                f"after session.finished: the socket was still open after {CLOSE_WAIT_SECONDS:g} s "
                 "(the client closes it)"
             )
     found = differences(traits(vad, manual, closes))

@@ -34,7 +34,7 @@ class WyomingResult:
 
     text: str
     chunks: list[str]
-    latency_s: float  # from AudioStop to the Transcript
+    latency_seconds: float  # from AudioStop to the Transcript
     error: str | None = None
 
 
@@ -107,7 +107,7 @@ async def run_demo(settings: ServerSettings, files: list[Path], *, realtime: boo
                     else:
                         print(
                             f"{path.name} ({audio.seconds:.1f} s): {result.text!r} "
-                            f"[{result.latency_s * 1000:.0f} ms after end of audio]",
+                            f"[{result.latency_seconds * 1000:.0f} ms after end of audio]",
                             flush=True,
                         )
             finally:

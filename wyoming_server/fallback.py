@@ -1,7 +1,8 @@
 """A second Wyoming ASR service that answers when Qwen fails (``--fallback-uri``).
 
 ``AudioRecording`` keeps a request's audio from AudioStart, converted to 16 kHz mono (bounded
-in those bytes by the request limit, whatever format the client declared);
+in those bytes by the request limit, whatever format the client declared, and by
+``HeldAudio``, the bound of all requests' recordings together);
 ``FallbackSession`` replays it to the fallback -- ``Transcribe`` with the request's
 language, ``AudioStart``, the chunks, ``AudioStop`` once the client sent it -- and follows
 the recording live for audio that is still coming. ``FallbackEngine`` is the configuration
@@ -21,16 +22,25 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, async_write_event
 
+from .access import ThrottledLog
 from .audio import TARGET_FORMAT, PcmConverter, PcmFormat
 from .wire import WireError, read_event
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_CONNECT_TIMEOUT = 2.0
-DEFAULT_ANSWER_TIMEOUT = 15.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 2.0
+DEFAULT_ANSWER_TIMEOUT_SECONDS = 15.0
 WRITE_TIMEOUT_SECONDS = 10.0
 # A replayed backlog goes out in pieces of at most this much audio.
 REPLAY_PIECE_SECONDS = 0.5
+# The audio all requests together hold for the fallback: 2000 s at 32 kB a second is 64 MB,
+# a Pi's share, and more than six requests of the longest kind.
+DEFAULT_MAX_HELD_SECONDS = 2000.0
+# Under a flood every request would say it: one warning a minute.
+_HELD_FULL_LOG = ThrottledLog(logger=_LOGGER)
+# What a recording that stopped holding audio says, in "Qwen failed after ...".
+REQUEST_LIMIT = "the request limit"
+HELD_LIMIT = "the fallback's memory bound (--fallback-max-held-seconds)"
 
 
 class FallbackError(Exception):
@@ -42,19 +52,41 @@ def describe_failure(err: QwenError) -> str:
     return f"{type(err).__name__}: {err}"
 
 
+class HeldAudio:
+    """Count the bytes all requests' recordings hold for the fallback, within one bound."""
+
+    def __init__(self, max_seconds: float = DEFAULT_MAX_HELD_SECONDS) -> None:
+        """Allow ``max_seconds`` of 16 kHz mono audio in all."""
+        self.max_bytes = int(max_seconds * TARGET_FORMAT.bytes_per_second)
+        self.size = 0
+
+    def take(self, size: int) -> bool:
+        """Count ``size`` more bytes; False, counting nothing, when they pass the bound."""
+        if self.size + size > self.max_bytes:
+            return False
+        self.size += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        """Count ``size`` bytes as released."""
+        self.size -= size
+
+
 @dataclass(slots=True)
 class FallbackEngine:
     """Where the fallback is, how long to wait for it, and when Qwen is skipped."""
 
     host: str
     port: int
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    answer_timeout: float = DEFAULT_ANSWER_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
+    answer_timeout: float = DEFAULT_ANSWER_TIMEOUT_SECONDS
     on_auth_error: bool = False
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     # The failure that opened the circuit: what a skipped request answers if the fallback
     # fails too.
     last_error: QwenError | None = None
+    # The recordings of all requests together (--fallback-max-held-seconds).
+    held: HeldAudio = field(default_factory=HeldAudio)
 
     @property
     def uri(self) -> str:
@@ -91,19 +123,28 @@ class AudioRecording:
     """A request's audio, converted to 16 kHz mono, in order, up to ``max_seconds`` of it.
 
     Bounded in bytes after conversion: a client declaring 384 kHz, 4 bytes and 32 channels
-    is held at 32 kB a second like any other. The fallback hears it in that format.
+    is held at 32 kB a second like any other. The fallback hears it in that format. The
+    bytes also count against ``held``, shared by all requests, until ``release``.
     """
 
-    def __init__(self, max_seconds: float) -> None:
+    def __init__(self, max_seconds: float, held: HeldAudio | None = None) -> None:
         """Hold up to ``max_seconds`` of audio, counted in the 16 kHz mono it is converted to."""
         self.max_bytes = int(max_seconds * TARGET_FORMAT.bytes_per_second)
         self.format: PcmFormat | None = None  # what the fallback is sent: TARGET_FORMAT
         self.pieces: list[tuple[PcmFormat, bytes]] = []
         self.size = 0
         self.stopped = False
-        self.overflowed = False  # audio was dropped: the fallback would not hear it all
+        # Which bound dropped audio (REQUEST_LIMIT or HELD_LIMIT); the fallback would not
+        # hear it all. Empty while every piece is held.
+        self.incomplete = ""
         self.changed = asyncio.Event()
         self._converter: PcmConverter | None = None
+        self._held = held
+
+    @property
+    def overflowed(self) -> bool:
+        """Tell whether audio was dropped, so that the fallback would not hear it all."""
+        return bool(self.incomplete)
 
     @property
     def seconds(self) -> float:
@@ -124,7 +165,14 @@ class AudioRecording:
         if not converted or self.overflowed:
             return converted
         if self.size + len(converted) > self.max_bytes:
-            self.overflowed = True
+            self.incomplete = REQUEST_LIMIT
+            return converted
+        if self._held is not None and not self._held.take(len(converted)):
+            self.incomplete = HELD_LIMIT
+            _HELD_FULL_LOG.warning(
+                "held", "Audio for the fallback stops at %.1f s of a request: %s is reached",
+                self.seconds, HELD_LIMIT,
+            )  # fmt: skip
             return converted
         self.size += len(converted)
         self.pieces.append((TARGET_FORMAT, converted))
@@ -135,6 +183,14 @@ class AudioRecording:
         """Mark the recording complete: the replay ends with AudioStop after the audio held."""
         self.stopped = True
         self.changed.set()
+
+    def release(self) -> None:
+        """Drop the audio held and give its bytes back to ``held`` (the request is over)."""
+        if self._held is not None:
+            self._held.give_back(self.size)
+            self._held = None
+        self.pieces.clear()
+        self.size = 0
 
     def joined(self, index: int) -> tuple[PcmFormat, bytes, int]:
         """Return pieces from ``index`` on, joined while the format stays the same (bounded).

@@ -40,7 +40,7 @@ _LOGGER = logging.getLogger(__name__)
 # Qwen answers about 0.3 s after the end of audio. When it has not after this long, the
 # recording is replayed to the fallback (without AudioStop) while Qwen is still awaited:
 # if Qwen then stalls, the fallback only has to finish, not to hear everything first.
-PREPARE_FALLBACK_AFTER_S = 1.0
+PREPARE_FALLBACK_AFTER_SECONDS = 1.0
 
 
 class FallbackRequest:
@@ -69,7 +69,7 @@ class FallbackRequest:
         self._language = language
         self._emit = emit
         self._on_failure = on_failure
-        self._recording = AudioRecording(settings.max_request_seconds)
+        self._recording = AudioRecording(settings.max_request_seconds, engine.held)
         self._primary: Request | None = None  # set by start() unless skipped
         self._session: FallbackSession | None = None
         self._prepared: FallbackSession | None = None  # replaying while Qwen finishes
@@ -137,7 +137,7 @@ class FallbackRequest:
         self._client_stopped = True
         if self._session is None and self._primary is not None:
             loop = asyncio.get_running_loop()
-            prepare = loop.call_later(PREPARE_FALLBACK_AFTER_S, self._prepare_fallback)
+            prepare = loop.call_later(PREPARE_FALLBACK_AFTER_SECONDS, self._prepare_fallback)
             try:
                 await self._primary.finish()
             except QwenError as err:
@@ -160,7 +160,13 @@ class FallbackRequest:
         return await self._primary.answer_recognized(why)
 
     async def close(self) -> None:
-        """Release Qwen's session, the fallback's and the answer task."""
+        """Release Qwen's session, the fallback's, the answer task and the audio held."""
+        try:
+            await self._close_engines()
+        finally:
+            self._recording.release()  # whatever failed above: the shared bound gets it back
+
+    async def _close_engines(self) -> None:
         answer, self._answer = self._answer, None
         if answer is not None and not answer.done() and answer is not asyncio.current_task():
             answer.cancel()
@@ -208,7 +214,9 @@ class FallbackRequest:
             )
             return False
         if self._recording.overflowed:
-            _LOGGER.warning("Qwen failed after the request limit; no fallback: %s", err)
+            _LOGGER.warning(
+                "Qwen failed after %s; no fallback: %s", self._recording.incomplete, err
+            )
             return False
         skipped = self._engine.qwen_failed(err)
         reason = f"Qwen failed ({describe_failure(err)}); skipped for {skipped:.0f} s"

@@ -23,7 +23,7 @@ from .audio_budget import read_usage, utc_today
 from .info import engine_in_use
 from .wire import WireError, read_event
 
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT_SECONDS = 5.0
 _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 

@@ -22,8 +22,6 @@ DEFAULT_IDLE_CONNECTION_SECONDS = 60.0
 DEFAULT_MAX_SESSIONS_PER_MINUTE = 20  # per client address; a voice request takes seconds
 DEFAULT_MIN_AUDIO_RATE = 0.5  # of real time; a live stream arrives at 1.0
 DEFAULT_SLOW_AUDIO_GRACE_SECONDS = 10.0
-# A request that lasts this long is answered with its transcript so far (HA stops far earlier).
-DEFAULT_MAX_REQUEST_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from wyoming.asr import Transcribe
 
 from .fallback_request import FallbackRequest
 from .limits import Refusal, RequestGate
+from .qwen_client import new_client
 from .request import TranscriptionRequest
 from .request_types import Emit, OnFailure, Request
 from .settings import ServerSettings, request_context
@@ -97,13 +98,9 @@ def admitted_qwen_request(
     admitted = gate.admit(client)  # before the session opens: no slot, no session
     if isinstance(admitted, Refusal):
         return admitted
+    config = settings.session_config(language, extra_context, model)
     request = TranscriptionRequest(
-        settings,
-        language=language,
-        model=model,
-        extra_context=extra_context,
-        emit=emit,
-        on_failure=on_failure,
+        settings, new_client(settings, config), language=language, emit=emit, on_failure=on_failure
     )
     request.on_session_end = admitted.release
     request.free_slot = admitted.free_slot

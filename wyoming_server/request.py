@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from qwen_asr_realtime import (
     SAMPLE_WIDTH,
@@ -32,11 +33,14 @@ from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, Transcript
 from .audio import TARGET_FORMAT, PcmConverter, PcmFormat
 from .limits import Ticket
 from .request_types import Emit, OnFailure
-from .settings import Endpointing, ServerSettings
+from .settings import ServerSettings
+
+if TYPE_CHECKING:
+    from qwen_asr_realtime import QwenRealtimeClient
 
 _LOGGER = logging.getLogger(__name__)
 
-TARGET_BYTES_PER_S = TARGET_FORMAT.bytes_per_second
+TARGET_BYTES_PER_SECOND = TARGET_FORMAT.bytes_per_second
 
 
 # The Wyoming Error's code for each kind of failure: the first that matches (a timeout is
@@ -126,19 +130,17 @@ class TranscriptionRequest:
     def __init__(
         self,
         settings: ServerSettings,
+        client: QwenRealtimeClient,
         *,
         language: str | None,
-        model: str,
-        extra_context: str,
         emit: Emit,
         on_failure: OnFailure,
     ) -> None:
-        """Prepare a Qwen session for ``language`` and ``model``; ``start`` opens it."""
-        config = settings.session_config(language, extra_context, model)
-        self.client = settings.new_client(config)
+        """Prepare the Qwen session of ``client`` for ``language``; ``start`` opens it."""
+        self.client = client
         self.language = language
         self.answered = False
-        self._early = settings.endpointing is Endpointing.SERVER and config.vad is not None
+        self._early = settings.qwen_ends_requests and client.sender.config.vad is not None
         self._max_seconds = settings.max_request_seconds
         self._emit = emit
         self._on_failure = on_failure
@@ -205,7 +207,7 @@ class TranscriptionRequest:
             return  # the session is ending: the rest of the audio is not sent
         if self._held is not None:
             converted = self._converter.convert(audio)
-            if len(self._held) + len(converted) > self._max_seconds * TARGET_BYTES_PER_S:
+            if len(self._held) + len(converted) > self._max_seconds * TARGET_BYTES_PER_SECOND:
                 return  # --buffered (a benchmark's baseline): bounded, the rest is ignored
             self._held.extend(converted)
             return

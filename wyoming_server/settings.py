@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from qwen_asr_realtime import (
     DEFAULT_MODEL,
     DEFAULT_REGION,
+    ENDPOINTING_HOME_ASSISTANT,
+    ENDPOINTING_QWEN,
     MAX_CONTEXT_CHARS,
+    MAX_REQUEST_SECONDS,
     AudioOptions,
-    ConnectionObserver,
-    QwenRealtimeClient,
     RetryPolicy,
     SessionConfig,
     Timeouts,
@@ -27,7 +28,6 @@ from .limits import (
     DEFAULT_IDLE_CONNECTION_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-    DEFAULT_MAX_REQUEST_SECONDS,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_MINUTE,
     DEFAULT_MIN_AUDIO_RATE,
@@ -40,10 +40,19 @@ if TYPE_CHECKING:
 
 
 class Endpointing(StrEnum):
-    """Who decides that the speaker has finished."""
+    """Who decides that the speaker has finished; the integration's setting has the same words."""
 
-    HA = "ha"  # Home Assistant's VAD ends the stream with AudioStop
-    SERVER = "server"  # Qwen's server VAD: answer at its first completed utterance
+    HOME_ASSISTANT = ENDPOINTING_HOME_ASSISTANT  # the client's VAD: AudioStop ends the stream
+    QWEN = ENDPOINTING_QWEN  # Qwen's server VAD: answer at its first completed utterance
+
+    @classmethod
+    def parse(cls, text: str) -> Endpointing:
+        """Return the value ``text`` names, the earlier ``ha`` and ``server`` included."""
+        return cls(_ENDPOINTING_ALIASES.get(text, text))
+
+
+# The earlier values of --endpointing and the add-on's option: configurations keep working.
+_ENDPOINTING_ALIASES = {"ha": Endpointing.HOME_ASSISTANT, "server": Endpointing.QWEN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +67,7 @@ class ServerSettings:
     force_language: bool = False
     vad: VadConfig | None = field(default_factory=VadConfig)
     context: str = ""
-    endpointing: Endpointing = Endpointing.HA
+    endpointing: Endpointing = Endpointing.HOME_ASSISTANT
     timeouts: Timeouts = field(default_factory=Timeouts)
     # ws:// to another machine (the key in clear text) only when the user asked for it.
     allow_insecure: bool = False
@@ -68,7 +77,7 @@ class ServerSettings:
     audio: AudioOptions = field(default_factory=AudioOptions)
     # A request that lasts this long is answered with its transcript so far (HA stops far
     # earlier); --max-request-seconds.
-    max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS
+    max_request_seconds: float = MAX_REQUEST_SECONDS
     # Who may connect (--allow-clients), how many Qwen sessions at once (None: no limit),
     # and the audio per UTC day (None: no limit) counted in state_file.
     allow_clients: ClientFilter = DEFAULT_FILTER
@@ -98,8 +107,8 @@ class ServerSettings:
 
     @property
     def qwen_ends_requests(self) -> bool:
-        """Tell whether Qwen's VAD ends a request, not Home Assistant's (endpointing server)."""
-        return self.endpointing is Endpointing.SERVER
+        """Tell whether Qwen's VAD ends a request, not Home Assistant's (endpointing qwen)."""
+        return self.endpointing is Endpointing.QWEN
 
     @property
     def sessions_per_client(self) -> int | None:
@@ -107,21 +116,6 @@ class ServerSettings:
         if self.max_sessions_per_client is not None:
             return self.max_sessions_per_client
         return default_sessions_per_client(self.max_sessions)
-
-    def new_client(
-        self, config: SessionConfig, *, observer: ConnectionObserver | None = None
-    ) -> QwenRealtimeClient:
-        """Return a client for one session with these settings (``observer``: see ``check``)."""
-        return QwenRealtimeClient(
-            self.api_key,
-            config,
-            endpoint=self.endpoint,
-            timeouts=self.timeouts,
-            allow_insecure=self.allow_insecure,
-            retry=self.retry,
-            audio=self.audio,
-            observer=observer,
-        )
 
     def session_config(
         self, language: str | None, extra_context: str = "", model: str | None = None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qwen_asr_realtime import QwenError
 
+from .qwen_client import new_client
 from .settings import ServerSettings
 from .wav import WavError, read_wav
 
@@ -26,7 +27,7 @@ async def transcribe_file(settings: ServerSettings, path: Path, *, realtime: boo
             f"transcribing its first {settings.max_request_seconds:g} s",
             file=sys.stderr,
         )
-    client = settings.new_client(settings.session_config(settings.language))
+    client = new_client(settings, settings.session_config(settings.language))
     try:
         client.start()
         if realtime:

@@ -19,8 +19,9 @@ from math import isnan
 from pathlib import Path
 from typing import BinaryIO
 
+from qwen_asr_realtime import MAX_REQUEST_SECONDS
+
 from .audio import TARGET_FORMAT, AudioFormatError, PcmConverter, PcmFormat
-from .limits import DEFAULT_MAX_REQUEST_SECONDS
 
 # The recordings that ship with the package (``demo``, ``check``).
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -99,7 +100,7 @@ class _Layout:
     block_align: int
 
 
-def read_wav(path: Path, *, max_seconds: float = DEFAULT_MAX_REQUEST_SECONDS) -> WavAudio:
+def read_wav(path: Path, *, max_seconds: float = MAX_REQUEST_SECONDS) -> WavAudio:
     """Read and convert at most ``max_seconds`` of a PCM WAV file; raise WavError."""
     try:
         with path.open("rb") as file:

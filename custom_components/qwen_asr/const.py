@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
-# LANGUAGE_AUTO and VAD_SERVER, values both front ends use, are the client's (.realtime).
-from .realtime import DEFAULT_SILENCE_MS, DEFAULT_VAD_THRESHOLD, LANGUAGES, VAD_SERVER
+# Values both front ends use (LANGUAGE_AUTO, VAD_SERVER, ENDPOINTING_*) are the client's.
+from .realtime import (
+    DEFAULT_SILENCE_MS,
+    DEFAULT_VAD_THRESHOLD,
+    ENDPOINTING_HOME_ASSISTANT,
+    LANGUAGES,
+    VAD_SERVER,
+)
 
 DOMAIN: Final = "qwen_asr"
 NAME: Final = "Qwen ASR"
@@ -39,8 +45,6 @@ CONF_FALLBACK_STT: Final = "fallback_stt"
 
 LANGUAGE_PIPELINE: Final = "pipeline"  # the Assist pipeline's language
 VAD_MANUAL: Final = "manual"
-ENDPOINTING_HA: Final = "home_assistant"
-ENDPOINTING_QWEN: Final = "qwen"
 
 DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_LANGUAGE: LANGUAGE_PIPELINE,
@@ -49,7 +53,7 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_SILENCE_MS: DEFAULT_SILENCE_MS,
     CONF_CONTEXT: "",
     CONF_HOME_CONTEXT: True,
-    CONF_ENDPOINTING: ENDPOINTING_HA,
+    CONF_ENDPOINTING: ENDPOINTING_HOME_ASSISTANT,
 }
 
 # Language tags offered to Assist pipelines: the Qwen codes plus common regional forms
@@ -70,7 +74,6 @@ HA_LANGUAGE_TAGS: Final = (
     "nb",
 )
 
-# How long one recognition may wait for Qwen's first final transcript (Qwen endpointing),
-# and for its end in any case (Home Assistant's pipeline ends the audio far earlier).
-MAX_UTTERANCE_S: Final = 60.0
-MAX_RECOGNITION_S: Final = 300.0
+# How long one recognition may wait for Qwen's first final transcript (Qwen endpointing);
+# for its end in any case it waits at most MAX_REQUEST_SECONDS (the client's).
+MAX_UTTERANCE_SECONDS: Final = 60.0

@@ -118,4 +118,4 @@ def _settings(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _breaker(state: BreakerState) -> dict[str, Any]:
     """Return how long Qwen is skipped, and after which failure."""
-    return {"skipping_qwen_for_s": round(state.retry_in, 1), "last_failure": state.reason}
+    return {"skipping_qwen_for_seconds": round(state.retry_in, 1), "last_failure": state.reason}

@@ -19,15 +19,14 @@ from homeassistant.components import stt
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .const import MAX_RECOGNITION_S
 from .held_audio import HeldAudio
 from .models import FallbackSummary, SpeechToTextState
-from .realtime import QwenError
+from .realtime import MAX_REQUEST_SECONDS, QwenError
 
 _LOGGER = logging.getLogger(__name__)
 
 # After the audio has ended, the other engine has this long to answer.
-FALLBACK_ANSWER_S = 15.0
+FALLBACK_ANSWER_SECONDS = 15.0
 
 
 def fallback_language(metadata: stt.SpeechMetadata, supported: list[str]) -> str | None:
@@ -72,7 +71,7 @@ async def transcribe_elsewhere(
             _LOGGER.error("The fallback %s failed too: no transcript", entity_id)
     record.result = result.result.value
     record.audio_bytes = audio.size
-    record.duration_s = round(time.monotonic() - started, 3)
+    record.duration_seconds = round(time.monotonic() - started, 3)
     runtime.last_fallback = record
     return result
 
@@ -114,9 +113,9 @@ async def _process(
     try:
         # While the person speaks the pipeline bounds the stream; after it, the answer.
         await asyncio.wait(
-            {task, ended}, timeout=MAX_RECOGNITION_S, return_when=asyncio.FIRST_COMPLETED
+            {task, ended}, timeout=MAX_REQUEST_SECONDS, return_when=asyncio.FIRST_COMPLETED
         )
-        async with asyncio.timeout(FALLBACK_ANSWER_S):
+        async with asyncio.timeout(FALLBACK_ANSWER_SECONDS):
             return await asyncio.shield(task)
     finally:
         ended.cancel()

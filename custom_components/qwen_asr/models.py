@@ -32,7 +32,7 @@ class SessionSummary:
     error: str | None = None
     session_id: str | None = None
     audio_bytes: int | None = None
-    duration_s: float | None = None
+    duration_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the summary as diagnostics show it."""
@@ -49,7 +49,7 @@ class FallbackSummary:
     audio_bytes_held: int
     result: str | None = None
     audio_bytes: int | None = None
-    duration_s: float | None = None
+    duration_seconds: float | None = None
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:

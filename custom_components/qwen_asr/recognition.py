@@ -10,8 +10,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable
 
-from .const import MAX_RECOGNITION_S, MAX_UTTERANCE_S
-from .realtime import Final, Finished, Partial, QwenError, QwenRealtimeClient, join_transcripts
+from .const import MAX_UTTERANCE_SECONDS
+from .realtime import (
+    MAX_REQUEST_SECONDS,
+    Final,
+    Finished,
+    Partial,
+    QwenError,
+    QwenRealtimeClient,
+    join_transcripts,
+)
 
 
 class Recognition:
@@ -41,7 +49,7 @@ class Recognition:
         """Yield (transcript, final) pairs; raise QwenError, or what the audio stream raised."""
         client = self._client
         loop = asyncio.get_running_loop()
-        budget = MAX_UTTERANCE_S if self._first_final_ends else MAX_RECOGNITION_S
+        budget = MAX_UTTERANCE_SECONDS if self._first_final_ends else MAX_REQUEST_SECONDS
         deadline = loop.time() + budget
         client.start()  # the WebSocket opens now; audio is held until the session is ready
         feeder = asyncio.create_task(self._feed(), name="qwen_asr feed audio")

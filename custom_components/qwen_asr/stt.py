@@ -25,9 +25,7 @@ from .const import (
     CONF_VAD_MODE,
     DEFAULT_OPTIONS,
     DOMAIN,
-    ENDPOINTING_QWEN,
     HA_LANGUAGE_TAGS,
-    MAX_RECOGNITION_S,
 )
 from .context import build_context, home_names_sent
 from .failures import async_recognition_failed
@@ -35,7 +33,14 @@ from .fallback import qwen_failed, qwen_skipped, transcribe_elsewhere
 from .held_audio import HeldAudio
 from .helpers import make_client, session_config, stt_subentries
 from .models import QwenConfigEntry, SessionSummary, SpeechToTextState
-from .realtime import VAD_SERVER, AuthenticationError, QwenError, QwenRealtimeClient
+from .realtime import (
+    ENDPOINTING_QWEN,
+    MAX_REQUEST_SECONDS,
+    VAD_SERVER,
+    AuthenticationError,
+    QwenError,
+    QwenRealtimeClient,
+)
 from .recognition import Recognition
 
 _LOGGER = logging.getLogger(__name__)
@@ -192,13 +197,13 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
         fallback_id: str | None = options.get(CONF_FALLBACK_STT) or None
         held: HeldAudio | None = None
         if fallback_id is not None:
-            max_bytes = int(MAX_RECOGNITION_S * int(metadata.sample_rate) * 2)  # 16-bit mono
+            max_bytes = int(MAX_REQUEST_SECONDS * int(metadata.sample_rate) * 2)  # 16-bit mono
             held = HeldAudio(stream, max_bytes)
             stream = held.reader()
             if skipped := qwen_skipped(runtime):  # Qwen failed moments ago: no session
                 result = await self._answer_elsewhere(fallback_id, metadata, held, skipped)
                 summary.qwen_skipped = True
-                summary.duration_s = round(time.monotonic() - started, 3)
+                summary.duration_seconds = round(time.monotonic() - started, 3)
                 runtime.last_session = summary
                 yield result
                 return
@@ -247,7 +252,7 @@ class QwenSpeechToTextEntity(stt.SpeechToTextEntity):
                 self._entry.async_create_background_task(
                     self.hass, client.close(), name=f"{DOMAIN} close session", eager_start=True
                 )
-            summary.duration_s = round(time.monotonic() - started, 3)
+            summary.duration_seconds = round(time.monotonic() - started, 3)
             runtime.last_session = summary
         yield result
 

@@ -41,14 +41,14 @@ from .const import (
     CONF_VAD_THRESHOLD,
     DEFAULT_OPTIONS,
     DOMAIN,
-    ENDPOINTING_HA,
-    ENDPOINTING_QWEN,
     LANGUAGE_PIPELINE,
     NAME,
     VAD_MANUAL,
 )
 from .helpers import stt_subentries
 from .realtime import (
+    ENDPOINTING_HOME_ASSISTANT,
+    ENDPOINTING_QWEN,
     LANGUAGE_AUTO,
     LANGUAGES,
     MAX_CONTEXT_CHARS,
@@ -83,7 +83,7 @@ def _settings_schema(own_entity_id: str | None = None) -> vol.Schema:
             ),
             vol.Required(CONF_ENDPOINTING): SelectSelector(
                 SelectSelectorConfig(
-                    options=[ENDPOINTING_HA, ENDPOINTING_QWEN],
+                    options=[ENDPOINTING_HOME_ASSISTANT, ENDPOINTING_QWEN],
                     translation_key=CONF_ENDPOINTING,
                     mode=SelectSelectorMode.LIST,
                 )

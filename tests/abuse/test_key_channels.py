@@ -201,7 +201,8 @@ async def test_a_malformed_key_stops_the_add_on_naming_the_problem_not_the_key(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "wyoming_server.addon",
+        "wyoming_server",
+        "addon",
         "--options",
         str(options),
         "--port",

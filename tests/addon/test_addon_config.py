@@ -17,6 +17,8 @@ from qwen_asr_realtime.const import (
     DEFAULT_REGION,
     DEFAULT_SILENCE_MS,
     DEFAULT_VAD_THRESHOLD,
+    ENDPOINTING_HOME_ASSISTANT,
+    ENDPOINTING_QWEN,
     LANGUAGES,
 )
 
@@ -24,6 +26,7 @@ from wyoming_server import __version__
 from wyoming_server.addon import PORT, options_to_env
 from wyoming_server.cli.parser import parse_args
 from wyoming_server.cli.settings import build_settings
+from wyoming_server.settings import Endpointing
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "wyoming_qwen_asr"
@@ -114,7 +117,10 @@ def test_the_key_is_required_and_masked(config: dict[str, Any]) -> None:
 def test_choices_match_the_server(config: dict[str, Any]) -> None:
     schema = config["schema"]
     assert schema["language"] == f"list({'|'.join(['pipeline', 'auto', *LANGUAGES])})"
-    assert schema["endpointing"] == "list(ha|server)"
+    # The integration's words first; the earlier ones keep saved options valid.
+    assert schema["endpointing"] == (
+        f"list({ENDPOINTING_HOME_ASSISTANT}|{ENDPOINTING_QWEN}|ha|server)"
+    )
     region = re.compile(schema["region"].removeprefix("match(").removesuffix(")"))
     for good in ("intl", "cn", "wss://ws.example.com/api-ws/v1/realtime", "ws://127.0.0.1:8765"):
         assert region.match(good), good
@@ -128,7 +134,8 @@ def test_defaults_are_the_servers(config: dict[str, Any]) -> None:
     assert options["model"] == DEFAULT_MODEL
     assert options["vad_threshold"] == DEFAULT_VAD_THRESHOLD
     assert options["vad_silence_ms"] == DEFAULT_SILENCE_MS
-    assert (options["language"], options["endpointing"], options["vad"]) == ("pipeline", "ha", True)
+    assert options["endpointing"] == Endpointing.HOME_ASSISTANT == ENDPOINTING_HOME_ASSISTANT
+    assert (options["language"], options["vad"]) == ("pipeline", True)
 
 
 def server_settings_for(
@@ -155,8 +162,15 @@ def test_every_choice_is_accepted_by_the_server(
         _, settings = server_settings_for({**defaults, "language": language}, tmp_path, monkeypatch)
         assert settings.force_language == (language != "pipeline")
         assert settings.language == (None if language in ("pipeline", "auto") else language)
-    _, settings = server_settings_for({**defaults, "endpointing": "server"}, tmp_path, monkeypatch)
-    assert settings.endpointing == "server"
+    for value, meaning in (
+        ("qwen", "qwen"),
+        ("home_assistant", "home_assistant"),
+        ("server", "qwen"),
+        ("ha", "home_assistant"),
+    ):
+        options = {**defaults, "endpointing": value}
+        _, settings = server_settings_for(options, tmp_path, monkeypatch)
+        assert settings.endpointing == meaning, value
 
 
 @pytest.mark.parametrize("language", ["en", "zh-Hans"])

@@ -1,4 +1,4 @@
-"""The add-on's run script (``python -m wyoming_server.addon``) outside a container: options
+"""The add-on's run script (``wyoming-qwen-asr addon``) outside a container: options
 become the server's environment, the server answers, the Supervisor is told, the key stays
 out of every output. The container suite runs the same script in the add-on image."""
 
@@ -43,7 +43,7 @@ def addon_options(emulator: QwenEmulator, **changes: Any) -> dict[str, Any]:
         "vad": True,
         "vad_threshold": 0.0,
         "vad_silence_ms": 200,
-        "endpointing": "ha",
+        "endpointing": "home_assistant",
         "context": ["Lumière", "  ", "Kitchen"],
         "debug_logging": True,
     }
@@ -60,7 +60,7 @@ def test_options_become_the_servers_variables(tmp_path: Path) -> None:
         "vad": False,
         "vad_threshold": -0.5,
         "vad_silence_ms": 400,
-        "endpointing": "ha",
+        "endpointing": "home_assistant",
         "context": ["Lumière", " ", "客厅"],
         "debug_logging": False,
         "fallback_uri": "tcp://core-whisper:10300",
@@ -76,7 +76,7 @@ def test_options_become_the_servers_variables(tmp_path: Path) -> None:
         "QWEN_ASR_VAD": "false",
         "QWEN_ASR_VAD_THRESHOLD": "-0.5",
         "QWEN_ASR_VAD_SILENCE_MS": "400",
-        "QWEN_ASR_ENDPOINTING": "ha",
+        "QWEN_ASR_ENDPOINTING": "home_assistant",
         "QWEN_ASR_CONTEXT_FILE": str(context),
         "QWEN_ASR_DEBUG": "false",
         "QWEN_ASR_FALLBACK_URI": "tcp://core-whisper:10300",
@@ -182,7 +182,8 @@ async def start_addon(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "wyoming_server.addon",
+            "wyoming_server",
+            "addon",
             "--options",
             str(path),
             "--port",

@@ -1,10 +1,11 @@
 """Memory and a neighbour's latency while one client floods the server (issue 28's attacks).
 
-    python tests/benchmarks/abuse_bench.py [--seconds 5]
+    python tests/benchmarks/abuse_bench.py [--seconds 5] [--only TEXT]
 
-For each attack, ``wyoming-qwen-asr`` runs as its own process in front of the emulator (in
-this process), on loopback. After one ordinary request (the baseline), one client floods
-for ``--seconds`` while a neighbour sends an ordinary request. Printed per attack: the
+For each attack (``--only``: those whose name holds TEXT), ``wyoming-qwen-asr`` runs as its
+own process in front of the emulator (in this process), on loopback. After one ordinary
+request (the baseline), one client floods (31 at once for the fallback's copies) for
+``--seconds`` while a neighbour sends an ordinary request. Printed per attack: the
 server's peak resident memory above the baseline (``VmHWM``), its memory after the flood,
 what the flood got in, the neighbour's time from AudioStop to its Transcript and its text,
 and for the budget flood what the budget counted against what reached the emulator.
@@ -31,6 +32,7 @@ if str(HERE.parents[1]) not in sys.path:  # the repository: wyoming_server, test
 
 from tests.support.abuse.bounds_helpers import (  # noqa: E402
     MIB,
+    Answer,
     EmptyCapture,
     Flood,
     ServerProcess,
@@ -71,6 +73,7 @@ class Attack:
     flood: dict[str, object]
     mic: bool = False
     budget: bool = False
+    connections: int = 1  # floods at once, from one address
 
 
 def _pcm() -> bytes:
@@ -78,8 +81,8 @@ def _pcm() -> bytes:
         return wav.readframes(wav.getnframes())
 
 
-def attacks(pcm: bytes, state: Path) -> list[Attack]:
-    """Return issue 28's floods, in the order printed."""
+def attacks(pcm: bytes, state: Path, silent: int) -> list[Attack]:
+    """Return issue 28's floods, in the order printed (``silent``: a fallback's port)."""
     header = json.dumps({"type": "describe", "payload_length": 700 * MIB}).encode() + b"\n"
     return [
         Attack("audio flood (VAD mode, default flags)", (), {"payload": loop_to(pcm, 32000)}),
@@ -88,6 +91,20 @@ def attacks(pcm: bytes, state: Path) -> list[Attack]:
             "fallback, AudioStart 384 kHz x 4 B x 32 ch",
             ("--fallback-uri", f"tcp://127.0.0.1:{free_port()}"),
             {"payload": loop_to(pcm, MIB), "rate": 384_000, "width": 4, "channels": 32},
+        ),
+        # The fallback listens and never answers: every request, refused by the gate or not,
+        # keeps its copy for it while the floods last (31: the neighbour is the 32nd).
+        Attack(
+            "fallback copies, 31 connections (default bound)",
+            ("--fallback-uri", f"tcp://127.0.0.1:{silent}"),
+            {"payload": loop_to(pcm, 32000)},
+            connections=31,
+        ),
+        Attack(
+            "fallback copies, 31 connections (--fallback-max-held-seconds 86400)",
+            ("--fallback-uri", f"tcp://127.0.0.1:{silent}", "--fallback-max-held-seconds", "86400"),
+            {"payload": loop_to(pcm, 32000)},
+            connections=31,
         ),
         Attack(
             "mic service, 700 MiB payload header",
@@ -128,13 +145,23 @@ async def run_attack(
         since = len(emulator.sessions)
         port = server.mic_port if attack.mic else server.port
         assert port is not None
-        async with flooding(port, seconds, **attack.flood) as task:  # type: ignore[arg-type]
+        async with contextlib.AsyncExitStack() as stack:
+            tasks = [
+                await stack.enter_async_context(flooding(port, seconds, **attack.flood))  # type: ignore[arg-type]
+                for _ in range(attack.connections)
+            ]
             if not attack.mic:
                 await _upstream(emulator, since, seconds)
-            answer = await neighbour(server.port, pcm)
-        flood: Flood = task.result()
+            try:
+                answer: Answer | None = await neighbour(server.port, pcm)
+            except TimeoutError:  # 31 floods starve the emulator too: it shares this process
+                answer = None
+        flood: Flood = tasks[0].result()
+        sent = sum(task.result().sent_bytes for task in tasks)
         note = f"error {flood.error.code}" if flood.error else ""
-        if answer.error is not None:
+        if answer is None:
+            note += "; the neighbour got no answer in 15 s"
+        elif answer.error is not None:
             note += f"; the neighbour got {answer.error.code}"
         if attack.budget:
             # Saved when the flood's request ends (the baseline request's count comes first).
@@ -149,9 +176,9 @@ async def run_attack(
             attack.name,
             server.peak - baseline,
             server.rss - baseline,
-            flood.sent_bytes,
-            answer.seconds * 1000 if answer.text is not None else None,
-            answer.text,
+            sent,
+            answer.seconds * 1000 if answer is not None and answer.text is not None else None,
+            answer.text if answer is not None else None,
             note.strip("; "),
         )
     finally:
@@ -160,8 +187,8 @@ async def run_attack(
             capture.close()
 
 
-async def main(seconds: float = 5.0) -> list[Outcome]:
-    """Run every attack for ``seconds`` and print its row."""
+async def main(seconds: float = 5.0, only: str = "") -> list[Outcome]:
+    """Run every attack (whose name holds ``only``) for ``seconds``; print its row."""
     logging.basicConfig(level=logging.ERROR)
     pcm = _pcm()
     outcomes: list[Outcome] = []
@@ -176,11 +203,23 @@ async def main(seconds: float = 5.0) -> list[Outcome]:
             async def start(*flags: str, mic_device: str | None = None) -> ServerProcess:
                 return await start_server(emulator.url, key_file, *flags, mic_device=mic_device)
 
-            for attack in attacks(pcm, state):
+            silent = await asyncio.start_server(_read_all, "127.0.0.1", 0)
+            silent_port = silent.sockets[0].getsockname()[1]
+            for attack in attacks(pcm, state, silent_port):
+                if only not in attack.name:
+                    continue
                 outcome = await run_attack(attack, emulator, start, pcm, seconds, state)
                 outcomes.append(outcome)
                 _print(outcome)
     return outcomes
+
+
+async def _read_all(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Be a fallback that takes every byte and never answers."""
+    with contextlib.suppress(ConnectionError):
+        while await reader.read(1 << 16):
+            pass
+    writer.close()
 
 
 def _print(outcome: Outcome) -> None:
@@ -196,9 +235,10 @@ def _print(outcome: Outcome) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="each flood's duration")
+    parser.add_argument("--only", default="", help="run the attacks whose name holds this")
     arguments = parser.parse_args()
     print(
         "| attack | peak RSS growth | RSS growth after | flood got in | "
         "neighbour: AudioStop to Transcript | notes |\n|---|---|---|---|---|---|"
     )
-    asyncio.run(main(arguments.seconds))
+    asyncio.run(main(arguments.seconds, arguments.only))

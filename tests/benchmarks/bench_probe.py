@@ -100,9 +100,9 @@ class Probe:
 def delayed_setup(delay_s: float) -> Iterator[None]:
     """Delay ``session.created`` and ``session.updated`` by ``delay_s`` each.
 
-    With the emulator's ``handshake_delay_s`` this stands for a far region: the handshake and
-    the first events each cost a round trip. The emulator's ``event_delay_s`` would delay every
-    event, results too, which no client can hide; only the setup should be slow here.
+    With the emulator's ``handshake_delay_seconds`` this stands for a far region: the handshake
+    and the first events each cost a round trip. The emulator's ``event_delay_seconds`` would
+    delay every event, results too, which no client can hide; only the setup should be slow here.
     """
     original = EventOutbox.deliver
 

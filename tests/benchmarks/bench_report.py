@@ -190,9 +190,7 @@ def _comparison_table(phases: dict[str, Any]) -> list[str]:
 
 
 def _endpointing_table(results: dict[str, Any]) -> list[str]:
-    rows = [
-        ("Wyoming server (`--endpointing server`)", results["phases"].get("server_endpointing"))
-    ]
+    rows = [("Wyoming server (`--endpointing qwen`)", results["phases"].get("server_endpointing"))]
     rows.append(
         (
             "HA entity (*Qwen decides*)",

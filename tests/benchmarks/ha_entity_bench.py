@@ -42,10 +42,10 @@ from custom_components.qwen_asr.const import (
     CONF_SILENCE_MS,
     DEFAULT_OPTIONS,
     DOMAIN,
-    ENDPOINTING_QWEN,
     REGION_CUSTOM,
     SUBENTRY_STT,
 )
+from custom_components.qwen_asr.realtime import ENDPOINTING_QWEN
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:

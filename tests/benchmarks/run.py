@@ -74,7 +74,7 @@ class Phase:
     def server_args(self) -> tuple[str, ...]:
         args: tuple[str, ...] = ("--buffered",) if self.buffered else ()
         if self.server_endpointing:
-            args += ("--endpointing", "server", "--vad-silence-ms", str(ENDPOINTING_SILENCE_MS))
+            args += ("--endpointing", "qwen", "--vad-silence-ms", str(ENDPOINTING_SILENCE_MS))
         return args
 
 
@@ -129,7 +129,7 @@ QUICK = (
 async def run_phase(
     phase: Phase, emulator: QwenEmulator, probe: Probe, fixtures: list[Fixture], log: Any
 ) -> dict[str, Any]:
-    emulator.faults.handshake_delay_s = phase.setup_delay_s
+    emulator.faults.handshake_delay_seconds = phase.setup_delay_s
     behaviour = emulator.behaviour
     emulator.behaviour = dataclasses.replace(behaviour, finalize_delay_ms=phase.finalize_ms)
     if phase.clients_table:
@@ -166,7 +166,7 @@ async def run_phase(
             end = server.usage()
             if quota is not None:
                 throttling = quota.throttled()
-    emulator.faults.handshake_delay_s = 0.0
+    emulator.faults.handshake_delay_seconds = 0.0
     emulator.behaviour = behaviour
     samples = collect(
         [] if phase.floor else timings,  # the floor opens no Qwen sessions

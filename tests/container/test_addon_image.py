@@ -44,7 +44,7 @@ async def test_addon_reads_its_options_announces_itself_and_serves(
                 "vad": True,
                 "vad_threshold": 0.0,
                 "vad_silence_ms": 400,
-                "endpointing": "ha",
+                "endpointing": "home_assistant",
                 "context": ["Lumière", "Kitchen"],
                 "debug_logging": True,
             }

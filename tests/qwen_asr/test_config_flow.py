@@ -31,15 +31,19 @@ from custom_components.qwen_asr.const import (
     CONF_VAD_THRESHOLD,
     DEFAULT_OPTIONS,
     DOMAIN,
-    ENDPOINTING_HA,
-    ENDPOINTING_QWEN,
     REGION_CUSTOM,
     REGION_INTL,
     SUBENTRY_STT,
     VAD_MANUAL,
 )
 from custom_components.qwen_asr.helpers import make_client
-from custom_components.qwen_asr.realtime import VAD_SERVER, SessionConfig, Timeouts
+from custom_components.qwen_asr.realtime import (
+    ENDPOINTING_HOME_ASSISTANT,
+    ENDPOINTING_QWEN,
+    VAD_SERVER,
+    SessionConfig,
+    Timeouts,
+)
 from wyoming_server.emulator import Behaviour
 
 from .conftest import (
@@ -488,14 +492,14 @@ async def test_subentry_reconfigure_stores_every_setting(
 
     result = await configure(
         result["flow_id"],
-        {**base, CONF_ENDPOINTING: ENDPOINTING_HA, CONF_CONTEXT: " Ada\nGrace \n"},
+        {**base, CONF_ENDPOINTING: ENDPOINTING_HOME_ASSISTANT, CONF_CONTEXT: " Ada\nGrace \n"},
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert first_stt(setup_entry).data == {
         **base,
-        CONF_ENDPOINTING: ENDPOINTING_HA,
+        CONF_ENDPOINTING: ENDPOINTING_HOME_ASSISTANT,
         CONF_CONTEXT: "Ada\nGrace",
     }
     # Clearing the optional context field stores an empty context.

@@ -207,7 +207,7 @@ async def test_after_a_failure_qwen_is_skipped_then_tried_again(
     assert reason.startswith("Qwen is skipped for ") and " s after: QwenConnectionError" in reason
     assert diagnostics["last_session"]["qwen_skipped"] is True
     breaker = diagnostics["fallback_breaker"]
-    assert 0 < breaker["skipping_qwen_for_s"] <= 5
+    assert 0 < breaker["skipping_qwen_for_seconds"] <= 5
     assert breaker["last_failure"].startswith("QwenConnectionError")
 
     # Once the interval is over, Qwen is tried again and its answer closes the breaker.

@@ -23,10 +23,9 @@ from custom_components.qwen_asr.const import (
     CONF_LANGUAGE,
     CONF_VAD_MODE,
     DOMAIN,
-    ENDPOINTING_QWEN,
     VAD_MANUAL,
 )
-from custom_components.qwen_asr.realtime import LANGUAGE_AUTO, Timeouts
+from custom_components.qwen_asr.realtime import ENDPOINTING_QWEN, LANGUAGE_AUTO, Timeouts
 
 from .conftest import TEST_KEY, chunks, first_stt, pcm_metadata, stt_entity_id, until
 
@@ -477,7 +476,7 @@ async def test_qwen_endpointing_wait_is_bounded(
     """Qwen decides, but hears no speech and the audio never ends: an error, in time."""
     set_options(setup_entry, **{CONF_ENDPOINTING: ENDPOINTING_QWEN})
     emulator.faults.silence_only = True
-    with patch("custom_components.qwen_asr.recognition.MAX_UTTERANCE_S", 0.5):
+    with patch("custom_components.qwen_asr.recognition.MAX_UTTERANCE_SECONDS", 0.5):
         result = await asyncio.wait_for(recognize(chunks(bytes(3200), then_wait=True)), 10)
     assert result == stt.SpeechResult(None, ERROR)
 

@@ -220,10 +220,10 @@ async def test_server_endpointing_answers_before_the_stream_ends(
     wyoming_server: StartServer,
     speech_pcm: Callable[..., bytes],
 ) -> None:
-    """HA 2026.10+: with --endpointing server, HA runs no VAD of its own and takes the early
+    """HA 2026.10+: with --endpointing qwen, HA runs no VAD of its own and takes the early
     Transcript, sent as soon as Qwen completes the first utterance."""
     emulator.recognizer_factory.transcripts = [WHAT_TIME]
-    port = await wyoming_server(emulator.url, "--endpointing", "server", "--vad-silence-ms", "300")
+    port = await wyoming_server(emulator.url, "--endpointing", "qwen", "--vad-silence-ms", "300")
     entity = _stt_entity(hass, await _setup_wyoming(hass, port))
     if not hasattr(entity, "audio_processing"):
         pytest.skip("this Home Assistant has no audio_processing (before 2026.5)")

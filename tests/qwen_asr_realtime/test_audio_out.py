@@ -50,7 +50,7 @@ class Appends:
         offsets = [offset for _, offset in self.starts] + [self.record.audio_bytes]
         return [b - a for a, b in itertools.pairwise(offsets)]
 
-    def max_ahead_s(self) -> float:
+    def max_ahead_seconds(self) -> float:
         """How far the audio received ran ahead of real time (from the first append)."""
         first = self.starts[0][0]
         ends = [offset for _, offset in self.starts[1:]] + [self.record_bytes]
@@ -154,7 +154,7 @@ async def test_commit_sends_pending_audio_first(emulator: QwenEmulator, appends:
 async def test_held_audio_is_sent_at_once_when_the_session_is_ready(
     emulator: QwenEmulator, appends: Appends
 ):
-    emulator.faults.handshake_delay_s = 0.2
+    emulator.faults.handshake_delay_seconds = 0.2
     client = _client(emulator)
     client.start()
     try:
@@ -229,13 +229,13 @@ def test_invalid_audio_options_are_refused(options: AudioOptions) -> None:
 
 
 def test_pacer_allows_a_burst_then_real_time() -> None:
-    pacer = BacklogPacer(max_ahead_s=2.0)
+    pacer = BacklogPacer(max_ahead_seconds=2.0)
     assert pacer.delay(5.0) == 0.0  # nothing sent yet: real time starts with the first send
     pacer.sent(1.5)
     assert pacer.delay(0.5) == 0.0  # 2 s ahead: still within the allowance
     pacer.sent(0.5)
     assert 0.9 < pacer.delay(1.0) <= 1.0  # 3 s ahead of (almost) no time: wait about 1 s
-    assert BacklogPacer(max_ahead_s=None).delay(100.0) == 0.0
+    assert BacklogPacer(max_ahead_seconds=None).delay(100.0) == 0.0
 
 
 @pytest.mark.parametrize("paced", [True, False], ids=["paced", "unpaced"])
@@ -254,7 +254,7 @@ async def test_pacing_keeps_a_backlog_recognizable(paced: bool, speech_pcm) -> N
     if paced:
         assert [f.transcript for f in finals] == TWO_COMMANDS
         assert record.vad_lost_ms == 0
-        assert appends.max_ahead_s() <= 2.0 + 0.05
+        assert appends.max_ahead_seconds() <= 2.0 + 0.05
     else:
         assert [f.transcript for f in finals] == TWO_COMMANDS[:1]
         assert record.vad_lost_ms > 2000
@@ -274,7 +274,7 @@ async def test_paced_backlog_does_not_count_against_the_finish_timeout(
         client.append_audio(pcm)
         finals = await client.finish()
     assert [f.transcript for f in finals] == TWO_COMMANDS
-    assert appends.max_ahead_s() <= 2.0 + 0.05  # it was paced, and finish waited for it
+    assert appends.max_ahead_seconds() <= 2.0 + 0.05  # it was paced, and finish waited for it
     assert max(appends.sizes) <= BYTES_PER_S  # split into 1 s appends so it can be paced
 
 
@@ -284,4 +284,4 @@ async def test_manual_mode_is_not_paced(emulator: QwenEmulator, appends: Appends
         client.append_audio(pcm)
         await client.finish()
     assert appends.record_bytes == len(pcm)
-    assert appends.max_ahead_s() > 5.0  # all of it at once: no VAD to overwhelm
+    assert appends.max_ahead_seconds() > 5.0  # all of it at once: no VAD to overwhelm

@@ -160,7 +160,7 @@ async def test_context_text_reaches_the_service(scripted: QwenEmulator) -> None:
 
 
 async def test_audio_is_held_until_the_session_is_ready(scripted: QwenEmulator, speech_pcm) -> None:
-    scripted.faults.handshake_delay_s = 0.3
+    scripted.faults.handshake_delay_seconds = 0.3
     pcm = speech_pcm("what_time_is_it.wav")
     client = _client(scripted)
     client.start()
@@ -255,7 +255,7 @@ async def test_stalled_service_times_out_at_setup(scripted: QwenEmulator) -> Non
 
 
 async def test_slow_handshake_times_out(scripted: QwenEmulator) -> None:
-    scripted.faults.handshake_delay_s = 3.0
+    scripted.faults.handshake_delay_seconds = 3.0
     client = QwenRealtimeClient(
         KEY,
         endpoint=scripted.url,
@@ -275,7 +275,7 @@ async def test_stall_on_finish_times_out(scripted: QwenEmulator, speech_pcm) -> 
 
 
 async def test_slow_events_still_complete(scripted: QwenEmulator, speech_pcm) -> None:
-    scripted.faults.event_delay_s = 0.02
+    scripted.faults.event_delay_seconds = 0.02
     async with _client(scripted) as client:
         await _stream(client, speech_pcm("what_time_is_it.wav"))
         finals = await client.finish()
@@ -403,7 +403,7 @@ async def test_send_audio_keeps_order_with_held_and_queued_audio(speech_pcm) -> 
     pcm = speech_pcm("what_time_is_it.wav")
     held, rest = pcm[:32000], pcm[32000:]
     async with QwenEmulator(api_keys=frozenset({KEY}), recognizer_factory=recorder) as emu:
-        emu.faults.handshake_delay_s = 0.1
+        emu.faults.handshake_delay_seconds = 0.1
         client = _client(emu, vad=None)
         client.start()
         client.append_audio(held)  # held until the session is ready

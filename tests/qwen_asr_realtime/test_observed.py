@@ -46,7 +46,7 @@ def _client(emulator: QwenEmulator, **config: object) -> QwenRealtimeClient:
 async def test_an_idle_close_is_classified_and_keeps_what_was_recognized(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    service.behaviour = Behaviour.profile("observed", idle_timeout_s=0.3)
+    service.behaviour = Behaviour.profile("observed", idle_timeout_seconds=0.3)
     client = _client(service)
     async with client:
         append_all(client, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])

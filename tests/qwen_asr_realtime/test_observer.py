@@ -35,7 +35,7 @@ class Observer:
 async def test_an_observer_sees_every_message_both_ways_and_the_service_closing(
     speech_pcm: Callable[..., bytes],
 ) -> None:
-    behaviour = Behaviour(close_grace_s=0.05)
+    behaviour = Behaviour(close_grace_seconds=0.05)
     recognizer = ScriptedRecognizer(["what time is it"])
     async with QwenEmulator(recognizer_factory=recognizer, behaviour=behaviour) as emulator:
         observer = Observer()

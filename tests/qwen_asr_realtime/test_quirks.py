@@ -211,7 +211,7 @@ async def test_a_slow_but_talking_service_is_never_cut(
     """Each event after session.finish comes 1 s late: finalizing takes longer than the
     2 s silence window (at least three events after finish in either emulator profile),
     and still completes."""
-    service.faults.finish_event_delay_s = 1.0
+    service.faults.finish_event_delay_seconds = 1.0
     timeouts = Timeouts(connect=3.0, setup=3.0, finish=20.0, close=1.0, finish_silence=2.0)
     # Long VAD silence: only session.finish ends the utterance, so its events come after it.
     client = session_client(service, timeouts=timeouts, vad=VadConfig(0.2, 6000))
@@ -227,7 +227,7 @@ async def test_a_slow_but_talking_service_is_never_cut(
 async def test_one_long_silent_gap_is_a_stall(
     service: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    service.faults.completed_delay_s = 4.0  # the final comes after 4 s of silence
+    service.faults.completed_delay_seconds = 4.0  # the final comes after 4 s of silence
     timeouts = Timeouts(connect=3.0, setup=3.0, finish=20.0, close=1.0, finish_silence=1.5)
     client = session_client(service, timeouts=timeouts, vad=VadConfig(0.2, 6000))
     async with client:

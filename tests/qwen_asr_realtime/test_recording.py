@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from qwen_asr_realtime import AudioOptions, QwenRealtimeClient, SessionConfig, Timeouts, VadConfig
-from qwen_asr_realtime.recording import RECORDING_HOLD_S, SilenceCutter, split_at_silences
+from qwen_asr_realtime.recording import RECORDING_HOLD_SECONDS, SilenceCutter, split_at_silences
 
 from wyoming_server.emulator import Behaviour, QwenEmulator, ScriptedRecognizer, SessionRecord
 
@@ -154,7 +154,7 @@ async def test_a_long_recording_is_held_in_bounded_stretches_and_cut_at_its_sile
     command = _tone(1.0) + _silence(2.0)
     pcm = _silence(0.5) + command * 12  # 36.5 s, three holds
     client = _client(service)
-    hold = int(RECORDING_HOLD_S * BYTES_PER_S)
+    hold = int(RECORDING_HOLD_SECONDS * BYTES_PER_S)
     piece = BYTES_PER_S // 10
     peak = 0
 

@@ -44,6 +44,7 @@ from tests.support.server_helpers import HOST, settings_for, transcribe
 from wyoming_server.addresses import ListenAddress
 from wyoming_server.cli.log_options import SecretFilter
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
+from wyoming_server.qwen_client import new_client
 from wyoming_server.request import TranscriptionRequest
 from wyoming_server.server import QwenAsrServer
 
@@ -155,11 +156,11 @@ def test_repr_of_settings_client_and_request_hide_the_key() -> None:
     assert SECRET not in repr(client) and SECRET not in str(client)
 
     async def _request_repr() -> str:
+        client = new_client(settings, settings.session_config("en"))
         request = TranscriptionRequest(
             settings,
+            client,
             language="en",
-            model=settings.model,
-            extra_context="",
             emit=_ignore,
             on_failure=_ignore,
         )

@@ -70,12 +70,12 @@ async def pi(
     async with QwenEmulator(
         api_keys=frozenset({"test-key"}), recognizer_factory=PocketSphinxRecognizer()
     ) as emulator:
-        # Qwen's VAD ends the command (--endpointing server), as HA 2026.10+ lets it.
+        # Qwen's VAD ends the command (--endpointing qwen), as HA 2026.10+ lets it.
         settings = ServerSettings(
             api_key="test-key",
             endpoint=emulator.url,
             language="en",
-            endpointing=Endpointing.SERVER,
+            endpointing=Endpointing.QWEN,
         )
         server = QwenAsrServer(settings)
         await server.start(ListenAddress("tcp", host="127.0.0.1", port=0))

@@ -94,7 +94,7 @@ FAULT_KINDS = (
     ),
     FaultKind("error", "error event", Faults(error_after_events=2), "error:service-error"),
     FaultKind("401", "HTTP 401", Faults(reject_status=401), "error:auth-failed"),
-    FaultKind("slow", "slow events (50 ms each)", Faults(event_delay_s=0.05), "transcript"),
+    FaultKind("slow", "slow events (50 ms each)", Faults(event_delay_seconds=0.05), "transcript"),
 )
 
 

@@ -61,7 +61,7 @@ def emulator_with(recognizer: RecognizerFactory, behaviour: Behaviour) -> QwenEm
 async def documented() -> AsyncIterator[QwenEmulator]:
     """The emulator as the documentation describes the service: text+stash, closes at once."""
     sphinx = pytest.importorskip("wyoming_server.emulator.sphinx_recognizer")
-    behaviour = Behaviour(partial_style="text+stash", close_grace_s=0.2)
+    behaviour = Behaviour(partial_style="text+stash", close_grace_seconds=0.2)
     async with emulator_with(sphinx.PocketSphinxRecognizer(), behaviour) as emulator:
         yield emulator
 
@@ -113,7 +113,7 @@ async def test_check_reports_what_the_service_did_and_traces_it_without_the_key(
 async def test_check_of_a_service_that_behaves_as_observed_fails_on_a_wrong_transcript(
     tmp_path: Path,
 ) -> None:
-    behaviour = Behaviour(partial_style="stash-only", close_grace_s=None)
+    behaviour = Behaviour(partial_style="stash-only", close_grace_seconds=None)
     recognizer = ScriptedRecognizer(["open the garage door"])
     async with emulator_with(recognizer, behaviour) as emulator:
         code, out, err = await run_check(emulator.url)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from qwen_asr_realtime import ENDPOINTING_HOME_ASSISTANT, ENDPOINTING_QWEN
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
@@ -24,6 +25,8 @@ from wyoming_server.cli.parser import COMMANDS, parse_args
 from wyoming_server.cli.qwen_options import read_api_key
 from wyoming_server.cli.settings import build_settings
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
+from wyoming_server.qwen_client import new_client
+from wyoming_server.settings import Endpointing
 
 SECRET = "sk-cli-secret-0123456789"
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
@@ -69,7 +72,9 @@ async def test_version() -> None:
         (("--region", "ws://192.0.2.1:9/x"), {"QWEN_API_KEY": "k"}, "--allow-insecure"),
         ((), {"QWEN_API_KEY": "k", "QWEN_ASR_ALLOW_INSECURE": "maybe"}, "QWEN_ASR_ALLOW_INSECURE"),
         (("--language", "klingon"), {"QWEN_API_KEY": "k"}, "unsupported language"),
+        (("--endpointing", "qwen", "--no-vad"), {"QWEN_API_KEY": "k"}, "needs Qwen's VAD"),
         (("--endpointing", "server", "--no-vad"), {"QWEN_API_KEY": "k"}, "needs Qwen's VAD"),
+        (("--endpointing", "vad"), {"QWEN_API_KEY": "k"}, "must be home_assistant or qwen"),
         (("--no-such-flag",), {"QWEN_API_KEY": "k"}, "unrecognized"),
         ((), {"QWEN_API_KEY": "k", "QWEN_ASR_VAD": "maybe"}, "QWEN_ASR_VAD"),
         ((), {"QWEN_API_KEY": "k", "QWEN_ASR_VAD_SILENCE_MS": "10"}, "--vad-silence-ms"),
@@ -283,7 +288,7 @@ def test_help_shows_defaults_readably(
         parse_args([command, "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "(default default" not in out
-    if command not in ("mic", "health"):  # the commands that talk to Qwen
+    if command not in ("mic", "health", "addon"):  # the commands that talk to Qwen
         assert "(default intl; env QWEN_ASR_REGION)" in out
 
 
@@ -331,7 +336,7 @@ def test_unencrypted_region_when_allowed(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = build_settings(parse_args(list(args)), "k")
-    client = settings.new_client(settings.session_config(None))
+    client = new_client(settings, settings.session_config(None))
     assert client.url == args[1]
 
 
@@ -374,3 +379,27 @@ def test_a_malformed_key_names_where_it_came_from(
         f"{source} is not one line of printable ASCII: "
         f"character {len(SECRET) + 1} is a zero-width space (U+200B)"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "meaning"),
+    [
+        ([], Endpointing.HOME_ASSISTANT),
+        (["--endpointing", "qwen"], Endpointing.QWEN),
+        (["--endpointing", "home_assistant"], Endpointing.HOME_ASSISTANT),
+        (["--endpointing", "server"], Endpointing.QWEN),
+        (["--endpointing", "ha"], Endpointing.HOME_ASSISTANT),
+    ],
+)
+def test_endpointing_takes_the_integrations_words_and_the_earlier_ones(
+    given: list[str], meaning: Endpointing
+) -> None:
+    settings = build_settings(parse_args(given), "k")
+    assert settings.endpointing is meaning
+    assert settings.qwen_ends_requests == (meaning is Endpointing.QWEN)
+
+
+def test_endpointing_words_are_the_integrations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QWEN_ASR_ENDPOINTING", ENDPOINTING_QWEN)
+    assert build_settings(parse_args([]), "k").endpointing == ENDPOINTING_QWEN
+    assert {str(value) for value in Endpointing} == {ENDPOINTING_HOME_ASSISTANT, ENDPOINTING_QWEN}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from wyoming_server.__main__ import main
+from wyoming_server.cli.options import flag, option
 from wyoming_server.cli.parser import COMMANDS, build_parser, parse_args
 from wyoming_server.cli.settings import build_settings
 from wyoming_server.settings import ServerSettings
@@ -62,7 +64,7 @@ def test_the_mic_command_loads_the_mic_service_without_the_speech_to_text_stack(
 def test_the_top_level_help_imports_no_subcommand_and_no_server() -> None:
     """The subcommands' one-line helps are listed without importing them."""
     loaded = _loaded_after(["--help"])
-    commands = ("serve", "transcribe", "check", "demo", "listen", "mic", "health")
+    commands = ("serve", "transcribe", "check", "demo", "listen", "mic", "health", "addon")
     assert not loaded & {*STACK, *(f"wyoming_server.cli.{command}" for command in commands)}
 
 
@@ -109,7 +111,7 @@ def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
 @pytest.mark.parametrize("command", [None, *COMMANDS])
 def test_every_help_text_expands_from_argparses_own_attributes(command: str | None) -> None:
     """Python 3.14's argparse checks each help text when the option is added, against the
-    action's own attributes: a placeholder of ours (``%(env)s``) must be filled before."""
+    action's own attributes: the tail we write (a default with ``%``) must be plain text."""
     standard = set(vars(argparse.Action(["-x"], "x"))) | {"prog"}
     parser = build_parser(command)
     for action in _actions(parser):
@@ -120,3 +122,50 @@ def test_every_help_text_expands_from_argparses_own_attributes(command: str | No
         if params.get("choices") is not None:
             params["choices"] = ", ".join(map(str, params["choices"]))
         assert isinstance(action.help % params, str)  # KeyError for a name argparse lacks
+
+
+def test_each_help_text_ends_with_the_default_and_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tail is written once, in ``option`` and ``flag``; the default shown is the built-in."""
+    monkeypatch.setenv("QWEN_TEST_RATE", "0.75")
+    parser = argparse.ArgumentParser()
+    rate = option(parser, "--rate", env="QWEN_TEST_RATE", default=0.5, type=float, help="r ")
+    name = option(parser, "--name", env="QWEN_TEST_NAME", help="n")
+    where = option(parser, "--where", env="QWEN_TEST_WHERE", shown_default="here", help="w")
+    form = option(parser, "--form", env="QWEN_TEST_FORM", default="%(x)s", help="f")
+    on = flag(parser, "--on", env="QWEN_TEST_ON", default=True, help="o")
+    off = flag(parser, "--off", env="QWEN_TEST_OFF", help="x")
+    assert rate.help == "r (default 0.5; env QWEN_TEST_RATE)"
+    assert parser.parse_args([]).rate == 0.75  # the variable's value, not the shown default
+    assert name.help == "n (env QWEN_TEST_NAME)"
+    assert where.help == "w (default here; env QWEN_TEST_WHERE)"
+    assert on.help == "o (default on; env QWEN_TEST_ON)"
+    assert off.help == "x (env QWEN_TEST_OFF)"
+    assert form.help == "f (default %%(x)s; env QWEN_TEST_FORM)"
+    assert "f (default %(x)s; env QWEN_TEST_FORM)" in " ".join(parser.format_help().split())
+
+
+_DOC_ROW = re.compile(r"^\| (?P<options>[^|]+) \| (?P<variables>[^|]+) \|", re.MULTILINE)
+
+
+@pytest.mark.parametrize("page", ["wyoming-server.md", "raspberry-pi.md"])
+def test_the_docs_option_tables_name_the_variable_each_option_reads(page: str) -> None:
+    """Each row's variables are the ones the options' help texts name, in the same order."""
+    helps = {
+        string: action.help or ""
+        for command in ("serve", "mic")
+        for action in _actions(build_parser(command))
+        for string in action.option_strings
+    }
+    rows = 0
+    for row in _DOC_ROW.finditer((ROOT / "docs" / page).read_text(encoding="utf-8")):
+        options = [o for o in re.findall(r"`(--[a-z-]+)", row["options"]) if o != "--no-vad"]
+        variables = re.findall(r"QWEN_[A-Z_]+", row["variables"])
+        if not options:
+            continue
+        assert len(options) == len(variables), row.group(0)
+        for name, variable in zip(options, variables, strict=True):
+            assert helps[name].endswith(f"env {variable})"), (name, helps[name])
+        rows += 1
+    assert rows >= 5

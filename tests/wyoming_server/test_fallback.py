@@ -72,7 +72,7 @@ async def test_stall_after_finish_is_answered_by_the_fallback(
     speech_pcm: Callable[..., bytes],
     stall_timeout: float,
 ) -> None:  # type: ignore[no-untyped-def]
-    """1.5 s is longer than PREPARE_FALLBACK_AFTER_S: the replay done meanwhile is used."""
+    """1.5 s is longer than PREPARE_FALLBACK_AFTER_SECONDS: the replay done meanwhile is used."""
     pcm = speech_pcm("what_time_is_it")
     primary.faults.stall_on = "session.finish"
     port = await start_server(
@@ -204,7 +204,7 @@ async def test_breaker_skips_qwen_then_tries_it_again(
 async def test_slow_qwen_that_answers_keeps_its_answer(
     start_server, primary: QwenEmulator, fallback: Fallback, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    primary.faults.finish_event_delay_s = 1.2  # alive, but slower than the prepare delay
+    primary.faults.finish_event_delay_seconds = 1.2  # alive, but slower than the prepare delay
     port = await start_server(fallback=fallback.engine())
     # Live (real-time chunks): a VAD session, whose only late event is session.finished.
     timed = await timed_request(port, speech_pcm("what_time_is_it"), pace=0.1)

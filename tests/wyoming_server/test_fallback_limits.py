@@ -35,9 +35,10 @@ from tests.support.server_helpers import (
     wait_sessions_closed,
     wait_until,
 )
+from wyoming_server.audio import TARGET_FORMAT
 from wyoming_server.audio_budget import read_usage, utc_today, write_usage
 from wyoming_server.emulator import QwenEmulator
-from wyoming_server.fallback import FallbackEngine
+from wyoming_server.fallback import HELD_LIMIT, AudioRecording, FallbackEngine, HeldAudio
 from wyoming_server.health import describe
 from wyoming_server.info import engine_in_use
 
@@ -187,3 +188,44 @@ async def test_a_failing_fallback_answers_the_refusal(
     assert f"Asking the fallback {engine.uri}" in caplog.text  # the fallback was tried
     assert silent is None or silent.connections == 1
     assert len(primary.sessions) == (1 if limit == "busy" else 0)
+
+
+def test_the_fallbacks_copies_of_all_requests_share_one_bound() -> None:
+    """A request that would pass the shared bound keeps no more; a closed one gives back."""
+    held = HeldAudio(max_seconds=1.0)  # 32,000 bytes in all
+    first, second, third = (AudioRecording(300.0, held) for _ in range(3))
+    for recording in (first, second, third):
+        recording.set_format(TARGET_FORMAT)
+    first.add(bytes(25_600))  # 0.8 s
+    second.add(bytes(3_200))  # 0.1 s
+    assert not second.overflowed
+    second.add(bytes(9_600))  # 0.3 s more would pass 1 s in all
+    assert second.incomplete == HELD_LIMIT and second.size == 3_200
+    second.add(bytes(320))  # nothing more once a piece was dropped: the copy has a gap
+    assert second.size == 3_200 and held.size == 28_800
+    first.release()
+    assert held.size == 3_200 and first.size == 0 and not first.pieces
+    third.add(bytes(16_000))
+    assert not third.overflowed and held.size == 19_200
+    first.release()  # twice: nothing more given back
+    assert held.size == 19_200
+
+
+async def test_qwen_failing_after_the_shared_bound_answers_its_error_not_a_partial_copy(
+    start_server: StartServer,
+    primary: QwenEmulator,
+    fallback: Fallback,
+    speech_pcm: Callable[..., bytes],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The fallback would hear only the start of the command: the client gets Qwen's error,
+    and the request's copy is given back when it ends."""
+    primary.faults.drop_after_audio_ms = 1500
+    engine = fallback.engine()
+    engine.held = HeldAudio(max_seconds=1.0)
+    port = await start_server(fallback=engine)
+    timed = await timed_request(port, speech_pcm("two_commands"), pace=0.02)
+    assert timed.reply.error is not None and timed.reply.text is None
+    assert not fallback.emulator.sessions  # the fallback was never asked
+    assert any(HELD_LIMIT in message for message in _warnings(caplog))
+    await wait_until(lambda: engine.held.size == 0)

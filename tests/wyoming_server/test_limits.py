@@ -96,7 +96,7 @@ async def test_an_answered_request_frees_its_session_slot_before_audio_stop(
     """What counts is a held Qwen session: server endpointing ends it at the first
     utterance, while the client may still be streaming (no AudioStop yet)."""
     emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
-    port = await start_server(max_sessions=1, endpointing=Endpointing.SERVER)
+    port = await start_server(max_sessions=1, endpointing=Endpointing.QWEN)
     pcm = speech_pcm("what_time_is_it")
     streaming = await open_request(port)
     await send_audio(streaming, pcm + SILENCE)

@@ -10,6 +10,7 @@ from wyoming.audio import AudioStop
 
 from tests.support.server_helpers import (
     LIVE_AUDIO,
+    Reply,
     StartServer,
     open_request,
     read_reply,
@@ -23,12 +24,23 @@ from wyoming_server.request import error_code
 SCRIPT = "turn on the kitchen lights"
 # 1.2 s of turn_on_kitchen_lights.wav: 0.3 s of silence, then speech that goes on.
 SPEAKING_BYTES = 16000 * 2 * 12 // 10
+SILENCE = bytes(3200)  # 100 ms
+
+
+async def _reply_to(port: int, audio: bytes) -> Reply:
+    """Send ``audio`` in one request, then nothing (no AudioStop): return the server's answer."""
+    client = await open_request(port)
+    try:
+        await send_audio(client, audio)
+        return await read_reply(client)
+    finally:
+        await client.disconnect()
 
 
 async def test_a_pause_past_the_idle_limit_answers_what_was_recognized(
     start_server: StartServer, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    emulator.behaviour = Behaviour.profile("observed", idle_timeout_s=0.3)
+    emulator.behaviour = Behaviour.profile("observed", idle_timeout_seconds=0.3)
     emulator.recognizer_factory = ScriptedRecognizer([SCRIPT])
     port = await start_server(audio=LIVE_AUDIO)
     client = await open_request(port)
@@ -55,12 +67,7 @@ async def test_a_client_that_stops_sending_mid_command_gets_what_was_recognized(
     the words Qwen heard are the answer, not a bare timeout."""
     emulator.recognizer_factory = ScriptedRecognizer([SCRIPT])
     port = await start_server(audio=LIVE_AUDIO, request_idle_seconds=1.0)
-    client = await open_request(port)
-    try:
-        await send_audio(client, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])
-        reply = await read_reply(client)
-    finally:
-        await client.disconnect()
+    reply = await _reply_to(port, speech_pcm("turn_on_kitchen_lights")[:SPEAKING_BYTES])
     assert reply.error is None
     assert reply.text is not None and reply.text.startswith("turn on")
     await wait_sessions_closed(emulator)
@@ -70,12 +77,7 @@ async def test_a_client_that_stops_before_any_word_gets_a_timeout(
     start_server: StartServer, emulator: QwenEmulator
 ) -> None:
     port = await start_server(audio=LIVE_AUDIO, request_idle_seconds=0.5)
-    client = await open_request(port)
-    try:
-        await send_audio(client, bytes(3200))  # 100 ms of silence, then nothing
-        reply = await read_reply(client)
-    finally:
-        await client.disconnect()
+    reply = await _reply_to(port, SILENCE)
     assert reply.error is not None and reply.error.code == "timeout"
     assert "No audio from the client" in reply.error.text
 
@@ -83,14 +85,8 @@ async def test_a_client_that_stops_before_any_word_gets_a_timeout(
 async def test_an_idle_close_with_nothing_recognized_is_a_timeout(
     start_server: StartServer, emulator: QwenEmulator
 ) -> None:
-    emulator.behaviour = Behaviour.profile("observed", idle_timeout_s=0.3)
-    port = await start_server(audio=LIVE_AUDIO)
-    client = await open_request(port)
-    try:
-        await send_audio(client, bytes(3200))  # 100 ms of silence, then nothing
-        reply = await read_reply(client)
-    finally:
-        await client.disconnect()
+    emulator.behaviour = Behaviour.profile("observed", idle_timeout_seconds=0.3)
+    reply = await _reply_to(await start_server(audio=LIVE_AUDIO), SILENCE)
     assert reply.error is not None
     assert reply.error.code == "timeout"
     assert "idle limit" in reply.error.text

@@ -42,7 +42,7 @@ async def test_describe_reports_one_streaming_asr_program(port: int) -> None:
 
 
 async def test_server_endpointing_does_not_require_external_vad(start_server) -> None:  # type: ignore[no-untyped-def]
-    port = await start_server(endpointing=Endpointing.SERVER)
+    port = await start_server(endpointing=Endpointing.QWEN)
     async with AsyncTcpClient(HOST, port) as client:
         await client.write_event(Describe().event())
         event = await asyncio.wait_for(client.read_event(), 5)
@@ -115,7 +115,7 @@ async def test_stop_without_audio_gives_empty_transcript(port: int, emulator: Qw
 async def test_connection_opens_at_first_audio_and_audio_is_held(
     port: int, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:
-    emulator.faults.handshake_delay_s = 0.5
+    emulator.faults.handshake_delay_seconds = 0.5
     emulator.recognizer_factory = ScriptedRecognizer(["what time is it"])
     reply = await transcribe(port, speech_pcm("what_time_is_it"))
     assert reply.text == "what time is it"
@@ -153,7 +153,7 @@ async def test_several_requests_on_one_connection(
 async def test_server_endpointing_answers_at_first_utterance(
     start_server, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    port = await start_server(endpointing=Endpointing.SERVER)
+    port = await start_server(endpointing=Endpointing.QWEN)
     emulator.recognizer_factory = ScriptedRecognizer(["turn on the bedroom fan", "second"])
     pcm = speech_pcm("two_commands")
     async with AsyncTcpClient(HOST, port) as client:

@@ -65,7 +65,7 @@ async def test_a_slowly_finalizing_service_is_waited_for(
 ) -> None:  # type: ignore[no-untyped-def]
     """Events keep coming after AudioStop, each 1.2 s late: longer than 3 s in all, never
     3 s of silence, so the transcript arrives."""
-    emulator.faults.finish_event_delay_s = 1.2
+    emulator.faults.finish_event_delay_seconds = 1.2
     emulator.recognizer_factory.transcripts = ["What time is it?"]  # type: ignore[attr-defined]
     # Long VAD silence: the utterance ends at session.finish, so all its events follow it.
     port = await start_server(timeouts=PRODUCTION, vad=VadConfig(0.0, 6000))

@@ -38,7 +38,7 @@ async def test_a_recording_sent_at_once_goes_manual_with_one_commit_per_command(
 async def test_qwen_endpointing_answers_a_recording_with_all_of_it(
     start_server, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    port = await start_server(endpointing=Endpointing.SERVER)
+    port = await start_server(endpointing=Endpointing.QWEN)
     emulator.recognizer_factory = ScriptedRecognizer(TWO)
     reply = await transcribe(port, speech_pcm("two_commands"))
     assert reply.text == "stop the music open the garage door"  # not just the first
@@ -48,7 +48,7 @@ async def test_qwen_endpointing_answers_a_recording_with_all_of_it(
 async def test_a_live_request_keeps_qwen_endpointing(
     start_server, emulator: QwenEmulator, speech_pcm: Callable[..., bytes]
 ) -> None:  # type: ignore[no-untyped-def]
-    port = await start_server(endpointing=Endpointing.SERVER)
+    port = await start_server(endpointing=Endpointing.QWEN)
     emulator.recognizer_factory = ScriptedRecognizer(TWO)
     async with AsyncTcpClient(HOST, port) as client:
         await client.write_event(Transcribe(language="en").event())

@@ -25,8 +25,7 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_SPEC,
         type=_client_filter,
         metavar="CIDR[,CIDR...]",
-        help="client addresses the STT and mic services accept: 'private' (default: loopback, "
-        "10/8, 172.16/12, 192.168/16, link-local, fc00::/7), networks such as "
-        "192.168.1.0/24,::1, or 'any'; unix:// and stdio:// clients are always accepted "
-        "(env %(env)s)",
+        help="client addresses the STT and mic services accept: 'private' (loopback, 10/8, "
+        "172.16/12, 192.168/16, link-local, fc00::/7), networks such as 192.168.1.0/24,::1, "
+        "or 'any'; unix:// and stdio:// clients are always accepted",
     )

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Coroutine
 from typing import Any
 
-from ..health import DEFAULT_TIMEOUT, run_health
+from ..health import DEFAULT_TIMEOUT_SECONDS, run_health
 from .options import float_in_range, option
 from .shared_options import DEFAULT_URI, add_state_file_argument
 
@@ -23,14 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--uri",
         env="QWEN_ASR_URI",
         default=DEFAULT_URI,
-        help="the server's URI; a wildcard host is checked on loopback "
-        "(default %(default)s: the server's own, env %(env)s)",
+        shown_default=f"{DEFAULT_URI}, the server's own",
+        help="the server's URI; a wildcard host is checked on loopback",
     )
     parser.add_argument(
         "--timeout",
         type=float_in_range(0.1, 600.0, unit="seconds"),
-        default=DEFAULT_TIMEOUT,
-        help=f"seconds to wait for the whole exchange (default {DEFAULT_TIMEOUT:g})",
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help=f"seconds to wait for the whole exchange (default {DEFAULT_TIMEOUT_SECONDS:g})",
     )
     add_state_file_argument(parser)  # today's usage, when --daily-audio-minutes counts it
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 
+from qwen_asr_realtime import MAX_REQUEST_SECONDS
+
 from ..limits import (
     DEFAULT_IDLE_CONNECTION_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-    DEFAULT_MAX_REQUEST_SECONDS,
     DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_MINUTE,
     DEFAULT_MIN_AUDIO_RATE,
@@ -32,18 +33,16 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_SESSIONS,
         type=int_in_range(1, 10_000),
         metavar="N",
-        help="Qwen sessions open at once; the next request is refused as busy "
-        f"(default {DEFAULT_MAX_SESSIONS}; env %(env)s)",
+        help="Qwen sessions open at once; the next request is refused as busy",
     )
     option(
         group,
         "--max-request-seconds",
         env="QWEN_ASR_MAX_REQUEST_SECONDS",
-        default=DEFAULT_MAX_REQUEST_SECONDS,
+        default=MAX_REQUEST_SECONDS,
         type=float_in_range(1.0, 86_400.0, unit="seconds"),
         metavar="S",
-        help="a request that lasts this long is answered with its transcript so far "
-        f"(default {DEFAULT_MAX_REQUEST_SECONDS:g}; env %(env)s)",
+        help="a request that lasts this long is answered with its transcript so far",
     )
     option(
         group,
@@ -51,8 +50,8 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_DAILY_AUDIO_MINUTES",
         type=float_in_range(0.0, 1440.0 * 1000, unit="minutes"),
         metavar="M",
-        help="audio sent to Qwen per UTC day; beyond it requests are refused "
-        "(default: no limit; env %(env)s)",
+        shown_default="no limit",
+        help="audio sent to Qwen per UTC day; beyond it requests are refused",
     )
     add_state_file_argument(group)
     _add_fairness_arguments(parser)
@@ -67,8 +66,7 @@ def _add_fairness_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_CONNECTIONS,
         type=int_in_range(1, 100_000),
         metavar="N",
-        help="connections open at once; beyond, a new one gets Error too-many-connections "
-        f"(default {DEFAULT_MAX_CONNECTIONS}; env %(env)s)",
+        help="connections open at once; beyond, a new one gets Error too-many-connections",
     )
     option(
         group,
@@ -77,8 +75,7 @@ def _add_fairness_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
         type=int_in_range(1, 100_000),
         metavar="N",
-        help="connections one client address may hold open "
-        f"(default {DEFAULT_MAX_CONNECTIONS_PER_CLIENT}; env %(env)s)",
+        help="connections one client address may hold open",
     )
     option(
         group,
@@ -88,8 +85,7 @@ def _add_fairness_arguments(parser: argparse.ArgumentParser) -> None:
         type=float_in_range(0.1, 86_400.0, unit="seconds"),
         metavar="S",
         help="a connection with no request in progress is closed after this long; Home "
-        "Assistant opens one per request "
-        f"(default {DEFAULT_IDLE_CONNECTION_SECONDS:g}; env %(env)s)",
+        "Assistant opens one per request",
     )
     option(
         group,
@@ -97,8 +93,8 @@ def _add_fairness_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_MAX_SESSIONS_PER_CLIENT",
         type=int_in_range(1, 10_000),
         metavar="N",
-        help="Qwen sessions one client address may hold at once; beyond, busy (default: half "
-        "of --max-sessions, rounded up; env %(env)s)",
+        shown_default="half of --max-sessions, rounded up",
+        help="Qwen sessions one client address may hold at once; beyond, busy",
     )
     option(
         group,
@@ -108,8 +104,7 @@ def _add_fairness_arguments(parser: argparse.ArgumentParser) -> None:
         type=int_in_range(1, 1_000_000),
         metavar="N",
         help="Qwen sessions one client address may open in any minute; beyond, Error "
-        "rate-limited. A session opens at a request's first audio "
-        f"(default {DEFAULT_MAX_SESSIONS_PER_MINUTE}; env %(env)s)",
+        "rate-limited. A session opens at a request's first audio",
     )
     option(
         group,
@@ -119,8 +114,7 @@ def _add_fairness_arguments(parser: argparse.ArgumentParser) -> None:
         type=float_in_range(0.0, 1.0),
         metavar="F",
         help="a request whose audio arrives slower than F x real time (after "
-        "--slow-audio-grace) is ended with Error audio-too-slow; 0: never "
-        f"(default {DEFAULT_MIN_AUDIO_RATE:g}; env %(env)s)",
+        "--slow-audio-grace) is ended with Error audio-too-slow; 0: never",
     )
     option(
         group,
@@ -129,6 +123,5 @@ def _add_fairness_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_SLOW_AUDIO_GRACE_SECONDS,
         type=float_in_range(0.1, 3600.0, unit="seconds"),
         metavar="S",
-        help="how long a request's audio may arrive slowly before --min-audio-rate applies "
-        f"(default {DEFAULT_SLOW_AUDIO_GRACE_SECONDS:g}; env %(env)s)",
+        help="how long a request's audio may arrive slowly before --min-audio-rate applies",
     )

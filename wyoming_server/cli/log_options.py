@@ -16,13 +16,13 @@ DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--debug`` and ``--log-format`` (every subcommand but ``health``)."""
     log = parser.add_argument_group("logging")
-    flag(log, "--debug", env="QWEN_ASR_DEBUG", help="debug logging (env %(env)s)")
+    flag(log, "--debug", env="QWEN_ASR_DEBUG", help="debug logging")
     option(
         log,
         "--log-format",
         env="QWEN_ASR_LOG_FORMAT",
         default=DEFAULT_LOG_FORMAT,
-        help="Python logging format (env %(env)s)",
+        help="Python logging format",
     )
 
 

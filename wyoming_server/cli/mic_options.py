@@ -53,27 +53,26 @@ def add_mic_arguments(
     mic = parser.add_argument_group("microphone (ALSA)")
     if with_uri:
         what = "serve" if uri_default else "also serve"
-        default = f"default {uri_default}" if uri_default else "off"
         option(
             mic,
             "--mic-uri",
             env="QWEN_ASR_MIC_URI",
             default=uri_default,
+            shown_default=uri_default or "off",
             type=_mic_uri,
             metavar="URI",
             help=f"{what} the microphone as a Wyoming mic service, e.g. {DEFAULT_MIC_URI} "
-            "(this machine only; a LAN address lets anyone on the network listen) "
-            f"({default}; env %(env)s)",
+            "(this machine only; a LAN address lets anyone on the network listen)",
         )
     option(
         mic,
         "--mic-device",
         env="QWEN_ASR_MIC_DEVICE",
         default=DEFAULT_DEVICE,
+        shown_default=f"'{DEFAULT_DEVICE}', ALSA's default device",
         action=_Capture,
         metavar="NAME",
-        help="ALSA capture device, e.g. plughw:CARD=seeed2micvoicec,DEV=0 "
-        f"(default '{DEFAULT_DEVICE}', ALSA's default device; env %(env)s)",
+        help="ALSA capture device, e.g. plughw:CARD=seeed2micvoicec,DEV=0",
     )
     option(
         mic,
@@ -82,7 +81,7 @@ def add_mic_arguments(
         default=DEFAULT_RATE,
         action=_Capture,
         type=int_in_range(8000, 384_000, unit="Hz"),
-        help=f"capture sample rate; converted to 16000 (default {DEFAULT_RATE}; env %(env)s)",
+        help="capture sample rate; converted to 16000",
     )
     option(
         mic,
@@ -91,7 +90,7 @@ def add_mic_arguments(
         default=DEFAULT_CHANNELS,
         action=_Capture,
         type=int_in_range(1, 32),
-        help=f"capture channels; mixed to mono (default {DEFAULT_CHANNELS}; env %(env)s)",
+        help="capture channels; mixed to mono",
     )
     option(
         mic,
@@ -100,7 +99,7 @@ def add_mic_arguments(
         default=DEFAULT_SAMPLES_PER_CHUNK,
         action=_Capture,
         type=int_in_range(1, 65_536),
-        help=f"frames per ALSA read (default {DEFAULT_SAMPLES_PER_CHUNK}; env %(env)s)",
+        help="frames per ALSA read",
     )
     mic.add_argument(
         "--mic-list", action="store_true", help="print the ALSA capture devices and exit"

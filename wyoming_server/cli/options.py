@@ -7,8 +7,8 @@ converts and checks that text as if it had been typed, so a bad value names the 
 (``parse_flag``), unless the command line sets it (``resolve``, after parsing). ``secret``
 declares ``--NAME`` and ``--NAME-file`` with ``VARIABLE`` and ``VARIABLE_FILE``: the file
 keeps the secret off both the command line and the environment. A help text names the
-variable as ``%(env)s``. The value types raise ArgumentTypeError, which argparse reports
-with the option's name.
+default and the variable at the end of each help text, written here only. The value types
+raise ArgumentTypeError, which argparse reports with the option's name.
 """
 
 from __future__ import annotations
@@ -111,13 +111,19 @@ def option(
     env: str,
     default: Any = None,
     blank_is_unset: bool = False,
+    shown_default: str | None = None,
     **kwargs: Any,
 ) -> argparse.Action:
-    """Add a valued option whose default is ``env``'s text when it is set, else ``default``."""
+    """Add a valued option whose default is ``env``'s text when it is set, else ``default``.
+
+    Its help ends with the default (``shown_default`` if given, else ``default``'s value)
+    and the variable.
+    """
     value: Any = os.environ.get(env)
     if value is None or (blank_is_unset and not value):
         value = default
-    return container.add_argument(*flags, default=value, **_with_variable(kwargs, env))
+    shown = shown_default if shown_default is not None else _shown(default)
+    return container.add_argument(*flags, default=value, **_with_tail(kwargs, env, shown))
 
 
 def flag(
@@ -125,8 +131,9 @@ def flag(
 ) -> argparse.Action:
     """Add an on/off option (``store_true`` unless another action is given) read from ``env``."""
     kwargs.setdefault("action", "store_true")
+    shown = "on" if default else None
     return container.add_argument(
-        *flags, default=FromEnv(env, default), **_with_variable(kwargs, env)
+        *flags, default=FromEnv(env, default), **_with_tail(kwargs, env, shown)
     )
 
 
@@ -164,13 +171,23 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def _with_variable(kwargs: dict[str, Any], env: str) -> dict[str, Any]:
-    """Return ``kwargs`` with ``%(env)s`` in the help text replaced by the variable's name.
+def _shown(default: Any) -> str | None:
+    """Return how a help text shows ``default`` (None: not at all)."""
+    if default is None:
+        return None
+    return f"{default:g}" if isinstance(default, float) else str(default)
 
-    Replaced before ``add_argument``, not expanded by argparse: Python 3.14's argparse checks
-    each help text against the action's own attributes when the option is added.
+
+def _with_tail(kwargs: dict[str, Any], env: str, shown: str | None) -> dict[str, Any]:
+    """Return ``kwargs`` with ``(default SHOWN; env VARIABLE)`` at the end of the help text.
+
+    Written into the text before ``add_argument``, not left to argparse's ``%(default)s``:
+    the shown default is the built-in one, whatever the variable holds, and Python 3.14's
+    argparse checks each help text against the action's own attributes.
     """
     text = kwargs.get("help")
-    if isinstance(text, str):
-        return {**kwargs, "help": text.replace("%(env)s", env)}
-    return kwargs
+    if not isinstance(text, str) or text == argparse.SUPPRESS:
+        return kwargs
+    # A % in the shown default (the logging format) is text, not an argparse placeholder.
+    tail = f"default {shown.replace('%', '%%')}; env {env}" if shown is not None else f"env {env}"
+    return {**kwargs, "help": f"{text.rstrip()} ({tail})"}

@@ -1,8 +1,8 @@
 """Parse the command line: ``serve`` (the default) or another subcommand.
 
-The subcommands are ``serve``, ``transcribe``, ``check``, ``demo``, ``listen``, ``mic`` and
-``health``. Only the subcommand that runs is imported and gets its options (its module here, e.g.
-``serve``), so that ``health``, run by a container every 30 s, does not load the
+The subcommands are ``serve``, ``transcribe``, ``check``, ``demo``, ``listen``, ``mic``,
+``health`` and ``addon``. Only the subcommand that runs is imported and gets its options (its
+module here, e.g. ``serve``), so that ``health``, run by a container every 30 s, does not load the
 speech-to-text stack. Every option can also come from an environment variable (shown in
 ``--help``), so a systemd unit or container can configure the server without putting the
 key on the command line, where other users could read it in the process list.
@@ -29,6 +29,7 @@ _HELP = {
     "(uses the local emulator when no key is set)",
     "mic": "serve the ALSA microphone as a Wyoming mic service (for wyoming-satellite)",
     "health": "check that a server answers Describe with Info (exit 0: healthy, 1: not)",
+    "addon": "the Home Assistant add-on's run script (options.json -> the server)",
 }
 COMMANDS = tuple(_HELP)
 

@@ -77,8 +77,8 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         qwen,
         "--api-key",
         env="QWEN_API_KEY",
-        help="DashScope API key (env %(env)s; prefer it or --api-key-file to this flag)",
-        file_help="file holding the API key, mode 600 (env %(env)s)",
+        help="DashScope API key; prefer the variable or --api-key-file to this flag",
+        file_help="file holding the API key, mode 600",
     )
     option(
         qwen,
@@ -86,8 +86,7 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_REGION",
         default=DEFAULT_REGION,
         type=_region,
-        help="intl (Singapore), cn (Beijing) or a ws:// / wss:// URL "
-        f"(default {DEFAULT_REGION}; env %(env)s)",
+        help="intl (Singapore), cn (Beijing) or a ws:// / wss:// URL",
     )
     flag(
         qwen,
@@ -95,7 +94,7 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_ALLOW_INSECURE",
         action=argparse.BooleanOptionalAction,
         help="allow a ws:// --region on another machine, which sends the API key and audio "
-        "unencrypted (ws:// to this machine is always allowed) (env %(env)s)",
+        "unencrypted (ws:// to this machine is always allowed)",
     )
     option(
         qwen,
@@ -103,15 +102,15 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_MODEL",
         default=DEFAULT_MODEL,
         type=_model,
-        help=f"model name (default {DEFAULT_MODEL}; env %(env)s)",
+        help="model name",
     )
     option(
         qwen,
         "--language",
         env="QWEN_ASR_LANGUAGE",
         type=_language,
-        help="force a language (en, zh, de, ...) or 'auto'; default: the request's language, "
-        "else automatic (env %(env)s)",
+        shown_default="the request's language, else automatic",
+        help="force a language (en, zh, de, ...) or 'auto'",
     )
     flag(
         qwen,
@@ -119,7 +118,7 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_VAD",
         default=True,
         action=argparse.BooleanOptionalAction,
-        help="Qwen server VAD splits utterances; --no-vad: manual mode (env %(env)s)",
+        help="Qwen server VAD splits utterances; --no-vad: manual mode",
     )
     option(
         qwen,
@@ -127,7 +126,7 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_VAD_THRESHOLD",
         default=DEFAULT_VAD_THRESHOLD,
         type=float_in_range(*VAD_THRESHOLD_RANGE),
-        help=f"server VAD threshold -1..1 (default {DEFAULT_VAD_THRESHOLD}; env %(env)s)",
+        help="server VAD threshold -1..1",
     )
     option(
         qwen,
@@ -135,15 +134,14 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_VAD_SILENCE_MS",
         default=DEFAULT_SILENCE_MS,
         type=int_in_range(*SILENCE_MS_RANGE, unit="ms"),
-        help=f"silence that ends an utterance, 200-6000 ms (default {DEFAULT_SILENCE_MS}; "
-        "env %(env)s)",
+        help="silence that ends an utterance, 200-6000 ms",
     )
     option(
         qwen,
         "--context-file",
         env="QWEN_ASR_CONTEXT_FILE",
         type=Path,
-        help="text (names, terms) that biases recognition (env %(env)s)",
+        help="text (names, terms) that biases recognition",
     )
     option(
         qwen,
@@ -151,8 +149,7 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_COALESCE_MS",
         default=DEFAULT_COALESCE_MS,
         type=int_in_range(0, MAX_COALESCE_MS, unit="ms"),
-        help="join small audio pieces into appends of this duration, 0: one append per "
-        f"piece (default {DEFAULT_COALESCE_MS}; env %(env)s)",
+        help="join small audio pieces into appends of this duration, 0: one append per piece",
     )
     option(
         qwen,
@@ -160,8 +157,7 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         env="QWEN_ASR_TIMEOUT",
         default=DEFAULT_TIMEOUT_SECONDS,
         type=float_in_range(0.1, 3600.0, unit="seconds"),
-        help="seconds to wait for the final transcript "
-        f"(default {DEFAULT_TIMEOUT_SECONDS:g}; env %(env)s)",
+        help="seconds to wait for the final transcript",
     )
     option(
         qwen,
@@ -170,7 +166,7 @@ def add_qwen_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_STALL_TIMEOUT_SECONDS,
         type=float_in_range(0.0, 3600.0, unit="seconds"),
         help="after the end of audio, give up when Qwen sends nothing for this long; "
-        f"0: only --timeout (default {DEFAULT_STALL_TIMEOUT_SECONDS:g}; env %(env)s)",
+        "0: only --timeout",
     )
 
 

@@ -38,6 +38,16 @@ def zeroconf_name(value: str) -> str | None:
     return value.strip()
 
 
+def endpointing(text: str) -> Endpointing:
+    """Return the ``--endpointing`` value ``text`` names; its error lists the values."""
+    try:
+        return Endpointing.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be {' or '.join(Endpointing)}, not {text!r}"
+        ) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the Qwen options, the server's own, its limits, microphone, names and fallback."""
     add_qwen_arguments(parser)
@@ -46,16 +56,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--uri",
         env="QWEN_ASR_URI",
         default=DEFAULT_URI,
-        help=f"tcp://HOST:PORT, unix://PATH or stdio:// (default {DEFAULT_URI}; env %(env)s)",
+        help="tcp://HOST:PORT, unix://PATH or stdio://",
     )
     option(
         parser,
         "--endpointing",
         env="QWEN_ASR_ENDPOINTING",
-        default=Endpointing.HA.value,
-        choices=[e.value for e in Endpointing],
-        help="ha: Home Assistant's VAD ends each request (default); server: answer as soon "
-        "as Qwen's VAD ends the first utterance (HA 2026.10+) (env %(env)s)",
+        default=Endpointing.HOME_ASSISTANT.value,
+        type=endpointing,
+        choices=list(Endpointing),
+        help="home_assistant: Home Assistant's VAD ends each request; qwen: answer "
+        "as soon as Qwen's VAD ends the first utterance (HA 2026.10+); the earlier ha and "
+        "server still work",
     )
     option(
         parser,
@@ -65,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         const="",
         type=zeroconf_name,
         metavar="NAME",
-        help="advertise _wyoming._tcp over mDNS, optionally under NAME (env %(env)s)",
+        help="advertise _wyoming._tcp over mDNS, optionally under NAME",
     )
     # Benchmark baseline (tests/benchmarks): send all audio after AudioStop.
     flag(parser, "--buffered", env="QWEN_ASR_BUFFERED", help=argparse.SUPPRESS)

@@ -22,7 +22,13 @@ from qwen_asr_realtime import (
 )
 
 from ..addresses import parse_uri
-from ..fallback import DEFAULT_ANSWER_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, FallbackEngine
+from ..fallback import (
+    DEFAULT_ANSWER_TIMEOUT_SECONDS,
+    DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_MAX_HELD_SECONDS,
+    FallbackEngine,
+    HeldAudio,
+)
 from ..hass.connection import SUPERVISOR_URL, HassConfig, websocket_url
 from .options import flag, float_in_range, given_on_command_line, option, secret
 from .secret_file import read_secret_file
@@ -50,33 +56,30 @@ def add_fallback_arguments(parser: argparse.ArgumentParser) -> None:
         type=_tcp_uri,
         metavar="tcp://HOST:PORT",
         help="a Wyoming speech-to-text service (e.g. wyoming-faster-whisper) that gets the "
-        "request's audio when Qwen cannot be reached, drops, stalls or is rate limited "
-        "(env %(env)s)",
+        "request's audio when Qwen cannot be reached, drops, stalls or is rate limited",
     )
     flag(
         group,
         "--fallback-on-auth-error",
         env="QWEN_ASR_FALLBACK_ON_AUTH_ERROR",
         help="use the fallback for a rejected API key too; by default that answers an "
-        "error, so that the key gets fixed (env %(env)s)",
+        "error, so that the key gets fixed",
     )
     option(
         group,
         "--fallback-connect-timeout",
         env="QWEN_ASR_FALLBACK_CONNECT_TIMEOUT",
-        default=DEFAULT_CONNECT_TIMEOUT,
+        default=DEFAULT_CONNECT_TIMEOUT_SECONDS,
         type=float_in_range(0.05, 60.0, unit="seconds"),
-        help=f"seconds to connect to the fallback (default {DEFAULT_CONNECT_TIMEOUT:g}; "
-        "env %(env)s)",
+        help="seconds to connect to the fallback",
     )
     option(
         group,
         "--fallback-timeout",
         env="QWEN_ASR_FALLBACK_TIMEOUT",
-        default=DEFAULT_ANSWER_TIMEOUT,
+        default=DEFAULT_ANSWER_TIMEOUT_SECONDS,
         type=float_in_range(0.1, 600.0, unit="seconds"),
-        help="seconds after the end of audio to wait for the fallback's transcript "
-        f"(default {DEFAULT_ANSWER_TIMEOUT:g}; env %(env)s)",
+        help="seconds after the end of audio to wait for the fallback's transcript",
     )
     option(
         group,
@@ -85,8 +88,17 @@ def add_fallback_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_FIRST_SECONDS,
         type=float_in_range(0.0, 3600.0, unit="seconds"),
         help="after a failure, new requests skip Qwen this long, doubling per failure up to "
-        f"{DEFAULT_MAX_SECONDS:g} s; 0: always try Qwen first (default "
-        f"{DEFAULT_FIRST_SECONDS:g}; env %(env)s)",
+        f"{DEFAULT_MAX_SECONDS:g} s; 0: always try Qwen first",
+    )
+    option(
+        group,
+        "--fallback-max-held-seconds",
+        env="QWEN_ASR_FALLBACK_MAX_HELD_SECONDS",
+        default=DEFAULT_MAX_HELD_SECONDS,
+        type=float_in_range(1.0, 86_400.0, unit="seconds"),
+        metavar="S",
+        help="the audio all requests together keep for the fallback, at 32 kB a second; "
+        "beyond, a request's audio is not kept and Qwen's failure is answered as is",
     )
 
 
@@ -104,6 +116,7 @@ def fallback_engine(args: argparse.Namespace) -> FallbackEngine | None:
         answer_timeout=args.fallback_timeout,
         on_auth_error=args.fallback_on_auth_error,
         breaker=CircuitBreaker(first, max(DEFAULT_MAX_SECONDS, first)),
+        held=HeldAudio(args.fallback_max_held_seconds),
     )
 
 
@@ -127,17 +140,17 @@ def add_hass_arguments(parser: argparse.ArgumentParser) -> None:
         type=_url,
         metavar="URL",
         help="Home Assistant, e.g. https://homeassistant.local:8123 (http:// only to this "
-        "host); in an add-on the Supervisor is used (env %(env)s)",
+        "host); in an add-on the Supervisor is used",
     )
     secret(
         group,
         "--hass-token",
         env="QWEN_ASR_HASS_TOKEN",
         metavar="TOKEN",
-        help="long-lived access token of an administrator (env %(env)s; "
-        "prefer it or --hass-token-file: a command line is visible in ps)",
+        help="long-lived access token of an administrator; prefer the variable or "
+        "--hass-token-file: a command line is visible in ps",
         file_metavar="FILE",
-        file_help="file holding the token, mode 600 (env %(env)s)",
+        file_help="file holding the token, mode 600",
     )
 
 

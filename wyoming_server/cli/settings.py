@@ -26,10 +26,10 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
 
     Options a subcommand does not have (``transcribe`` has no limits) keep their defaults.
     """
-    endpointing = Endpointing(getattr(args, "endpointing", Endpointing.HA.value))
+    endpointing = Endpointing.parse(getattr(args, "endpointing", Endpointing.HOME_ASSISTANT))
     vad = VadConfig(args.vad_threshold, args.vad_silence_ms) if args.vad else None
-    if endpointing is Endpointing.SERVER and vad is None:
-        raise UsageError("--endpointing server needs Qwen's VAD; remove --no-vad")
+    if endpointing is Endpointing.QWEN and vad is None:
+        raise UsageError("--endpointing qwen needs Qwen's VAD; remove --no-vad")
     language = None if args.language in (None, LANGUAGE_AUTO) else args.language
     try:
         require_encryption(args.region, allow_insecure=args.allow_insecure)

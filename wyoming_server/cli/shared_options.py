@@ -21,7 +21,7 @@ def add_state_file_argument(container: Container) -> None:
         blank_is_unset=True,
         type=Path,
         metavar="FILE",
-        help="where --daily-audio-minutes keeps today's count (default "
-        "$STATE_DIRECTORY/audio-usage.json, else ~/.local/state/wyoming-qwen-asr/"
-        "audio-usage.json; env %(env)s)",
+        shown_default="$STATE_DIRECTORY/audio-usage.json, else "
+        "~/.local/state/wyoming-qwen-asr/audio-usage.json",
+        help="where --daily-audio-minutes keeps today's count",
     )

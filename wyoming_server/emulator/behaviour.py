@@ -56,10 +56,10 @@ class Behaviour:
     after_finish: Literal["ignore", "error"] = "ignore"
     # Close with 1000 this long after ``session.finished`` unless the client closed first;
     # None: never, the client closes (observed; documented 2.0).
-    close_grace_s: float | None = None
+    close_grace_seconds: float | None = None
     # Close a session that received no audio for this long (1000 "idle timeout"); None =
     # never (documented). Observed: one live client keeps sessions alive against a 60 s limit.
-    idle_timeout_s: float | None = 60.0
+    idle_timeout_seconds: float | None = 60.0
     # After a server-side ``error`` (``server_error``) the socket closes (observed); client
     # errors (``invalid_request_error``) keep it open in both profiles.
     close_after_server_error: bool = True
@@ -121,8 +121,8 @@ class Behaviour:
 # What the documented profile changes (the emulator before the live evidence).
 _DOCUMENTED: dict[str, Any] = {
     "accept_pcm16": True,
-    "close_grace_s": 2.0,
-    "idle_timeout_s": None,
+    "close_grace_seconds": 2.0,
+    "idle_timeout_seconds": None,
     "close_after_server_error": False,
     "ids_with_dash": False,
     "echo_response_flags": False,
@@ -149,12 +149,12 @@ class Faults:
     """Failure switches; mutable at runtime.
 
     Sessions read them live, so a change applies to open sessions too (except
-    ``stall``/``handshake_delay_s``, which act at connection start).
+    ``stall``/``handshake_delay_seconds``, which act at connection start).
     """
 
-    event_delay_s: float = 0.0  # delay before every server event
-    handshake_delay_s: float = 0.0  # delay inside the HTTP upgrade
-    completed_delay_s: float = 0.0  # extra delay before each ``.completed``/``.failed``
+    event_delay_seconds: float = 0.0  # delay before every server event
+    handshake_delay_seconds: float = 0.0  # delay inside the HTTP upgrade
+    completed_delay_seconds: float = 0.0  # extra delay before each ``.completed``/``.failed``
     drop_after_audio_ms: int | None = None  # abort the TCP connection after N ms of audio
     stall: bool = False  # accept the upgrade, then never send anything
     stall_on: StallPoint | None = None  # stop answering from this client event on
@@ -169,7 +169,7 @@ class Faults:
     rate_limit_sessions: int | None = None
     rate_limit_via: Literal["error", "http"] = "error"
     # Finalizing slowly but alive: delay before each server event after ``session.finish``.
-    finish_event_delay_s: float = 0.0
+    finish_event_delay_seconds: float = 0.0
     # The socket drops right after ``session.finish``, without session.finished (seen by a
     # live client): "after-items" once the items' events are sent, "at-once" before the
     # events session.finish causes (an open utterance's flush is lost).

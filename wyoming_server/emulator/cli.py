@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         f"official documentation (default: ${PROFILE_ENV}, else observed; docs/protocol.md)",
     )
     parser.add_argument(
-        "--idle-timeout-s",
+        "--idle-timeout-seconds",
         type=float,
         metavar="S",
         help="close a session that sent no audio for S seconds (0: never; observed: 60)",
@@ -123,8 +123,8 @@ def behaviour_of(args: argparse.Namespace) -> Behaviour:
     on top; ValueError for an unknown profile.
     """
     changes: dict[str, object] = {}
-    if args.idle_timeout_s is not None:
-        changes["idle_timeout_s"] = args.idle_timeout_s or None
+    if args.idle_timeout_seconds is not None:
+        changes["idle_timeout_seconds"] = args.idle_timeout_seconds or None
     if args.vad_end_events is not None:
         changes["vad_end_events"] = args.vad_end_events
     return Behaviour.profile(

@@ -1,8 +1,8 @@
 """The emulated session's server events on their way out, and the faults that act there.
 
-Events leave in the order they were queued. Faults delay them (``event_delay_s``,
-``completed_delay_s``, ``finish_event_delay_s``), inject a server error after N events, or
-stall the session (nothing is sent any more); ``Behaviour.finalize_delay_ms`` holds each
+Events leave in the order they were queued. Faults delay them (``event_delay_seconds``,
+``completed_delay_seconds``, ``finish_event_delay_seconds``), inject a server error after N
+events, or stall the session (nothing is sent any more); ``Behaviour.finalize_delay_ms`` holds each
 final result until its due time. After ``session.finished`` the connection is closed once
 the grace period has passed (if the behaviour has one), unless the client closed first;
 after a server-side ``error`` it is closed at once when ``close_after_server_error`` is on.
@@ -54,7 +54,7 @@ class EventOutbox:
         self._sent_count = 0
         self._error_injected = False
         self.stalled = False  # the stall faults: nothing is sent any more
-        self.finished = False  # session.finished is queued: finish_event_delay_s applies
+        self.finished = False  # session.finished is queued: finish_event_delay_seconds applies
 
     def put(self, payload: dict[str, Any]) -> None:
         """Queue ``payload`` for sending; dropped once the outbox is stalled."""
@@ -101,11 +101,11 @@ class EventOutbox:
         due = payload.pop(DUE, None)
         if due is not None and (wait := due - time.monotonic()) > 0:
             await asyncio.sleep(wait)
-        delay = self._ctx.faults.event_delay_s
+        delay = self._ctx.faults.event_delay_seconds
         if payload["type"] in (EventType.COMPLETED, EventType.FAILED):
-            delay += self._ctx.faults.completed_delay_s
+            delay += self._ctx.faults.completed_delay_seconds
         if self.finished:
-            delay += self._ctx.faults.finish_event_delay_s
+            delay += self._ctx.faults.finish_event_delay_seconds
         if delay > 0:
             await asyncio.sleep(delay)
         payload["event_id"] = new_event_id(dash=self._ctx.behaviour.ids_with_dash)
@@ -124,7 +124,7 @@ class EventOutbox:
         return isinstance(error, dict) and error.get("type") == "server_error"
 
     async def _close_after_grace(self) -> None:
-        grace = self._ctx.behaviour.close_grace_s
+        grace = self._ctx.behaviour.close_grace_seconds
         if grace is None:
             return
         await asyncio.sleep(grace)

@@ -170,8 +170,8 @@ class QwenEmulator:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
-        if self.faults.handshake_delay_s > 0:
-            await asyncio.sleep(self.faults.handshake_delay_s)
+        if self.faults.handshake_delay_seconds > 0:
+            await asyncio.sleep(self.faults.handshake_delay_seconds)
         url = urlsplit(request.path)
         if url.path.rstrip("/") != REALTIME_PATH:
             return self._reject(connection, request, 404, "unknown path")

@@ -131,7 +131,7 @@ class EmulatedSession:
 
     async def _receive_loop(self) -> None:
         while True:
-            idle = self._behaviour.idle_timeout_s
+            idle = self._behaviour.idle_timeout_seconds
             remaining = None if idle is None else idle - (time.monotonic() - self._last_audio)
             try:
                 async with asyncio.timeout(remaining):

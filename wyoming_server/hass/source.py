@@ -32,7 +32,7 @@ WATCHED_EVENTS = (
     "area_registry_updated",
     "floor_registry_updated",
 )
-RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # then every 60 s
+RETRY_DELAYS_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # then every 60 s
 DEBOUNCE_SECONDS = 0.3  # one reload for a burst of registry events
 # Friendly names of entities without a registry entry change without any registry event.
 REFRESH_SECONDS = 600.0
@@ -45,7 +45,7 @@ class HomeNamesSource:
         self,
         config: HassConfig,
         *,
-        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS_SECONDS,
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
         """Read from ``config``; retry after a failure with ``retry_delays`` (the last repeats).

@@ -28,6 +28,7 @@ from qwen_asr_realtime import (
 )
 
 from ..emulated import qwen_service
+from ..qwen_client import new_client
 from ..settings import ServerSettings
 from .alsa import MicDeviceError
 from .capture import MicCapture, MicChunk, capture_config
@@ -38,7 +39,7 @@ PROG = "wyoming-qwen-asr"
 LISTEN_BACKLOG = 512  # chunks; about 30 s at 1024 samples
 PRINTER_GRACE_SECONDS = 5.0
 # After a service error or a dropped connection: seconds before the next session.
-RECONNECT_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+RECONNECT_DELAYS_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 async def run_listen(
@@ -99,7 +100,7 @@ async def _listen(
     failures = 0
     try:
         while True:
-            client = settings.new_client(settings.session_config(settings.language))
+            client = new_client(settings, settings.session_config(settings.language))
             try:
                 await _session(client, subscription, printer, stop)
                 return 0
@@ -110,7 +111,7 @@ async def _listen(
             except QwenError as err:
                 if client.results.session_id is not None:
                     failures = 0  # it worked for a while: retry quickly
-                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                delay = RECONNECT_DELAYS_SECONDS[min(failures, len(RECONNECT_DELAYS_SECONDS) - 1)]
                 failures += 1
                 printer.end_line()
                 print(

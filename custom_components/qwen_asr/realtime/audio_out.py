@@ -103,7 +103,7 @@ class AudioCoalescer:
         converter: AudioConverter | None = None,
     ) -> None:
         """Join input of ``input_bytes_per_second`` (or the converter's) into appends."""
-        self._window_s = coalesce_ms / 1000
+        self._window_seconds = coalesce_ms / 1000
         self._on_stall = on_stall
         self._pending = bytearray()
         self._stall_timer: asyncio.TimerHandle | None = None
@@ -113,7 +113,7 @@ class AudioCoalescer:
     def _target_bytes(self, bytes_per_second: int) -> int:
         if self.converter is not None:
             bytes_per_second = self.converter.input_bytes_per_second
-        return int(bytes_per_second * self._window_s)
+        return int(bytes_per_second * self._window_seconds)
 
     def set_converter(self, converter: AudioConverter | None, bytes_per_second: int) -> bytes:
         """Switch the input format; returns the audio pending in the former one, converted."""
@@ -127,7 +127,7 @@ class AudioCoalescer:
         if not self._pending:
             if len(piece) >= self._target:  # no copy for pieces as large as an append
                 return self._convert(piece)
-            if self._window_s and piece:
+            if self._window_seconds and piece:
                 self._arm_stall_timer()
         self._pending += piece
         if len(self._pending) < self._target:
@@ -139,7 +139,7 @@ class AudioCoalescer:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # appended outside the event loop: the session end flushes it
             return
-        self._stall_timer = loop.call_later(self._window_s * STALL_WINDOWS, self._on_stall)
+        self._stall_timer = loop.call_later(self._window_seconds * STALL_WINDOWS, self._on_stall)
 
     def take(self) -> bytes:
         """Return everything pending, converted (b"" if nothing is)."""
@@ -163,26 +163,26 @@ class AudioCoalescer:
 
 
 class BacklogPacer:
-    """Keeps the audio sent at most ``max_ahead_s`` ahead of real time.
+    """Keeps the audio sent at most ``max_ahead_seconds`` ahead of real time.
 
-    Real time starts with the first audio sent; ``max_ahead_s=None`` never waits.
+    Real time starts with the first audio sent; ``max_ahead_seconds=None`` never waits.
     """
 
-    def __init__(self, max_ahead_s: float | None) -> None:
-        """Pace at most ``max_ahead_s`` ahead of real time (None: never wait)."""
-        self.max_ahead_s = max_ahead_s
+    def __init__(self, max_ahead_seconds: float | None) -> None:
+        """Pace at most ``max_ahead_seconds`` ahead of real time (None: never wait)."""
+        self.max_ahead_seconds = max_ahead_seconds
         self._start: float | None = None
-        self._sent_s = 0.0
+        self._sent_seconds = 0.0
 
-    def delay(self, audio_s: float) -> float:
-        """Return the seconds to wait before sending ``audio_s`` more seconds of audio."""
-        if self.max_ahead_s is None or self._start is None:
+    def delay(self, audio_seconds: float) -> float:
+        """Return the seconds to wait before sending ``audio_seconds`` more seconds of audio."""
+        if self.max_ahead_seconds is None or self._start is None:
             return 0.0
-        ahead = self._sent_s + audio_s - (time.monotonic() - self._start)
-        return max(0.0, ahead - self.max_ahead_s)
+        ahead = self._sent_seconds + audio_seconds - (time.monotonic() - self._start)
+        return max(0.0, ahead - self.max_ahead_seconds)
 
-    def sent(self, audio_s: float) -> None:
-        """Count ``audio_s`` seconds of audio sent (the first starts real time)."""
+    def sent(self, audio_seconds: float) -> None:
+        """Count ``audio_seconds`` seconds of audio sent (the first starts real time)."""
         if self._start is None:
             self._start = time.monotonic()
-        self._sent_s += audio_s
+        self._sent_seconds += audio_seconds

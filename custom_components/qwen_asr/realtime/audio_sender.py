@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection
 
 from .audio_out import PACED_APPEND_MS, AudioCoalescer, AudioOptions, AudioQuota, BacklogPacer
 from .const import MAX_APPEND_BASE64_BYTES, MAX_MANUAL_UTTERANCE_MS, SAMPLE_WIDTH, EventType
-from .recording import RECORDING_HOLD_S, RECORDING_STALL_S, SilenceCutter
+from .recording import RECORDING_HOLD_SECONDS, RECORDING_STALL_SECONDS, SilenceCutter
 
 if TYPE_CHECKING:
     from .config import SessionConfig
@@ -58,7 +58,7 @@ class AudioSender:
         self._outbox: asyncio.Queue[tuple[str, int, bool]] = asyncio.Queue()
         self.unsent = 0
         self.unsent_audio_bytes = 0
-        self._max_buffered_s = options.max_buffered_ms / 1000
+        self._max_buffered_seconds = options.max_buffered_ms / 1000
         self.space = asyncio.Event()  # set whenever audio leaves the buffer
         # A recording whose end is still to come: cut at its silences as it arrives.
         self._cutter: SilenceCutter | None = None
@@ -138,7 +138,10 @@ class AudioSender:
         ``max_buffered_ms``.
         """
         holding = self.holding or self._cutter is not None
-        return int((RECORDING_HOLD_S if holding else self._max_buffered_s) * self.bytes_per_second)
+        return int(
+            (RECORDING_HOLD_SECONDS if holding else self._max_buffered_seconds)
+            * self.bytes_per_second
+        )
 
     @property
     def has_space(self) -> bool:
@@ -175,7 +178,7 @@ class AudioSender:
                 self._queue_appends(batch)
             return
         if cut_silence_ms is not None and commits:
-            hold = int(RECORDING_HOLD_S * self.bytes_per_second)
+            hold = int(RECORDING_HOLD_SECONDS * self.bytes_per_second)
             self._cutter = SilenceCutter(self.config.sample_rate, cut_silence_ms, hold)
             *commits, last = commits
             self._cut(self._cutter.add(last))
@@ -205,7 +208,7 @@ class AudioSender:
         self._cancel_cut_timer()
         if self._cutter is not None and self._cutter.size:
             loop = asyncio.get_running_loop()
-            self._cut_timer = loop.call_later(RECORDING_STALL_S, self._cut_stalled)
+            self._cut_timer = loop.call_later(RECORDING_STALL_SECONDS, self._cut_stalled)
 
     def _cut_stalled(self) -> None:
         """Commit what is pending when a recording's source paused (not for want of room).
@@ -328,7 +331,7 @@ class AudioSender:
             # A commit may hold at most the service's 60 s: an append no longer than that
             # always fits after the commit queued before it (_queue_appends).
             return min(_MAX_APPEND_PCM_BYTES, self._manual_limit)
-        if self.quota is None and self._pacer.max_ahead_s is None:
+        if self.quota is None and self._pacer.max_ahead_seconds is None:
             return _MAX_APPEND_PCM_BYTES
         # Paced, or with a quota, which small appends overrun by one append at most.
         return PACED_APPEND_MS * self.config.sample_rate // 1000 * SAMPLE_WIDTH

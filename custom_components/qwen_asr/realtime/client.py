@@ -45,7 +45,7 @@ from .recording import RecordingRule
 from .retry import RetryPolicy
 
 # How often a caller waiting for room in the audio buffer looks at the session's state.
-_SPACE_POLL_S = 0.25
+_SPACE_POLL_SECONDS = 0.25
 
 
 class QwenRealtimeClient(SessionLifecycle):
@@ -157,7 +157,7 @@ class QwenRealtimeClient(SessionLifecycle):
     async def _wait_for_space(self) -> None:
         sender, timeouts = self._sender, self.timeouts
         # No progress (audio written, the mode chosen) for this long: the service is stuck.
-        stall_s = timeouts.connect + timeouts.setup + timeouts.finish
+        stall_seconds = timeouts.connect + timeouts.setup + timeouts.finish
         progress, since = (sender.audio_bytes_sent, sender.holding), time.monotonic()
         while not sender.has_space:
             self._results.raise_if_failed()
@@ -166,13 +166,13 @@ class QwenRealtimeClient(SessionLifecycle):
             now = (sender.audio_bytes_sent, sender.holding)
             if now != progress:
                 progress, since = now, time.monotonic()
-            elif time.monotonic() - since > stall_s:
-                stalled = QwenTimeoutError(f"Qwen took no audio for {stall_s:g} s")
+            elif time.monotonic() - since > stall_seconds:
+                stalled = QwenTimeoutError(f"Qwen took no audio for {stall_seconds:g} s")
                 raise self._results.fail(stalled)
             sender.space.clear()
             # Polled: a failure or the close wakes no event here, a short poll notices it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sender.space.wait(), _SPACE_POLL_S)
+                await asyncio.wait_for(sender.space.wait(), _SPACE_POLL_SECONDS)
 
     def set_audio_converter(self, converter: AudioConverter | None) -> None:
         """Take audio appended from now on in the converter's input format.

@@ -16,6 +16,13 @@ REALTIME_PATH: Final = "/api-ws/v1/realtime"
 # Words both front ends use: a language left to Qwen, and the server VAD's turn detection.
 LANGUAGE_AUTO: Final = "auto"
 VAD_SERVER: Final = "server_vad"
+# Who ends a command, in both front ends' settings: Home Assistant's VAD (the end of the
+# audio stream) or Qwen's server VAD (its first completed utterance).
+ENDPOINTING_HOME_ASSISTANT: Final = "home_assistant"
+ENDPOINTING_QWEN: Final = "qwen"
+# The longest request either front end serves (the server's --max-request-seconds default);
+# Home Assistant's pipelines end the audio far earlier.
+MAX_REQUEST_SECONDS: Final = 300.0
 # Region name -> base URL; the model is appended as ``?model=``.
 REGION_URLS: Final = {
     "intl": "wss://dashscope-intl.aliyuncs.com" + REALTIME_PATH,

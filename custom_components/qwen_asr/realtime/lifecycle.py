@@ -256,13 +256,13 @@ class SessionLifecycle:
         self._activity.touch()  # the silence is counted from now (or the last event)
         # A backlog still being paced out must reach the service before it can finish; the
         # send loop counts the silence from the last message it writes (finish included).
-        backlog_s = sender.unsent_audio_bytes / sender.bytes_per_second
+        backlog_seconds = sender.unsent_audio_bytes / sender.bytes_per_second
         try:
             await wait_while_alive(
                 results.finished,
                 self._activity,
                 idle=self.timeouts.finish_silence,
-                total=(self.timeouts.finish if timeout is None else timeout) + backlog_s,
+                total=(self.timeouts.finish if timeout is None else timeout) + backlog_seconds,
             )
         except ServiceSilent as err:
             raise results.fail(QwenTimeoutError(f"Qwen stalled: {err}")) from None

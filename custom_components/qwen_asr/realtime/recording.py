@@ -2,7 +2,7 @@
 
 The rule (why it is safe against the real service): a session in VAD mode is sent as a
 recording when, before ``session.update`` went out, either the whole audio, end included,
-was in hand, or the audio arrived far faster than real time (``RECORDING_FAST_AHEAD_S``
+was in hand, or the audio arrived far faster than real time (``RECORDING_FAST_AHEAD_SECONDS``
 ahead of the time since its first piece: a file or a script, not a microphone). It is the
 arrival that decides, not whether the end wins a race against the connection. Then nothing
 about the audio is live and the only thing the service's VAD could still do is split it
@@ -32,15 +32,15 @@ Audio that is only a little ahead of real time, with its end still to come (a sa
 that buffered a second), is not a recording: it may go on live, and with Qwen's endpointing
 only Qwen's VAD ends such a stream. A whole file may still be arriving when the connection
 opens (on loopback the handshake takes a few milliseconds), so the client watches the
-arrival for up to ``RECORDING_END_WAIT_S`` before configuring the session: audio that has
-come in real time for ``ARRIVAL_WATCH_S`` is live and goes at once (on the real service the
+arrival for up to ``RECORDING_END_WAIT_SECONDS`` before configuring the session: audio that has
+come in real time for ``ARRIVAL_WATCH_SECONDS`` is live and goes at once (on the real service the
 connection alone takes longer, so live audio never waits there).
 
-Memory is bounded: at most ``RECORDING_HOLD_S`` of audio is held, before the session is
+Memory is bounded: at most ``RECORDING_HOLD_SECONDS`` of audio is held, before the session is
 configured and, in a recording whose end is still to come, between cuts
 (``SilenceCutter``); the caller of ``send_audio`` waits beyond that. A recording longer
 than the hold is cut at the silences found within each held stretch; when its audio stops
-arriving for ``RECORDING_STALL_S`` (its end still to come), what is held is committed.
+arriving for ``RECORDING_STALL_SECONDS`` (its end still to come), what is held is committed.
 """
 
 from __future__ import annotations
@@ -63,19 +63,20 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 # Audio in hand this far ahead of the time since its first piece: perhaps a recording.
-RECORDING_AHEAD_S = 0.5
+RECORDING_AHEAD_SECONDS = 0.5
 # How long the session's configuration waits, at most, to tell a recording from live audio.
-RECORDING_END_WAIT_S = 0.25
-# Audio that has arrived in real time (less than RECORDING_AHEAD_S ahead) for this long is live.
-ARRIVAL_WATCH_S = 0.1
+RECORDING_END_WAIT_SECONDS = 0.25
+# Audio that has arrived in real time (less than RECORDING_AHEAD_SECONDS ahead) for this long
+# is live.
+ARRIVAL_WATCH_SECONDS = 0.1
 # Audio this far ahead of real time is a recording even with its end still to come; a
 # satellite's buffered second is not (DEFAULT_MAX_AHEAD_MS covers it in VAD mode).
-RECORDING_FAST_AHEAD_S = 2.0
+RECORDING_FAST_AHEAD_SECONDS = 2.0
 # Audio held at most before the session is configured, and between a recording's cuts.
-RECORDING_HOLD_S = 10.0
+RECORDING_HOLD_SECONDS = 10.0
 # A recording whose audio stops arriving this long (its end still to come) has what is
 # held committed: it is transcribed, as Qwen's VAD would have done after a silence.
-RECORDING_STALL_S = 0.5
+RECORDING_STALL_SECONDS = 0.5
 FRAME_MS = 20
 # Peak amplitude below which a frame is silence: -40 dBFS of full scale (32768).
 SILENCE_PEAK = 328
@@ -193,25 +194,31 @@ class RecordingRule:
         if self._first_audio_at is None:
             self._first_audio_at = time.monotonic()
 
-    async def arrives_fast(self, held_s: Callable[[], float]) -> bool:
-        """Tell whether the audio in hand (``held_s()`` seconds) is a recording.
+    async def arrives_fast(self, held_seconds: Callable[[], float]) -> bool:
+        """Tell whether the audio in hand (``held_seconds()`` seconds) is a recording.
 
         It is when its end is in hand, or it arrives far faster than real time; live audio
         returns at once.
         """
         if not self._enabled:
             return False
-        deadline = time.monotonic() + RECORDING_END_WAIT_S
+        deadline = time.monotonic() + RECORDING_END_WAIT_SECONDS
         while not self.end_in_hand.is_set():
             now = time.monotonic()
             first = self._first_audio_at
-            ahead = 0.0 if first is None else held_s() - (now - first)
+            ahead = 0.0 if first is None else held_seconds() - (now - first)
             if now >= deadline or self.hold_full:
-                return ahead >= RECORDING_FAST_AHEAD_S
-            if first is not None and now - first >= ARRIVAL_WATCH_S and ahead < RECORDING_AHEAD_S:
+                return ahead >= RECORDING_FAST_AHEAD_SECONDS
+            if (
+                first is not None
+                and now - first >= ARRIVAL_WATCH_SECONDS
+                and ahead < RECORDING_AHEAD_SECONDS
+            ):
                 return False  # arriving in real time: live
             # Look again when the watch could end; the end (AudioStop) wakes it at once.
-            watch_end = now + ARRIVAL_WATCH_S / 2 if first is None else first + ARRIVAL_WATCH_S
+            watch_end = (
+                now + ARRIVAL_WATCH_SECONDS / 2 if first is None else first + ARRIVAL_WATCH_SECONDS
+            )
             look = min(deadline, watch_end)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.end_in_hand.wait(), max(look - now, 0.01))

@@ -20,9 +20,8 @@ from .services import EmulatorProcess, WyomingServerProcess
 HA_ENDPOINTING = "ha"
 SERVICE_ENDPOINTING = "service"
 MODES = (HA_ENDPOINTING, SERVICE_ENDPOINTING)
-# The integration's option values and the server's --endpointing values for each mode.
-QWEN_OPTION = {HA_ENDPOINTING: "home_assistant", SERVICE_ENDPOINTING: "qwen"}
-SERVER_FLAG = {HA_ENDPOINTING: "ha", SERVICE_ENDPOINTING: "server"}
+# Each mode's value of the integration's option and of the server's --endpointing (the same).
+SETTING = {HA_ENDPOINTING: "home_assistant", SERVICE_ENDPOINTING: "qwen"}
 
 
 @dataclass
@@ -52,7 +51,7 @@ def qwen_engine(hass: HassProcess, emulator: EmulatorProcess, api_key: str) -> I
     pipeline_id = _pipeline(hass, "Qwen ASR entity", entry.entity_id)
 
     def set_mode(mode: str) -> None:
-        set_settings(hass, entry, {"endpointing": QWEN_OPTION[mode]})
+        set_settings(hass, entry, {"endpointing": SETTING[mode]})
 
     try:
         yield Engine("qwen_asr", entry, pipeline_id, set_mode)
@@ -69,8 +68,8 @@ def wyoming_engine(hass: HassProcess, emulator: EmulatorProcess, api_key: str) -
         pipeline_id = _pipeline(hass, "Wyoming Qwen ASR", entry.entity_id)
 
         def set_mode(mode: str) -> None:
-            if server.endpointing != SERVER_FLAG[mode] or not server.running:
-                server.restart(endpointing=SERVER_FLAG[mode])
+            if server.endpointing != SETTING[mode] or not server.running:
+                server.restart(endpointing=SETTING[mode])
                 # HA reads the service's info (does it need HA's VAD?) when the entry loads.
                 hass.rest().post(f"/api/config/config_entries/entry/{entry.entry_id}/reload")
 

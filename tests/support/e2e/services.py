@@ -164,7 +164,7 @@ class WyomingServerProcess(ServiceProcess):
         *,
         qwen_url: str,
         api_key: str,
-        endpointing: str = "ha",
+        endpointing: str = "home_assistant",
         extra_args: Sequence[str] = (),
     ) -> None:
         super().__init__("wyoming-server", [])

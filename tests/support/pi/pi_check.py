@@ -43,7 +43,7 @@ async def check(satellite_python: Path, logs: Path) -> str:
         api_keys=frozenset({"pi-key"}), recognizer_factory=PocketSphinxRecognizer()
     ) as emulator:
         settings = ServerSettings(
-            api_key="pi-key", endpoint=emulator.url, language="en", endpointing=Endpointing.SERVER
+            api_key="pi-key", endpoint=emulator.url, language="en", endpointing=Endpointing.QWEN
         )
         server = QwenAsrServer(settings)
         await server.start(ListenAddress("tcp", host="127.0.0.1", port=0))

@@ -18,7 +18,7 @@ SILENCE_1S = b"\x00" * 32000
 
 
 async def test_event_delay(connect_client, emulator) -> None:
-    emulator.faults.event_delay_s = 0.2
+    emulator.faults.event_delay_seconds = 0.2
     started = time.monotonic()
     await connect_client()  # waits for session.created
     assert time.monotonic() - started >= 0.2
@@ -26,14 +26,14 @@ async def test_event_delay(connect_client, emulator) -> None:
 
 async def test_event_delay_applies_to_open_session(connect_client, emulator) -> None:
     client = await connect_client()
-    emulator.faults.event_delay_s = 0.2
+    emulator.faults.event_delay_seconds = 0.2
     started = time.monotonic()
     await client.update(sample_rate=16000)
     assert time.monotonic() - started >= 0.2
 
 
 async def test_handshake_delay(emulator) -> None:
-    emulator.faults.handshake_delay_s = 0.3
+    emulator.faults.handshake_delay_seconds = 0.3
     started = time.monotonic()
     async with connect(
         emulator.url + "?model=qwen3-asr-flash-realtime",
@@ -45,7 +45,7 @@ async def test_handshake_delay(emulator) -> None:
 
 async def test_completed_delay(connect_client, emulator, speech_pcm) -> None:
     emulator.behaviour = Behaviour.profile("documented")  # waits for item.created
-    emulator.faults.completed_delay_s = 0.3
+    emulator.faults.completed_delay_seconds = 0.3
     client = await connect_client()
     await client.append(speech_pcm("what_time_is_it") + SILENCE_1S)
     events = await client.recv_until("conversation.item.created")
@@ -132,7 +132,7 @@ async def test_duplicate_partials(connect_client, emulator, speech_pcm) -> None:
 
 
 async def test_reset_switches_everything_off() -> None:
-    faults = Faults(stall=True, reject_status=403, event_delay_s=1.0)
+    faults = Faults(stall=True, reject_status=403, event_delay_seconds=1.0)
     faults.reset()
     assert faults == Faults()
 

@@ -141,7 +141,7 @@ async def test_the_connection_cap_is_an_error_then_a_close(connect_client, emula
 async def test_a_session_without_audio_for_the_idle_limit_is_closed(
     connect_client, emulator
 ) -> None:
-    emulator.behaviour = Behaviour.profile("observed", idle_timeout_s=0.3)
+    emulator.behaviour = Behaviour.profile("observed", idle_timeout_seconds=0.3)
     client = await connect_client()
     await client.append(bytes(3200))
     with pytest.raises(ConnectionClosed):
@@ -195,8 +195,12 @@ def test_the_command_line_picks_a_profile_and_single_behaviours(monkeypatch) -> 
     monkeypatch.setenv(PROFILE_ENV, "documented")
     parse = emulator_cli._parser().parse_args
     documented = emulator_cli.behaviour_of(parse([]))
-    assert documented.close_grace_s == 2.0 and documented.partial_style == "text+stash"
-    observed = emulator_cli.behaviour_of(parse(["--profile", "observed", "--idle-timeout-s", "5"]))
-    assert observed.idle_timeout_s == 5.0 and observed.vad_end_events == "stopped-only"
-    never = emulator_cli.behaviour_of(parse(["--profile", "observed", "--idle-timeout-s", "0"]))
-    assert never.idle_timeout_s is None
+    assert documented.close_grace_seconds == 2.0 and documented.partial_style == "text+stash"
+    observed = emulator_cli.behaviour_of(
+        parse(["--profile", "observed", "--idle-timeout-seconds", "5"])
+    )
+    assert observed.idle_timeout_seconds == 5.0 and observed.vad_end_events == "stopped-only"
+    never = emulator_cli.behaviour_of(
+        parse(["--profile", "observed", "--idle-timeout-seconds", "0"])
+    )
+    assert never.idle_timeout_seconds is None

@@ -125,7 +125,7 @@ async def test_finish_without_speech_only_finished(connect_client) -> None:
 async def test_no_second_finished_and_audio_after_finish_ignored(
     connect_client, emulator, speech_pcm
 ) -> None:
-    emulator.behaviour = Behaviour(close_grace_s=None)
+    emulator.behaviour = Behaviour(close_grace_seconds=None)
     client = await connect_client()
     await client.finish()
     await client.append(speech_pcm("what_time_is_it") + SILENCE_1S)
@@ -137,7 +137,7 @@ async def test_no_second_finished_and_audio_after_finish_ignored(
 
 
 async def test_server_closes_after_grace(connect_client, emulator) -> None:
-    emulator.behaviour = Behaviour(close_grace_s=0.1)
+    emulator.behaviour = Behaviour(close_grace_seconds=0.1)
     client = await connect_client()
     await client.finish()
     await client.ws.wait_closed()
