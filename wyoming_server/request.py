@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-TARGET_BYTES_PER_SECOND = TARGET_FORMAT.bytes_per_second
-
 
 # The Wyoming Error's code for each kind of failure: the first that matches (a timeout is
 # also a connection error). The account's connection cap (ConnectionCapError, its number in
@@ -207,7 +205,8 @@ class TranscriptionRequest:
             return  # the session is ending: the rest of the audio is not sent
         if self._held is not None:
             converted = self._converter.convert(audio)
-            if len(self._held) + len(converted) > self._max_seconds * TARGET_BYTES_PER_SECOND:
+            held_seconds = (len(self._held) + len(converted)) / TARGET_FORMAT.bytes_per_second
+            if held_seconds > self._max_seconds:
                 return  # --buffered (a benchmark's baseline): bounded, the rest is ignored
             self._held.extend(converted)
             return

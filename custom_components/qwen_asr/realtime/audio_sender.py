@@ -138,10 +138,8 @@ class AudioSender:
         ``max_buffered_ms``.
         """
         holding = self.holding or self._cutter is not None
-        return int(
-            (RECORDING_HOLD_SECONDS if holding else self._max_buffered_seconds)
-            * self.bytes_per_second
-        )
+        seconds = RECORDING_HOLD_SECONDS if holding else self._max_buffered_seconds
+        return int(seconds * self.bytes_per_second)
 
     @property
     def has_space(self) -> bool:
