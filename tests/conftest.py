@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from source_imports import expose_source_packages
+from tests.support.source_imports import expose_source_packages
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -2,8 +2,9 @@
 
 Each ``HAS_*`` flag is what this Home Assistant offers, found at import (never from its
 version number). The type check runs once per supported Home Assistant with each flag set
-to what that version has (``mypy --always-true/--always-false``, see tests/ha/typecheck.py),
-so each branch is checked against the real names of the versions that take it.
+to what that version has (``mypy --always-true/--always-false``, see
+tests/support/qwen_asr/typecheck.py), so each branch is checked against the real names of the
+versions that take it.
 """
 
 from __future__ import annotations

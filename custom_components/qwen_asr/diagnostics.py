@@ -45,7 +45,7 @@ async def async_get_config_entry_diagnostics(
         "home_assistant_features": {
             "audio_processing": compat.HAS_AUDIO_PROCESSING,
             # The entity yields partials wherever HA takes them (2026.11+), but the Assist
-            # pipeline of 2026.11.0 keeps only the final transcript (tests/ha/test_pipeline).
+            # pipeline of 2026.11.0 keeps only the final transcript (tests/qwen_asr/test_pipeline).
             "partial_results": {
                 "yielded_to_home_assistant": compat.HAS_PARTIAL_RESULTS,
                 "shown_by_assist_pipeline": False,

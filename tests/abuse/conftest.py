@@ -12,8 +12,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bounds_helpers import ServerProcess, StartProcess, free_port, start_server, write_key_file
 
+from tests.support.abuse.bounds_helpers import (
+    ServerProcess,
+    StartProcess,
+    free_port,
+    start_server,
+    write_key_file,
+)
 from wyoming_server.emulator import QwenEmulator
 
 

@@ -11,8 +11,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from bounds_helpers import Flood, StartProcess, flooding, loop_to
-
+from tests.support.abuse.bounds_helpers import Flood, StartProcess, flooding, loop_to
 from wyoming_server.audio_budget import read_usage, utc_today
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fair_helpers import (
+from qwen_asr_realtime import QwenConnectionError, QwenRealtimeClient, SessionConfig, Timeouts
+from qwen_asr_realtime.connection import open_socket
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
+from wyoming.info import Describe, Info
+
+from tests.support.abuse.fair_helpers import (
     HOST,
     NEIGHBOUR,
     Connection,
@@ -29,13 +36,6 @@ from fair_helpers import (
     server_process,
     transcribe,
 )
-from qwen_asr_realtime import QwenConnectionError, QwenRealtimeClient, SessionConfig, Timeouts
-from qwen_asr_realtime.connection import open_socket
-from wyoming.asr import Transcribe, Transcript
-from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.event import Event
-from wyoming.info import Describe, Info
-
 from wyoming_server.access import ClientFilter
 from wyoming_server.addresses import ListenAddress
 from wyoming_server.cli.parser import parse_args

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bounds_helpers import (
+from tests.support.abuse.bounds_helpers import (
     MIB,
     EmptyCapture,
     ServerProcess,
@@ -23,7 +23,6 @@ from bounds_helpers import (
     loop_to,
     neighbour,
 )
-
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
 
 FLOOD_S = 3.0

@@ -7,7 +7,7 @@ quoted it, and that text reached every Wyoming client (``Error``), anyone sendin
 health records). Now such a key stops the real server at start; and the outbound boundary
 (``redact``) is tested on its own with an HTTP-layer error forced into the real server
 process: the key is in no ``Error``, ``Info``, ``health`` output or log line. (Home
-Assistant's diagnostics and repairs: tests/ha/test_diagnostics.py.)
+Assistant's diagnostics and repairs: tests/qwen_asr/test_diagnostics.py.)
 """
 
 from __future__ import annotations

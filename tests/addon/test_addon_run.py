@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_supervisor import FakeSupervisor
-from ports import free_port
-from server_helpers import transcribe
 
+from tests.support.fake_supervisor import FakeSupervisor
+from tests.support.ports import free_port
+from tests.support.server_helpers import transcribe
 from wyoming_server.addon import (
     AddonError,
     home_assistant_env,

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for path in (HERE.parents[1], HERE.parent / "abuse"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(HERE.parents[1]) not in sys.path:  # the repository: wyoming_server, tests.support
+    sys.path.insert(0, str(HERE.parents[1]))
 
-from bounds_helpers import (  # noqa: E402
+from tests.support.abuse.bounds_helpers import (  # noqa: E402
     MIB,
     Answer,
     EmptyCapture,
@@ -44,7 +43,6 @@ from bounds_helpers import (  # noqa: E402
     start_server,
     write_key_file,
 )
-
 from wyoming_server.audio_budget import read_usage, utc_today  # noqa: E402
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer  # noqa: E402
 

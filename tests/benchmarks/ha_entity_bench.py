@@ -56,7 +56,7 @@ from bench_metrics import collect  # noqa: E402
 from bench_probe import Probe  # noqa: E402
 from bench_thread import EmulatorThread  # noqa: E402
 
-from tests.ha.conftest import pcm_metadata  # noqa: E402
+from tests.qwen_asr.conftest import pcm_metadata  # noqa: E402
 
 CONCURRENCY = 10
 FIXTURES = ("turn_on_kitchen_lights", "what_time_is_it", "set_temperature")

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-_HERE = Path(__file__).resolve().parent
-for _suite in ("wyoming", "addon"):
-    if str(_HERE.parent / _suite) not in sys.path:
-        sys.path.insert(0, str(_HERE.parent / _suite))
-
-from fake_supervisor import supervisor  # noqa: E402
-from package_index import checkout_index  # noqa: E402
-from podman_helpers import (  # noqa: E402
+from tests.support.container.package_index import checkout_index
+from tests.support.container.podman_helpers import (
     ROOT,
     Build,
     PodmanError,
@@ -31,14 +24,17 @@ from podman_helpers import (  # noqa: E402
     pip_secrets,
     podman,
 )
-from supervisor_build import (  # noqa: E402
+from tests.support.container.supervisor_build import (
     SupervisorBuild,
     build_like_the_supervisor,
     local_base,
     supervisor_build,
 )
+from tests.support.fake_supervisor import supervisor
 
 __all__ = ["supervisor"]
+
+_HERE = Path(__file__).resolve().parent
 
 # One tag per checkout: repeated runs reuse their layers, parallel checkouts do not collide.
 _CHECKOUT = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]

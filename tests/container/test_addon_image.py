@@ -10,12 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from container_helpers import KEY, transcribe_like_ha, wait_healthy
-from fake_supervisor import FakeSupervisor
-from podman_helpers import ROOT, RUN_LIMITS, inspect, logs, podman
-from ports import free_port
-from supervisor_build import SupervisorBuild
 
+from tests.support.container.container_helpers import KEY, transcribe_like_ha, wait_healthy
+from tests.support.container.podman_helpers import ROOT, RUN_LIMITS, inspect, logs, podman
+from tests.support.container.supervisor_build import SupervisorBuild
+from tests.support.fake_supervisor import FakeSupervisor
+from tests.support.ports import free_port
 from wyoming_server.emulator import PocketSphinxRecognizer, QwenEmulator
 
 pytest.importorskip("pocketsphinx")

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from container_helpers import KEY, transcribe_like_ha, wait_healthy
-from podman_helpers import RUN_LIMITS, exit_status, inspect, logs, podman
-from ports import free_port
 
+from tests.support.container.container_helpers import KEY, transcribe_like_ha, wait_healthy
+from tests.support.container.podman_helpers import RUN_LIMITS, exit_status, inspect, logs, podman
+from tests.support.ports import free_port
 from wyoming_server.emulator import PocketSphinxRecognizer, QwenEmulator
 
 pytest.importorskip("pocketsphinx")

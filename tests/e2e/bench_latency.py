@@ -27,12 +27,13 @@ from typing import Any
 
 import pytest
 
-from .assist import AssistRun, run_pipeline, speech_pcm
+from tests.support.e2e.assist import AssistRun, run_pipeline, speech_pcm
+from tests.support.e2e.engines import MODES, Engine
+from tests.support.e2e.hass_env import PROJECT
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.hass_ws import HassWebSocket
+
 from .conftest import COMMAND
-from .engines import MODES, Engine
-from .hass_env import PROJECT
-from .hass_process import HassProcess
-from .hass_ws import HassWebSocket
 
 RUNS = int(os.environ.get("QWEN_E2E_BENCH_RUNS", "5"))
 OUT = Path(os.environ.get("QWEN_E2E_BENCH_OUT", PROJECT / "bench-results" / "tmp" / "e2e-latency"))

@@ -3,7 +3,7 @@ light), the Qwen emulator and the Wyoming server as processes.
 
 Run from the server venv: ``.venv/bin/python -m pytest tests/e2e``. The HA versions come from
 ``QWEN_E2E_HA_VERSIONS`` (default ``2025.4.4,2026.11.0``); missing installs are made first
-(tests/e2e/hass_env.py). Other suites may reuse ``hass`` and ``hass_version`` as they are.
+(tests/support/e2e/hass_env.py). Other suites may reuse ``hass`` and ``hass_version`` as they are.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from .engines import ENGINES, Engine
-from .entries import wait_for, ws_call
-from .hass_env import HassRuntime, runtime, selected_versions
-from .hass_process import HassProcess
-from .services import EmulatorProcess
+from tests.support.e2e.engines import ENGINES, Engine
+from tests.support.e2e.entries import wait_for, ws_call
+from tests.support.e2e.hass_env import HassRuntime, runtime, selected_versions
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.services import EmulatorProcess
 
 # Kitchen lights for "turn on the kitchen lights": a template light backed by a boolean, so
 # the test can see the intent's effect; placed in the Kitchen area after onboarding (which

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from .assist import AssistRun, run_pipeline, speech_pcm
-from .conftest import API_KEY, COMMAND
-from .engines import _delete_pipeline, _pipeline
-from .entries import (
+from tests.support.e2e.assist import AssistRun, run_pipeline, speech_pcm
+from tests.support.e2e.engines import _delete_pipeline, _pipeline
+from tests.support.e2e.entries import (
     Entry,
     add_qwen_entry,
     add_wyoming_entry,
@@ -31,10 +30,12 @@ from .entries import (
     set_settings,
     wait_for,
 )
-from .flows import DOMAIN
-from .hass_process import HassProcess
-from .hass_ws import HassWebSocket
-from .services import EmulatorProcess, WyomingServerProcess
+from tests.support.e2e.flows import DOMAIN
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.hass_ws import HassWebSocket
+from tests.support.e2e.services import EmulatorProcess, WyomingServerProcess
+
+from .conftest import API_KEY, COMMAND
 
 DROP_1S = ["--drop-after-audio-ms", "1000"]
 STALL_AT_FINISH = ["--stall-on", "session.finish"]

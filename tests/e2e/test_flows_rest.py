@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import API_KEY, WRONG_KEY
-from .entries import (
+from tests.support.e2e.entries import (
     Entry,
     add_qwen_entry,
     diagnostics,
@@ -17,7 +16,7 @@ from .entries import (
     wait_until_loaded,
     ws_call,
 )
-from .flows import (
+from tests.support.e2e.flows import (
     DOMAIN,
     KEY_FIELD,
     STT_FLOW,
@@ -30,8 +29,10 @@ from .flows import (
     select_options,
     step_texts,
 )
-from .hass_process import HassProcess
-from .services import EmulatorProcess
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.services import EmulatorProcess
+
+from .conftest import API_KEY, WRONG_KEY
 
 
 @pytest.fixture

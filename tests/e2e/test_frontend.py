@@ -22,11 +22,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from .assist import run_pipeline, speech_pcm
-from .browser import HassPage, chromium, hass_page
-from .conftest import API_KEY, COMMAND, WRONG_KEY
-from .engines import _delete_pipeline, _pipeline
-from .entries import (
+from tests.support.e2e.assist import run_pipeline, speech_pcm
+from tests.support.e2e.browser import HassPage, chromium, hass_page
+from tests.support.e2e.engines import _delete_pipeline, _pipeline
+from tests.support.e2e.entries import (
     Entry,
     add_qwen_entry,
     diagnostics,
@@ -37,7 +36,7 @@ from .entries import (
     wait_for,
     wait_until_loaded,
 )
-from .flows import (
+from tests.support.e2e.flows import (
     DOMAIN,
     ENDPOINT_FIELD,
     KEY_FIELD,
@@ -52,10 +51,12 @@ from .flows import (
     step_texts,
     translations,
 )
-from .hass_env import PROJECT
-from .hass_process import HassProcess
-from .hass_ws import HassWebSocket
-from .services import EmulatorProcess
+from tests.support.e2e.hass_env import PROJECT
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.hass_ws import HassWebSocket
+from tests.support.e2e.services import EmulatorProcess
+
+from .conftest import API_KEY, COMMAND, WRONG_KEY
 
 NAME = json.loads((PROJECT / "custom_components" / DOMAIN / "manifest.json").read_text())["name"]
 NEW_LANGUAGE = "de"

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 
+from tests.support.e2e.entries import ws_call
+from tests.support.e2e.flows import DOMAIN
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.hass_rest import HassHttpError, HassRest
+from tests.support.e2e.hass_ws import HassWebSocket
+
 from .conftest import KITCHEN_LIGHT
-from .entries import ws_call
-from .flows import DOMAIN
-from .hass_process import HassProcess
-from .hass_rest import HassHttpError, HassRest
-from .hass_ws import HassWebSocket
 
 
 def test_onboarding_done_and_tokens_work(hass: HassProcess, hass_version: str) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from qwen_asr_realtime import Timeouts, VadConfig
 
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.hass_ws import HassWebSocket
 from wyoming_server.addresses import ListenAddress
 from wyoming_server.demo import transcribe_over_wyoming
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer
@@ -30,9 +32,6 @@ from wyoming_server.hass import HassConfig, HomeNamesSource, websocket_url
 from wyoming_server.server import QwenAsrServer
 from wyoming_server.settings import ServerSettings
 from wyoming_server.wav import read_wav
-
-from .hass_process import HassProcess
-from .hass_ws import HassWebSocket
 
 KEY = "test-key"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "what_time_is_it.wav"

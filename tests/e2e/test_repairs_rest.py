@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import API_KEY
-from .entries import (
+from tests.support.e2e.entries import (
     add_qwen_entry,
     diagnostics,
     entry_state,
@@ -15,9 +14,11 @@ from .entries import (
     wait_until_loaded,
     ws_call,
 )
-from .flows import DOMAIN, KEY_FIELD, account_input, translations
-from .hass_process import HassProcess
-from .services import EmulatorProcess
+from tests.support.e2e.flows import DOMAIN, KEY_FIELD, account_input, translations
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.services import EmulatorProcess
+
+from .conftest import API_KEY
 
 DEFAULT_MODEL = "qwen3-asr-flash-realtime"
 SNAPSHOT = "qwen3-asr-flash-realtime-2025-10-27"

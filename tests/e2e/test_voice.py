@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from .assist import AssistRun, run_pipeline, speech_pcm
+from tests.support.e2e.assist import AssistRun, run_pipeline, speech_pcm
+from tests.support.e2e.engines import HA_ENDPOINTING, MODES, SERVICE_ENDPOINTING, Engine
+from tests.support.e2e.entries import flows_in_progress, wait_for, wait_until_loaded
+from tests.support.e2e.flows import DOMAIN, abort_text
+from tests.support.e2e.hass_process import HassProcess
+from tests.support.e2e.hass_ws import HassWebSocket
+from tests.support.e2e.services import EmulatorProcess
+
 from .conftest import API_KEY, COMMAND, KITCHEN_LIGHT
-from .engines import HA_ENDPOINTING, MODES, SERVICE_ENDPOINTING, Engine
-from .entries import flows_in_progress, wait_for, wait_until_loaded
-from .flows import DOMAIN, abort_text
-from .hass_process import HassProcess
-from .hass_ws import HassWebSocket
-from .services import EmulatorProcess
 
 NEW_KEY = "sk-e2e-rotated-key"
 

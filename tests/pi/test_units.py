@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.pi.readme_blocks import units
 from wyoming_server.cli.parser import parse_args
-
-from .readme_blocks import units
 
 UNITS = ("wyoming-qwen-asr.service", "wyoming-qwen-asr-mic.service", "wyoming-satellite.service")
 

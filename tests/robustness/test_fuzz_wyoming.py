@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qwen_asr_realtime import Timeouts
-from server_helpers import HOST, settings_for
 from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 
+from tests.support.server_helpers import HOST, settings_for
 from wyoming_server.addresses import ListenAddress
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.handler import QwenAsrEventHandler

@@ -1,6 +1,6 @@
 """The API key never leaks: logs, exceptions, repr, the process list; TLS is verified.
 
-(The key file permission warning is covered in tests/wyoming/test_cli.py.)
+(The key file permission warning is covered in tests/wyoming_server/test_cli.py.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from ports import free_port
 from qwen_asr_realtime import (
     AuthenticationError,
     QwenConnectionError,
@@ -38,9 +37,10 @@ from qwen_asr_realtime import (
     remember_secret,
 )
 from qwen_asr_realtime.const import REALTIME_PATH
-from server_helpers import HOST, settings_for, transcribe
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests.support.ports import free_port
+from tests.support.server_helpers import HOST, settings_for, transcribe
 from wyoming_server.addresses import ListenAddress
 from wyoming_server.cli.log_options import SecretFilter
 from wyoming_server.emulator import QwenEmulator, ScriptedRecognizer

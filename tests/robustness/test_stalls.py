@@ -1,6 +1,6 @@
 """A service that accepts and never answers: the Wyoming client gets ``Error`` in time.
 
-tests/wyoming/test_failures.py covers a stall at ``session.finish`` (error code only);
+tests/wyoming_server/test_failures.py covers a stall at ``session.finish`` (error code only);
 these add the connect and session.update stalls, and bound how long each one takes.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from qwen_asr_realtime import Timeouts
-from server_helpers import HOST, transcribe, wait_sessions_closed
 
+from tests.support.server_helpers import HOST, transcribe, wait_sessions_closed
 from wyoming_server.emulator import QwenEmulator
 
 TIMEOUT = 1.0

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ports import free_port
 
+from tests.support.ports import free_port
+from tests.support.satellite.live_mic import LiveMicrophone
+from tests.support.satellite.processes import REPO, Process, start_mic_service, start_satellite
 from wyoming_server.addresses import ListenAddress
 from wyoming_server.emulator import QwenEmulator
 from wyoming_server.server import QwenAsrServer
 from wyoming_server.settings import Endpointing, ServerSettings
-
-from .live_mic import LiveMicrophone
-from .processes import REPO, Process, start_mic_service, start_satellite
 
 pytest.importorskip("alsaaudio", reason="the mic service needs pyalsaaudio (the mic extra)")
 pytest.importorskip("pocketsphinx", reason="real transcripts need pocketsphinx (the demo extra)")

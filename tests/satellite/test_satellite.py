@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from wyoming.pipeline import PipelineStage
 
+from tests.support.satellite.home_assistant import SatelliteConnection, speech_to_text
+from tests.support.satellite.live_mic import LiveMicrophone
+
 from .conftest import Pi
-from .home_assistant import SatelliteConnection, speech_to_text
-from .live_mic import LiveMicrophone
 
 COMMAND = "turn on the kitchen lights"
 
