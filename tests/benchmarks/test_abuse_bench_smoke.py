@@ -24,8 +24,10 @@ _SPEC.loader.exec_module(bench)
 async def test_every_attack_prints_its_row(capsys: pytest.CaptureFixture[str]) -> None:
     outcomes = await bench.main(0.5)
     rows = capsys.readouterr().out.splitlines()
-    assert len(outcomes) == len(rows) == 5
+    assert len(outcomes) == len(rows) == 7
     by_name = {outcome.attack: outcome for outcome in outcomes}
+    copies = [outcome for outcome in outcomes if outcome.attack.startswith("fallback copies")]
+    assert len(copies) == 2  # 31 connections each, with and without the total bound
     assert "error bad-request" in by_name["mic service, 700 MiB payload header"].note
     assert all(outcome.sent > 0 for outcome in outcomes)
     budget = next(outcome for outcome in outcomes if outcome.attack.startswith("budget"))
