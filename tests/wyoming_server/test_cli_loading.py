@@ -32,7 +32,8 @@ def _loaded_after(argv: list[str]) -> set[str]:
         "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err),"
         " contextlib.suppress(SystemExit):\n"
         f"    main({argv!r})\n"
-        "print(' '.join(m for m in sys.modules if m.startswith('wyoming_server')))\n"
+        "mine = ('wyoming_server', 'qwen_asr_realtime', 'websockets')\n"
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] in mine))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("QWEN_")}
     result = subprocess.run(
@@ -52,6 +53,8 @@ def test_health_loads_neither_the_server_nor_the_settings_of_qwen_sessions() -> 
     loaded = _loaded_after(["health", "--uri", "tcp://127.0.0.1:9", "--timeout", "0.1"])
     assert "wyoming_server.health" in loaded
     assert not loaded & {*STACK, "wyoming_server.cli.serve", "wyoming_server.mic.service"}
+    assert "websockets" not in loaded and "qwen_asr_realtime.client" not in loaded
+    assert len(loaded) <= 15, sorted(loaded)  # of the project's modules (59 before)
 
 
 def test_the_mic_command_loads_the_mic_service_without_the_speech_to_text_stack() -> None:
