@@ -84,16 +84,21 @@ def _known(name: str) -> str | None:
     return name or None
 
 
+def _absolute(module: str, node: ast.ImportFrom) -> str:
+    """Return the dotted name a ``from ... import`` in ``module`` names, levels resolved."""
+    if not node.level:
+        return node.module or ""
+    package = module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+    for _ in range(node.level - 1):
+        package = package.rpartition(".")[0]
+    return f"{package}.{node.module or ''}".rstrip(".")
+
+
 def _targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
     """Return the product modules one import statement loads."""
     if isinstance(node, ast.Import):
         return {target for alias in node.names if (target := _known(alias.name))}
-    base = node.module or ""
-    if node.level:
-        package = module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
-        for _ in range(node.level - 1):
-            package = package.rpartition(".")[0]
-        base = f"{package}.{base}".rstrip(".")
+    base = _absolute(module, node)
     found: set[str] = set()
     for alias in node.names:
         full = f"{base}.{alias.name}"
@@ -185,3 +190,16 @@ def _reachable(start: str) -> set[str]:
             seen.add(module)
             todo += imports_of(module)
     return seen
+
+
+def test_the_client_package_is_the_one_public_face_of_the_client() -> None:
+    """The server and the integration import the client's names from its package only."""
+    reaching_in = [
+        f"{name}: {ast.unparse(node)}"
+        for name, path in MODULES.items()
+        if not name.startswith("qwen_asr_realtime")
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        and (_known(_absolute(name, node)) or "").startswith("qwen_asr_realtime.")
+    ]
+    assert not reaching_in
