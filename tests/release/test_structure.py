@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
+import qwen_asr_realtime
+
 from wyoming_server.cli.parser import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,18 +48,10 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _client_exports() -> dict[str, str]:
-    """Return the client module that defines each name the client package exports."""
-    tree = ast.parse(MODULES["qwen_asr_realtime"].read_text(encoding="utf-8"))
-    return {
-        alias.name: f"qwen_asr_realtime.{node.module}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
-        for alias in node.names
-    }
-
-
-CLIENT_EXPORTS = _client_exports()
+# The module that defines each name the client package exports (the package's own map).
+CLIENT_EXPORTS = {
+    name: "qwen_asr_realtime" + module for name, module in qwen_asr_realtime._MODULES.items()
+}
 
 
 def _runtime_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:

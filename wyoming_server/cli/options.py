@@ -100,10 +100,6 @@ class FromEnv:
     variable: str
     default: bool
 
-    def __str__(self) -> str:
-        """Show the built-in default (in help texts)."""
-        return str(self.default)
-
 
 def option(
     container: Container,

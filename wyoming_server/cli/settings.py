@@ -26,7 +26,8 @@ def build_settings(args: argparse.Namespace, api_key: str) -> ServerSettings:
 
     Options a subcommand does not have (``transcribe`` has no limits) keep their defaults.
     """
-    endpointing = Endpointing.parse(getattr(args, "endpointing", Endpointing.HOME_ASSISTANT))
+    # Converted by --endpointing's type (earlier words included); transcribe has no such option.
+    endpointing: Endpointing = getattr(args, "endpointing", Endpointing.HOME_ASSISTANT)
     vad = VadConfig(args.vad_threshold, args.vad_silence_ms) if args.vad else None
     if endpointing is Endpointing.QWEN and vad is None:
         raise UsageError("--endpointing qwen needs Qwen's VAD; remove --no-vad")
