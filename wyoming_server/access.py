@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from wyoming.event import Event, async_write_event
 
+from .wire import discard_input
+
 _LOGGER = logging.getLogger(__name__)
 
 ANY = "any"
@@ -212,9 +214,7 @@ async def refuse(
                 await async_write_event(event, writer)
         if writer.can_write_eof():
             writer.write_eof()
-        async with asyncio.timeout(_LINGER_SECONDS):
-            while await reader.read(1 << 16):
-                pass
+        await discard_input(reader, _LINGER_SECONDS)
     writer.close()
     with contextlib.suppress(OSError, TimeoutError):
         await asyncio.wait_for(writer.wait_closed(), _WRITE_TIMEOUT_SECONDS)

@@ -19,7 +19,7 @@ from wyoming.error import Error
 from wyoming.event import Event, async_write_event
 
 from .read_watchdog import ReadWatchdog
-from .wire import read_event
+from .wire import discard_input, read_event
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,9 +103,7 @@ class ClientStream:
     async def linger(self) -> None:
         """Read and discard input for up to ``LINGER_SECONDS`` (after an Error)."""
         with contextlib.suppress(TimeoutError, ConnectionError, OSError):
-            async with asyncio.timeout(LINGER_SECONDS):
-                while await self.reader.read(1 << 16):
-                    pass
+            await discard_input(self.reader, LINGER_SECONDS)
 
     def close(self) -> None:
         """Stop the watchdog's timer and close the connection."""

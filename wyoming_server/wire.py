@@ -1,4 +1,4 @@
-"""Reading Wyoming events defensively.
+"""Reading Wyoming events defensively, and dropping a client's input before a close.
 
 ``wyoming.event.async_read_event`` trusts the declared lengths: a header announcing a
 gigabyte payload makes it buffer until memory runs out, and a short read escapes as an
@@ -45,6 +45,17 @@ async def read_event(reader: asyncio.StreamReader) -> Event | None:
     except asyncio.IncompleteReadError:
         return None  # the peer went away mid-event
     return Event(type=event_type, data=data, payload=payload)
+
+
+async def discard_input(reader: asyncio.StreamReader, seconds: float) -> None:
+    """Read and drop what the client sends, for at most ``seconds`` or until it closes.
+
+    Before closing after an Error: closing a socket with unread data sends a TCP reset,
+    which can destroy the Error before the client reads it.
+    """
+    async with asyncio.timeout(seconds):
+        while await reader.read(1 << 16):
+            pass
 
 
 def _parse_json(raw: bytes, what: str) -> dict[str, Any]:
